@@ -1,0 +1,1 @@
+"""ctxmgr: compact a LiveKit agent's chat context without losing an item."""

@@ -1,0 +1,1 @@
+"""Test kit for ctxmgr users: realtime server emulator, fake LLMs, invariant checker."""
