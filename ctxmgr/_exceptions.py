@@ -1,0 +1,30 @@
+"""ctxmgr's exceptions.
+
+```
+CtxmgrError
+ ├── SettingsError        (also a ValueError) a preset or policy file cannot be used
+ ├── AttachError          a manager is attached twice, to two agents, or not at all
+ └── SummarizerError      the summarizer failed, timed out or returned nothing
+```
+
+Field errors in settings stay pydantic's own ``ValidationError`` (also a
+``ValueError``), which names the field, the value and the constraint.
+"""
+
+from __future__ import annotations
+
+
+class CtxmgrError(Exception):
+    """Base class of every error ctxmgr raises on purpose."""
+
+
+class SettingsError(CtxmgrError, ValueError):
+    """A preset name or a policy file cannot be used."""
+
+
+class AttachError(CtxmgrError, RuntimeError):
+    """A manager was attached twice, to a second agent, or used while detached."""
+
+
+class SummarizerError(CtxmgrError):
+    """The summarizer failed, timed out or returned an empty summary."""

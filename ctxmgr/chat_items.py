@@ -1,0 +1,101 @@
+"""What an item is, for compaction purposes: pure predicates over livekit chat items."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from livekit.agents import llm
+
+__all__ = [
+    "SUMMARY_MARKER",
+    "RUNNING_PLACEHOLDER_KEY",
+    "is_instruction",
+    "is_summary",
+    "is_structural",
+    "is_user_turn_start",
+    "pair_key",
+    "oldest_in_progress_index",
+]
+
+SUMMARY_MARKER = "is_summary"
+"""``extra`` key livekit's own ``ChatContext._summarize`` sets on a summary message."""
+
+RUNNING_PLACEHOLDER_KEY = "__lk_running_placeholder__"
+"""``extra`` key livekit sets on the call of an injected running-tool pair."""
+
+
+def is_summary(item: llm.ChatItem) -> bool:
+    """A summary message (livekit's or ctxmgr's): folded into the next summary, never dropped."""
+    return isinstance(item, llm.ChatMessage) and item.extra.get(SUMMARY_MARKER) is True
+
+
+def is_instruction(item: llm.ChatItem) -> bool:
+    """A system or developer message that is not a summary: never compacted."""
+    return (
+        isinstance(item, llm.ChatMessage)
+        and item.role in ("system", "developer")
+        and not is_summary(item)
+    )
+
+
+def is_structural(item: llm.ChatItem) -> bool:
+    """Local bookkeeping (handoffs, config updates): costs no tokens, never compacted."""
+    return isinstance(item, (llm.AgentHandoff, llm.AgentConfigUpdate))
+
+
+def is_user_turn_start(item: llm.ChatItem) -> bool:
+    """A user message: where a turn begins."""
+    return isinstance(item, llm.ChatMessage) and item.role == "user" and not is_summary(item)
+
+
+def pair_key(item: llm.ChatItem) -> str | None:
+    """Items with the same key are removed together or not at all (a call and its output).
+
+    Parallel calls that share a ``group_id`` form one unit with their outputs.
+    """
+    if isinstance(item, (llm.FunctionCall, llm.FunctionCallOutput)):
+        return f"call:{item.call_id}"
+    return None
+
+
+def group_units(items: Sequence[llm.ChatItem]) -> dict[str, str]:
+    """Map each call/output item id to the id of its unit (call_id, merged across ``group_id``)."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for item in items:
+        if isinstance(item, llm.FunctionCall) and item.group_id:
+            a, b = find(f"call:{item.call_id}"), find(f"group:{item.group_id}")
+            if a != b:
+                parent[a] = b
+    units: dict[str, str] = {}
+    for item in items:
+        key = pair_key(item)
+        if key is not None:
+            units[item.id] = find(key)
+    return units
+
+
+def oldest_in_progress_index(items: Sequence[llm.ChatItem]) -> int | None:
+    """Index of the oldest call still in progress: no output yet, or livekit's running placeholder."""
+    answered = {
+        item.call_id
+        for item in items
+        if isinstance(item, llm.FunctionCallOutput)
+    }
+    running = {
+        item.call_id
+        for item in items
+        if isinstance(item, llm.FunctionCall) and item.extra.get(RUNNING_PLACEHOLDER_KEY)
+    }
+    for i, item in enumerate(items):
+        if isinstance(item, (llm.FunctionCall, llm.FunctionCallOutput)) and item.call_id in running:
+            return i
+        if isinstance(item, llm.FunctionCall) and item.call_id not in answered:
+            return i
+    return None
