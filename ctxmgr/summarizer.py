@@ -1,0 +1,325 @@
+"""Summarizer: one summary of a span of chat items from any ``livekit.agents.llm.LLM``.
+
+```python
+summarizer = Summarizer(openai.LLM(model="gpt-4o-mini"), settings.summarizer)
+result = await summarizer.summarize(span, previous_summaries=earlier)
+message = summary_message(
+    result, role="system", created_at=span[0].created_at, folded_ids=[i.id for i in span]
+)
+```
+
+Items are rendered as livekit's own ``ChatContext._summarize`` renders them
+(``<user>``, ``<assistant>``, ``<function_call name= call_id=>``,
+``<function_call_output>``), earlier summaries go first as the summary so far,
+and the whole call is bounded by ``settings.timeout_s``. Every failure is a
+:class:`~ctxmgr.SummarizerError`; cancellation stays a ``CancelledError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from livekit.agents import llm, utils
+from livekit.agents.llm.chat_context import to_xml
+
+from ._exceptions import SummarizerError
+from .chat_items import SUMMARY_MARKER, is_summary
+from .log import logger
+from .settings import SummarizerSettings
+from .tokens import TokenCounter
+
+__all__ = ["Summarizer", "SummaryResult", "summary_message", "DEFAULT_PROMPT", "SUMMARY_TAG"]
+
+SUMMARY_TAG = "chat_history_summary"
+"""XML tag wrapped around a summary's text, as livekit's ``ChatContext._summarize`` does."""
+
+CTXMGR_EXTRA_KEY = "ctxmgr"
+"""``extra`` key of a summary message holding ctxmgr's bookkeeping (request id, folded ids)."""
+
+DEFAULT_PROMPT = """\
+Compress older conversation history into a short, faithful summary that replaces it.
+
+The conversation is formatted as XML. Here is how to read it:
+- <summary_so_far>...</summary_so_far>: the summary of everything before; fold it into \
+the new summary and keep its facts unless the conversation corrects them.
+- <user>...</user>: something the user said.
+- <assistant>...</assistant>: something the assistant said.
+- <function_call name="..." call_id="...">...</function_call>: the assistant invoked an action.
+- <function_call_output call_id="..." name="...">...</function_call_output>: the result of \
+that action. May contain <error>...</error> if it failed.
+
+Keep, exactly as written:
+- names of people, companies and products; numbers, amounts, ids, dates, times and addresses;
+- every commitment or promise the assistant made, and every decision taken;
+- open tasks and unresolved questions;
+- what was learned from function call outputs (state the facts, not that a tool was called).
+
+Omit greetings, filler and chit-chat. Write plain prose in the third person, oldest \
+first. Reply with the summary only, in at most {max_summary_tokens} tokens."""
+"""The built-in system prompt; ``{max_summary_tokens}`` is replaced by the setting."""
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class SummaryResult:
+    """A summary written by :class:`Summarizer`."""
+
+    text: str
+    """The summary, stripped; never empty."""
+
+    request_id: str
+    """Fresh per request: an applier drops a result whose id is no longer the one it awaits."""
+
+    input_tokens: int
+    """Prompt tokens: the LLM's reported usage when present, else counted."""
+
+    output_tokens: int
+    """Summary tokens: the LLM's reported usage when present, else counted."""
+
+    duration_s: float
+    """Wall time of the LLM call, in seconds."""
+
+    usage_reported: bool = False
+    """``True`` when the token figures are the LLM's reported usage, ``False`` when counted."""
+
+
+class Summarizer:
+    """Writes a summary of chat items with any livekit ``llm.LLM``, within a timeout.
+
+    Usage::
+
+        summarizer = Summarizer(my_llm, SummarizerSettings(timeout_s=10))
+        try:
+            result = await summarizer.summarize(items, previous_summaries=[old_summary])
+        except SummarizerError:
+            ...  # leave the context as it was
+
+    Args:
+        llm: The model that writes summaries; it is not closed by the summarizer.
+        settings: Prompt, size bound and timeout.
+        counter: Counts tokens when the LLM reports no usage; ``None`` creates one
+            on first need.
+    """
+
+    def __init__(
+        self,
+        llm: llm.LLM,
+        settings: SummarizerSettings = SummarizerSettings(),
+        *,
+        counter: TokenCounter | None = None,
+    ) -> None:
+        self._llm = llm
+        self._settings = settings
+        self._counter = counter
+
+    @property
+    def settings(self) -> SummarizerSettings:
+        """The settings in use."""
+        return self._settings
+
+    def build_prompt(
+        self,
+        items: Sequence[llm.ChatItem],
+        *,
+        previous_summaries: Sequence[llm.ChatMessage] = (),
+    ) -> llm.ChatContext:
+        """The chat context sent to the LLM: the system prompt, then the summary so far and the items.
+
+        Summaries found among ``items`` are folded as earlier summaries too.
+        Instructions, config updates, handoffs and messages without text are skipped.
+
+        Raises:
+            SummarizerError: Nothing to summarize (no renderable item, no earlier summary).
+        """
+        summaries = list(previous_summaries)
+        seen = {summary.id for summary in summaries}
+        lines: list[str] = []
+        for item in items:
+            if isinstance(item, llm.ChatMessage) and is_summary(item):
+                if item.id not in seen:
+                    summaries.append(item)
+                    seen.add(item.id)
+                continue
+            rendered = _render_item(item)
+            if rendered:
+                lines.append(rendered)
+
+        so_far = "\n\n".join(text for text in map(_summary_body, summaries) if text)
+        if not lines and not so_far:
+            raise SummarizerError("nothing to summarize: no item with text and no earlier summary")
+
+        parts: list[str] = []
+        if so_far:
+            parts.append(f"Summary so far:\n\n{to_xml('summary_so_far', so_far)}")
+        if lines:
+            parts.append("Conversation to summarize:\n\n" + "\n".join(lines))
+
+        prompt = self._settings.prompt if self._settings.prompt is not None else DEFAULT_PROMPT
+        prompt = prompt.replace("{max_summary_tokens}", str(self._settings.max_summary_tokens))
+        chat_ctx = llm.ChatContext()
+        chat_ctx.add_message(role="system", content=prompt)
+        chat_ctx.add_message(role="user", content="\n\n".join(parts))
+        return chat_ctx
+
+    async def summarize(
+        self,
+        items: Sequence[llm.ChatItem],
+        *,
+        previous_summaries: Sequence[llm.ChatMessage] = (),
+        request_id: str | None = None,
+    ) -> SummaryResult:
+        """Summarize ``items``, folding ``previous_summaries`` (oldest first) into the result.
+
+        Args:
+            items: The span to fold, in context order.
+            previous_summaries: Earlier summary messages; they go first, as the summary so far.
+            request_id: Id of this request; ``None`` makes a fresh one.
+
+        Raises:
+            SummarizerError: The LLM raised, timed out, or returned no text; the
+                original exception is the ``__cause__``.
+            asyncio.CancelledError: The caller was cancelled; never turned into an error.
+        """
+        request_id = request_id or utils.shortuuid("summary_")
+        chat_ctx = self.build_prompt(items, previous_summaries=previous_summaries)
+        logger.debug(
+            "summary requested",
+            extra={"request_id": request_id, "items": len(items), "llm": self._llm.label},
+        )
+        started = time.perf_counter()
+        try:
+            text, usage = await _bounded(self._complete(chat_ctx), self._settings.timeout_s)
+        except asyncio.TimeoutError as e:
+            logger.debug("summary timed out", extra={"request_id": request_id})
+            raise SummarizerError(
+                f"summarizer timed out after {self._settings.timeout_s:g} s"
+            ) from e
+        except Exception as e:
+            logger.debug("summary failed", extra={"request_id": request_id}, exc_info=True)
+            raise SummarizerError(f"summarizer failed: {type(e).__name__}") from e
+        duration = time.perf_counter() - started
+
+        if not text:
+            logger.debug("summary empty", extra={"request_id": request_id})
+            raise SummarizerError("summarizer returned an empty summary")
+
+        if usage is not None:
+            input_tokens, output_tokens = usage.prompt_tokens, usage.completion_tokens
+        else:
+            input_tokens, output_tokens = self._count(chat_ctx, text)
+
+        result = SummaryResult(
+            text=text,
+            request_id=request_id,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            duration_s=duration,
+            usage_reported=usage is not None,
+        )
+        logger.debug(
+            "summary written",
+            extra={
+                "request_id": request_id,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "duration_s": round(duration, 3),
+                "lk.pii.summary": text,
+            },
+        )
+        return result
+
+    async def _complete(self, chat_ctx: llm.ChatContext) -> tuple[str, llm.CompletionUsage | None]:
+        chunks: list[str] = []
+        usage: llm.CompletionUsage | None = None
+        async with self._llm.chat(chat_ctx=chat_ctx) as stream:
+            async for chunk in stream:
+                if chunk.delta and chunk.delta.content:
+                    chunks.append(chunk.delta.content)
+                if chunk.usage is not None:
+                    usage = chunk.usage
+        return "".join(chunks).strip(), usage
+
+    def _count(self, chat_ctx: llm.ChatContext, text: str) -> tuple[int, int]:
+        if self._counter is None:
+            self._counter = TokenCounter()
+        counter = self._counter
+        input_tokens = counter.count(chat_ctx.items)
+        # the prompt's items are throwaway: keep them out of a counter shared with the manager
+        counter.forget([item.id for item in chat_ctx.items])
+        return input_tokens, counter.count_text(text)
+
+
+def summary_message(
+    result: SummaryResult,
+    *,
+    role: llm.ChatRole,
+    created_at: float,
+    folded_ids: Sequence[str],
+) -> llm.ChatMessage:
+    """The chat message that carries ``result`` into a context.
+
+    Marked as livekit marks its own summaries (``extra["is_summary"] = True``,
+    text wrapped in ``<chat_history_summary>``), plus ``extra["ctxmgr"]`` with
+    the request id and the ids of the items the summary replaces.
+    """
+    return llm.ChatMessage(
+        role=role,
+        content=[to_xml(SUMMARY_TAG, result.text)],
+        created_at=created_at,
+        extra={
+            SUMMARY_MARKER: True,
+            CTXMGR_EXTRA_KEY: {"request_id": result.request_id, "folded_ids": list(folded_ids)},
+        },
+    )
+
+
+async def _bounded(aw: Awaitable[_T], timeout_s: float) -> _T:
+    if sys.version_info >= (3, 11):
+        # asyncio.timeout keeps a caller's cancellation a CancelledError even when the
+        # inner call finishes in the same loop step (wait_for can swallow it on 3.10/3.11)
+        async with asyncio.timeout(timeout_s):
+            return await aw
+    return await asyncio.wait_for(aw, timeout_s)
+
+
+def _message_text(message: llm.ChatMessage) -> str:
+    parts = [message.text_content or ""]
+    # realtime items may carry their words only as an audio transcript
+    parts += [
+        part.transcript
+        for part in message.content
+        if isinstance(part, llm.AudioContent) and part.transcript
+    ]
+    return "\n".join(part for part in parts if part).strip()
+
+
+def _render_item(item: llm.ChatItem) -> str | None:
+    if isinstance(item, llm.ChatMessage):
+        if item.role not in ("user", "assistant"):
+            return None  # instructions stay in the context; they are not history
+        text = _message_text(item)
+        return to_xml(item.role, text) if text else None
+    if isinstance(item, llm.FunctionCall):
+        return to_xml(
+            "function_call", item.arguments, attrs={"name": item.name, "call_id": item.call_id}
+        )
+    if isinstance(item, llm.FunctionCallOutput):
+        output = to_xml("error", item.output) if item.is_error else item.output
+        return to_xml(
+            "function_call_output", output, attrs={"call_id": item.call_id, "name": item.name}
+        )
+    return None  # handoffs and config updates are bookkeeping
+
+
+def _summary_body(message: llm.ChatMessage) -> str:
+    text = _message_text(message)
+    start, end = f"<{SUMMARY_TAG}>", f"</{SUMMARY_TAG}>"
+    if text.startswith(start) and text.endswith(end):
+        text = text[len(start) : -len(end)].strip()
+    return text
