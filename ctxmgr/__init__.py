@@ -1,7 +1,19 @@
 """ctxmgr: compact a LiveKit agent's chat context without losing or corrupting an item."""
 
 from ._exceptions import AttachError, CtxmgrError, SettingsError, SummarizerError
+from .events import (
+    CompactionAppliedEvent,
+    CompactionFailedEvent,
+    CompactionResult,
+    CompactionSkippedEvent,
+    CompactionStartedEvent,
+    EventTypes,
+    FailureStage,
+    ManagerStats,
+    SkipReason,
+)
 from .guard import Boundary, GuardResult, KeepReason, TailWindow, frozen_boundary, guard_plan
+from .manager import ContextManager
 from .plan import CompactionPlan, PlanAction
 from .policy import (
     Policy,
@@ -13,6 +25,7 @@ from .policy import (
 )
 from .presets import available_presets, load_preset
 from .settings import Settings, SummarizerSettings, TriggerSettings
+from .summarizer import Summarizer, SummaryResult, summary_message
 from .tokens import TokenCounter
 from .triggers import Trigger, TriggerDecision
 
@@ -21,17 +34,29 @@ __version__ = "0.1.0"
 __all__ = [
     "AttachError",
     "Boundary",
+    "CompactionAppliedEvent",
+    "CompactionFailedEvent",
     "CompactionPlan",
+    "CompactionResult",
+    "CompactionSkippedEvent",
+    "CompactionStartedEvent",
+    "ContextManager",
     "CtxmgrError",
+    "EventTypes",
+    "FailureStage",
     "GuardResult",
     "KeepReason",
+    "ManagerStats",
     "PlanAction",
     "Policy",
     "Settings",
     "SettingsError",
+    "SkipReason",
     "SummarizePolicy",
+    "Summarizer",
     "SummarizerError",
     "SummarizerSettings",
+    "SummaryResult",
     "TailWindow",
     "TokenBudgetPolicy",
     "TokenCounter",
@@ -44,5 +69,6 @@ __all__ = [
     "guard_plan",
     "load_preset",
     "policy_from_settings",
+    "summary_message",
     "tail_from_settings",
 ]

@@ -163,15 +163,21 @@ def guard_plan(
     members: dict[str, list[str]] = {}
     for item_id, unit in units.items():
         members.setdefault(unit, []).append(item_id)
-    for item_id in list(removable):
-        unit = units.get(item_id)
-        if unit is not None and not all(m in removable and m in wanted for m in members[unit]):
-            removable.discard(item_id)
-            kept[item_id] = "pair"
-
-    ordered = [item.id for item in items if item.id in removable]
-    if plan.action == "summarize" and ordered:
-        ordered = _contiguous_prefix(items, index_of, ordered, removable, kept)
+    # Pair closure and (for a summary) contiguity each shrink the set; repeat until
+    # neither changes it, so that neither can undo the other.
+    while True:
+        size = len(removable)
+        for item_id in list(removable):
+            unit = units.get(item_id)
+            if unit is not None and not all(m in removable for m in members[unit]):
+                removable.discard(item_id)
+                kept[item_id] = "pair"
+        ordered = [item.id for item in items if item.id in removable]
+        if plan.action == "summarize" and ordered:
+            ordered = _contiguous_prefix(items, index_of, ordered, removable, kept)
+            removable = set(ordered)
+        if len(removable) == size:
+            break
 
     if not ordered:
         return GuardResult(None, tuple(kept.items()))

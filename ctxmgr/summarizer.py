@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from livekit.agents import llm, utils
 from livekit.agents.llm.chat_context import to_xml
@@ -31,9 +31,16 @@ from ._exceptions import SummarizerError
 from .chat_items import SUMMARY_MARKER, is_summary
 from .log import logger
 from .settings import SummarizerSettings
-from .tokens import TokenCounter
+from .tokens import REPLY_PRIMING_TOKENS, TokenCounter
 
-__all__ = ["Summarizer", "SummaryResult", "summary_message", "DEFAULT_PROMPT", "SUMMARY_TAG"]
+__all__ = [
+    "CTXMGR_EXTRA_KEY",
+    "DEFAULT_PROMPT",
+    "SUMMARY_TAG",
+    "Summarizer",
+    "SummaryResult",
+    "summary_message",
+]
 
 SUMMARY_TAG = "chat_history_summary"
 """XML tag wrapped around a summary's text, as livekit's ``ChatContext._summarize`` does."""
@@ -109,7 +116,7 @@ class Summarizer:
 
     def __init__(
         self,
-        llm: llm.LLM,
+        llm: llm.LLM[Any],
         settings: SummarizerSettings = SummarizerSettings(),
         *,
         counter: TokenCounter | None = None,
@@ -129,7 +136,7 @@ class Summarizer:
         *,
         previous_summaries: Sequence[llm.ChatMessage] = (),
     ) -> llm.ChatContext:
-        """The chat context sent to the LLM: the system prompt, then the summary so far and the items.
+        """The chat context sent to the LLM: the prompt, then the summary so far and the items.
 
         Summaries found among ``items`` are folded as earlier summaries too.
         Instructions, config updates, handoffs and messages without text are skipped.
@@ -249,8 +256,9 @@ class Summarizer:
         if self._counter is None:
             self._counter = TokenCounter()
         counter = self._counter
-        input_tokens = counter.count(chat_ctx.items)
-        # the prompt's items are throwaway: keep them out of a counter shared with the manager
+        # count_items, not count: count() evicts every cached item absent from what it
+        # counts, which would empty the cache of a counter shared with the manager
+        input_tokens = REPLY_PRIMING_TOKENS + sum(counter.count_items(chat_ctx.items))
         counter.forget([item.id for item in chat_ctx.items])
         return input_tokens, counter.count_text(text)
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 
 import pytest
-from livekit.agents import Agent, AgentSession, function_tool, llm
+from livekit.agents import Agent, AgentSession, RunResult, function_tool, llm
 
 from ctxmgr import TokenCounter
 from ctxmgr.testing.fake_llm import (
@@ -171,9 +171,10 @@ async def test_scripted_tool_call_runs_inside_a_real_agent_session() -> None:
         ]
     )
     agent = _OrderAgent()
+    session: AgentSession[None]
     async with fake, AgentSession(llm=fake) as session:
         await session.start(agent)
-        result = await session.run(user_input="Where is order 4417?")
+        result: RunResult[None] = await session.run(user_input="Where is order 4417?")
 
     assert agent.looked_up == [4417]
     result.expect.next_event().is_function_call(name="lookup_order")

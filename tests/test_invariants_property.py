@@ -145,7 +145,7 @@ def violations(
     return out
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     ops=steps,
     preset=st.sampled_from(available_presets()),
@@ -169,7 +169,7 @@ def test_every_preset_keeps_the_invariants(
     assert plan.tokens_after < plan.tokens_before or plan.action == "summarize"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     ops=steps,
     action=st.sampled_from(["trim", "summarize"]),

@@ -5,7 +5,7 @@ callable, streams them as a provider plugin would (text chunks, one chunk with
 the tool calls, one usage chunk), and records every prompt it was sent.
 
 ```python
-from ctxmgr.testing import FakeLLM, FakeReply, FakeToolCall
+from ctxmgr.testing.fake_llm import FakeLLM, FakeReply, FakeToolCall
 
 # as the session LLM: call a tool, then answer with what it returned
 fake = FakeLLM([
@@ -17,8 +17,9 @@ async with fake, AgentSession(llm=fake) as session:
     await session.run(user_input="Where is my order?")
 
 # as a summarizer: the default responder keeps the sentences with names and numbers
-summarizer = Summarizer(FakeLLM(delay_s=0.05))
-assert len(fake.calls) == 2          # each prompt, as a ChatContext copy
+summarizer_llm = FakeLLM(delay_s=0.05)
+result = await Summarizer(summarizer_llm).summarize(items)
+summarizer_llm.calls[-1]             # the prompt it was sent, as a ChatContext copy
 ```
 """
 
@@ -40,7 +41,7 @@ from livekit.agents.types import (
     NotGivenOr,
 )
 
-from ..tokens import TokenCounter
+from ..tokens import REPLY_PRIMING_TOKENS, TokenCounter
 
 __all__ = [
     "FakeLLM",
@@ -118,7 +119,7 @@ def summary_responder(chat_ctx: llm.ChatContext, tools: Sequence[llm.Tool]) -> F
     return FakeReply()
 
 
-class FakeLLM(llm.LLM):
+class FakeLLM(llm.LLM[Any]):
     """A deterministic, offline LLM: scripted replies or a responder, optional delay and failure.
 
     Args:
@@ -171,6 +172,10 @@ class FakeLLM(llm.LLM):
     def model(self) -> str:
         return self._model
 
+    async def __aenter__(self) -> FakeLLM:
+        # livekit's LLM.__aenter__ is typed to return the base class
+        return self
+
     @property
     def provider(self) -> str:
         return "ctxmgr.testing"
@@ -218,7 +223,8 @@ class FakeLLM(llm.LLM):
 
     def _count_prompt(self, chat_ctx: llm.ChatContext) -> int:
         if self._counter is not None:
-            return self._counter.count(chat_ctx)
+            # count_items, not count: count() would evict a shared counter's other items
+            return REPLY_PRIMING_TOKENS + sum(self._counter.count_items(chat_ctx.items))
         words = 0
         for item in chat_ctx.items:
             if isinstance(item, llm.ChatMessage):

@@ -1,0 +1,142 @@
+"""Events a ContextManager emits, and the result of a compaction. Numbers and ids only.
+
+```python
+manager.on("compaction_applied", lambda ev: metrics.observe(ev.tokens_before - ev.tokens_after))
+manager.on("compaction_failed", lambda ev: log.warning("compaction failed at %s", ev.stage))
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+from .plan import PlanAction
+
+__all__ = [
+    "EventTypes",
+    "SkipReason",
+    "FailureStage",
+    "CompactionStartedEvent",
+    "CompactionAppliedEvent",
+    "CompactionSkippedEvent",
+    "CompactionFailedEvent",
+    "CompactionResult",
+    "ManagerStats",
+]
+
+EventTypes = Literal[
+    "compaction_started",
+    "compaction_applied",
+    "compaction_skipped",
+    "compaction_failed",
+]
+
+SkipReason = Literal[
+    "below_trigger",
+    "nothing_to_compact",
+    "already_running",
+    "not_quiescent",
+    "plan_went_stale",
+    "append_only_model",
+    "not_running",
+]
+
+FailureStage = Literal["summarize", "archive", "insert", "confirm", "delete", "verify"]
+
+
+@dataclass(frozen=True)
+class CompactionStartedEvent:
+    """A plan was made; the summary (if any) is being written."""
+
+    request_id: str
+    """Identifies this compaction in every later event."""
+    action: PlanAction
+    tokens_before: int
+    """Tokens of the context when the plan was made."""
+    items_planned: int
+    """Items the plan folds or drops."""
+    type: Literal["compaction_started"] = "compaction_started"
+
+
+@dataclass(frozen=True)
+class CompactionAppliedEvent:
+    """A compaction landed and was verified."""
+
+    request_id: str
+    action: PlanAction
+    tokens_before: int
+    """Tokens when the plan was made."""
+    tokens_after: int
+    """Tokens right after the apply, counted on the live context."""
+    removed_ids: tuple[str, ...]
+    """Items folded into the summary or dropped, by id."""
+    summary_id: str | None
+    """Id of the new summary message (``None`` for a trim)."""
+    summary_tokens: int
+    """Tokens of the new summary message."""
+    summarizer_input_tokens: int
+    summarizer_output_tokens: int
+    kept_ids: tuple[str, ...]
+    """Items the plan named that the guard kept (arrived, in flight, protected) at apply time."""
+    duration_s: float
+    """From plan to verified apply."""
+    fallback: bool = False
+    """True when this trim replaced a summary that failed (token-budget policy)."""
+    type: Literal["compaction_applied"] = "compaction_applied"
+
+
+@dataclass(frozen=True)
+class CompactionSkippedEvent:
+    """A compaction was not attempted, or given up without touching the context."""
+
+    reason: SkipReason
+    tokens: int
+    """Tokens of the context at the time."""
+    request_id: str | None = None
+    type: Literal["compaction_skipped"] = "compaction_skipped"
+
+
+@dataclass(frozen=True)
+class CompactionFailedEvent:
+    """A compaction failed; the context holds every item it held before."""
+
+    request_id: str
+    stage: FailureStage
+    error: BaseException = field(compare=False)
+    """The exception (its message may quote chat content: log it only at debug level)."""
+    error_type: str = ""
+    """The exception's class name."""
+    type: Literal["compaction_failed"] = "compaction_failed"
+
+
+CompactionEvent = Union[
+    CompactionStartedEvent, CompactionAppliedEvent, CompactionSkippedEvent, CompactionFailedEvent
+]
+
+
+@dataclass(frozen=True)
+class CompactionResult:
+    """What ``ContextManager.compact()`` did."""
+
+    status: Literal["applied", "skipped", "failed"]
+    event: CompactionAppliedEvent | CompactionSkippedEvent | CompactionFailedEvent
+
+
+@dataclass
+class ManagerStats:
+    """Running totals of one manager (read ``manager.stats``)."""
+
+    tokens: int = 0
+    """Tokens of the context at the last count."""
+    peak_tokens: int = 0
+    compactions: int = 0
+    skipped: int = 0
+    failed: int = 0
+    tokens_saved: int = 0
+    """Sum of tokens_before - tokens_after over applied compactions."""
+    items_removed: int = 0
+    summarizer_input_tokens: int = 0
+    summarizer_output_tokens: int = 0
+    server_input_tokens: int | None = None
+    """Input tokens the realtime server reported for its last response, if any."""

@@ -1,0 +1,473 @@
+"""ContextManager: attach to an Agent in one line; compact in the background, safely.
+
+```python
+from ctxmgr import ContextManager
+
+agent = MyAgent(instructions="...")
+manager = ContextManager.from_settings().attach(agent)   # policy picked by settings
+manager.on("compaction_applied", lambda ev: print(ev.tokens_before, "->", ev.tokens_after))
+await session.start(agent=agent)
+```
+
+The manager listens to the session (items added, tools executed, agent state,
+realtime usage), counts tokens incrementally, and when the trigger fires plans a
+compaction and writes the summary in a background task: a reply never waits for
+it. The applier then lands the plan under one lock, when the agent is quiet,
+re-validated against the live context; any failure leaves the context as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import Agent, llm, utils
+from livekit.agents.metrics import RealtimeModelMetrics
+
+from ._exceptions import AttachError, SummarizerError
+from .apply import Applier, ApplyOutcome, fingerprints
+from .backends import AgentBackend
+from .chat_items import is_summary
+from .events import (
+    CompactionAppliedEvent,
+    CompactionFailedEvent,
+    CompactionResult,
+    CompactionSkippedEvent,
+    CompactionStartedEvent,
+    EventTypes,
+    FailureStage,
+    ManagerStats,
+    SkipReason,
+)
+from .log import logger
+from .plan import CompactionPlan
+from .policy import Policy, TrimPolicy, policy_from_settings
+from .settings import Settings
+from .summarizer import Summarizer, summary_message
+from .tokens import TokenCounter
+from .triggers import Trigger
+
+__all__ = ["ContextManager"]
+
+_SESSION_EVENTS = ("conversation_item_added", "function_tools_executed", "agent_state_changed")
+
+
+class _State(enum.Enum):
+    DETACHED = "detached"
+    ATTACHED = "attached"
+    CLOSED = "closed"
+
+
+class ContextManager(rtc.EventEmitter[EventTypes]):
+    """Keeps one agent's chat context under budget without losing an item.
+
+    Args:
+        settings: what to compact and when; ``None`` reads ``Settings()`` (env, ``.env``, preset).
+        summarizer_llm: the LLM that writes summaries. ``None``: the session's LLM when
+            it is a text LLM; a realtime model cannot summarize, so one must be given there.
+        policy: a custom policy; ``None`` uses the one ``settings.strategy`` names.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        summarizer_llm: llm.LLM | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        super().__init__()
+        self._settings = settings if settings is not None else Settings()
+        self._summarizer_llm = summarizer_llm
+        self._policy = policy if policy is not None else policy_from_settings(self._settings)
+        self._trim = TrimPolicy(
+            target_tokens=self._settings.effective_target_tokens, tail=self._policy.tail
+        )
+        self._trigger = Trigger.from_settings(self._settings)
+        self._counter = TokenCounter(
+            model=self._settings.model,
+            encoding=self._settings.encoding,
+            allow_download=self._settings.allow_encoding_download,
+        )
+        self._stats = ManagerStats()
+        self._state = _State.DETACHED
+        self._agent: Agent | None = None
+        self._backend: AgentBackend | None = None
+        self._applier: Applier | None = None
+        self._session: Any = None
+        self._rt_session: Any = None
+        self._originals: dict[str, Any] = {}
+        self._task: asyncio.Task[CompactionResult] | None = None
+        self._round_lock = asyncio.Lock()
+
+    @classmethod
+    def from_settings(
+        cls, *, summarizer_llm: llm.LLM | None = None, **overrides: Any
+    ) -> ContextManager:
+        """A manager with ``Settings(**overrides)`` (env, ``.env`` and the preset fill the rest)."""
+        return cls(Settings(**overrides), summarizer_llm=summarizer_llm)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    @property
+    def counter(self) -> TokenCounter:
+        """The token counter (shared with the summarizer)."""
+        return self._counter
+
+    @property
+    def agent(self) -> Agent | None:
+        """The agent this manager is attached to."""
+        return self._agent
+
+    @property
+    def stats(self) -> ManagerStats:
+        """Running totals: tokens now and at peak, compactions, tokens saved, summarizer usage."""
+        return self._stats
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def attach(self, agent: Agent) -> ContextManager:
+        """Manage ``agent``'s context, before or after ``session.start``. Returns ``self``.
+
+        Raises:
+            AttachError: this manager is already attached or closed, or ``agent`` already
+                has a manager.
+        """
+        if self._state is _State.CLOSED:
+            raise AttachError("Cannot attach a closed ContextManager.")
+        if self._state is _State.ATTACHED:
+            raise AttachError("Cannot attach a ContextManager more than once; detach() it first.")
+        if getattr(agent, "_ctxmgr_manager", None) is not None:
+            raise AttachError("This agent already has a ContextManager attached.")
+        self._check_summarizer_for(agent.llm)
+        agent._ctxmgr_manager = self  # type: ignore[attr-defined]
+        self._agent = agent
+        self._originals = {
+            "update_chat_ctx": agent.update_chat_ctx,
+            "on_enter": agent.on_enter,
+            "on_exit": agent.on_exit,
+        }
+        self._backend = AgentBackend(agent, self._originals["update_chat_ctx"])
+        self._applier = Applier(
+            self._backend,
+            counter=self._counter,
+            tail=self._policy.tail,
+            quiescence_timeout_s=self._settings.quiescence_timeout_s,
+        )
+        agent.on_enter = self._wrap_on_enter(self._originals["on_enter"])  # type: ignore[method-assign]
+        agent.on_exit = self._wrap_on_exit(self._originals["on_exit"])  # type: ignore[method-assign]
+        self._state = _State.ATTACHED
+        if getattr(agent, "_activity", None) is not None:
+            self._bind(agent._activity.session)  # type: ignore[union-attr]
+        logger.debug("context manager attached", extra={"policy": self._policy.name})
+        return self
+
+    def detach(self) -> None:
+        """Stop managing the agent and restore its methods; a compaction in flight is cancelled."""
+        if self._state is not _State.ATTACHED or self._agent is None:
+            return
+        self._unbind()
+        for name in ("on_enter", "on_exit"):
+            # the originals were bound methods looked up on the class: drop the override
+            self._agent.__dict__.pop(name, None)
+        self._agent._ctxmgr_manager = None  # type: ignore[attr-defined]
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._agent = None
+        self._state = _State.DETACHED
+
+    async def aclose(self) -> None:
+        """Cancel background work (the context stays as it was) and detach."""
+        task = self._task
+        self.detach()
+        self._state = _State.CLOSED
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def __aenter__(self) -> ContextManager:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- session events ------------------------------------------------------------------
+
+    def _wrap_on_enter(self, original: Any) -> Any:
+        async def on_enter() -> None:
+            agent = self._agent
+            if agent is not None and getattr(agent, "_activity", None) is not None:
+                self._bind(agent._activity.session)  # type: ignore[union-attr]
+            await original()
+
+        return on_enter
+
+    def _wrap_on_exit(self, original: Any) -> Any:
+        async def on_exit() -> None:
+            self._unbind()
+            await original()
+
+        return on_exit
+
+    def _bind(self, session: Any) -> None:
+        if self._session is session:
+            return
+        self._unbind()
+        self._session = session
+        for event in _SESSION_EVENTS:
+            session.on(event, self._on_session_activity)
+        activity = getattr(self._agent, "_activity", None)
+        self._rt_session = activity.realtime_llm_session if activity is not None else None
+        if self._rt_session is not None:
+            # per-response usage straight from the model (the session-level event is deprecated)
+            self._rt_session.on("metrics_collected", self._on_metrics)
+
+    def _unbind(self) -> None:
+        if self._session is None:
+            return
+        for event in _SESSION_EVENTS:
+            self._session.off(event, self._on_session_activity)
+        if self._rt_session is not None:
+            self._rt_session.off("metrics_collected", self._on_metrics)
+            self._rt_session = None
+        self._session = None
+
+    def _on_metrics(self, metrics: Any) -> None:
+        if isinstance(metrics, RealtimeModelMetrics) and not metrics.cancelled:
+            self._stats.server_input_tokens = metrics.input_tokens
+
+    def _on_session_activity(self, _ev: Any) -> None:
+        if self._state is not _State.ATTACHED or self._backend is None:
+            return
+        if self._task is not None and not self._task.done():
+            return
+        tokens = self._measure(self._backend.read_local())
+        items = len(self._backend.read_local().items)
+        if self._trigger.check(tokens=tokens, items=items).fire:
+            self._task = asyncio.create_task(self._round(force=False), name="ctxmgr_compaction")
+
+    # -- compaction ----------------------------------------------------------------------
+
+    async def compact(self, *, force: bool = False) -> CompactionResult:
+        """Run one compaction now. ``force`` compacts even below the trigger.
+
+        Never raises for a failed compaction: the result (and an event) says what happened.
+        """
+        return await self._round(force=force)
+
+    def _measure(self, chat_ctx: llm.ChatContext) -> int:
+        tokens = self._counter.count(chat_ctx)
+        if self._stats.server_input_tokens is not None:
+            # the server sees audio the text counter cannot: its figure is the truth
+            tokens = max(tokens, self._stats.server_input_tokens)
+        self._stats.tokens = tokens
+        self._stats.peak_tokens = max(self._stats.peak_tokens, tokens)
+        return tokens
+
+    async def _round(self, *, force: bool) -> CompactionResult:
+        if self._backend is None or self._state is not _State.ATTACHED:
+            return self._skip("not_running", 0)
+        if self._round_lock.locked():
+            return self._skip("already_running", self._stats.tokens)
+        async with self._round_lock:
+            return await self._compact_once(force=force)
+
+    async def _compact_once(self, *, force: bool) -> CompactionResult:
+        assert self._backend is not None
+        live = self._backend.read_local()
+        tokens = self._measure(live)
+        if not force and not self._trigger.check(tokens=tokens, items=len(live.items)).fire:
+            return self._skip("below_trigger", tokens)
+        if not self._backend.mutable:
+            return self._skip("append_only_model", tokens)
+        plan = self._policy.plan(live, counter=self._counter)
+        if plan is None:
+            return self._skip("nothing_to_compact", tokens)
+        request_id = utils.shortuuid("compaction_")
+        started = time.monotonic()
+        self.emit(
+            "compaction_started",
+            CompactionStartedEvent(request_id, plan.action, tokens, len(plan.remove_ids)),
+        )
+        planned = fingerprints(live, plan.remove_ids)
+        summary: llm.ChatMessage | None = None
+        usage = (0, 0)
+        try:
+            if plan.action == "summarize":
+                try:
+                    summary, usage = await self._summarize(live, plan, request_id)
+                except SummarizerError as e:
+                    failed = self._fail(request_id, "summarize", e)
+                    if plan.fallback != "trim":
+                        return failed
+                    return await self._fallback_trim(request_id, tokens, started)
+            outcome = await self._applier_or_raise().apply(
+                plan, summary=summary, planned_fingerprints=planned
+            )
+        except asyncio.CancelledError as e:
+            self._fail(request_id, "summarize" if summary is None else "insert", e)
+            raise
+        result = self._report(outcome, request_id, tokens, summary, usage, started)
+        if (
+            result.status == "applied"
+            and plan.fallback == "trim"
+            and self._measure(self._backend.read_local()) > self._settings.max_tokens
+        ):
+            return await self._fallback_trim(request_id, tokens, started)
+        return result
+
+    async def _fallback_trim(self, request_id: str, tokens: int, started: float) -> CompactionResult:
+        assert self._backend is not None
+        live = self._backend.read_local()
+        plan = self._trim.plan(live, counter=self._counter)
+        if plan is None:
+            return self._skip("nothing_to_compact", tokens, request_id)
+        outcome = await self._applier_or_raise().apply(
+            plan, summary=None, planned_fingerprints=fingerprints(live, plan.remove_ids)
+        )
+        return self._report(outcome, request_id, tokens, None, (0, 0), started, fallback=True)
+
+    async def _summarize(
+        self, live: llm.ChatContext, plan: CompactionPlan, request_id: str
+    ) -> tuple[llm.ChatMessage, tuple[int, int]]:
+        summarizer_llm = self._resolve_summarizer_llm()
+        wanted = set(plan.remove_ids)
+        # copies: the summary is written from the plan-time content, off the reply path
+        span = [item.model_copy(deep=True) for item in live.items if item.id in wanted]
+        previous = [i for i in span if isinstance(i, llm.ChatMessage) and is_summary(i)]
+        items = [i for i in span if not is_summary(i)]
+        summarizer = Summarizer(summarizer_llm, self._settings.summarizer, counter=self._counter)
+        result = await summarizer.summarize(items, previous_summaries=previous, request_id=request_id)
+        self._stats.summarizer_input_tokens += result.input_tokens
+        self._stats.summarizer_output_tokens += result.output_tokens
+        message = summary_message(
+            result, role=self._summary_role(), created_at=time.time(), folded_ids=plan.remove_ids
+        )
+        return message, (result.input_tokens, result.output_tokens)
+
+    def _applier_or_raise(self) -> Applier:
+        if self._applier is None:
+            raise AttachError("The ContextManager is not attached to an agent.")
+        return self._applier
+
+    # -- summarizer and roles ------------------------------------------------------------
+
+    def _needs_summarizer(self) -> bool:
+        return self._settings.strategy != "trim"
+
+    def _check_summarizer_for(self, model: Any) -> None:
+        if (
+            self._needs_summarizer()
+            and self._summarizer_llm is None
+            and isinstance(model, llm.RealtimeModel)
+        ):
+            raise AttachError(
+                "A realtime model cannot write summaries: pass summarizer_llm= (any text"
+                " llm.LLM, e.g. openai.LLM(model='gpt-4o-mini')) or use the 'trim' policy."
+            )
+
+    def _resolve_summarizer_llm(self) -> llm.LLM:
+        if self._summarizer_llm is not None:
+            return self._summarizer_llm
+        model = self._agent.llm if self._agent is not None else None
+        if not isinstance(model, llm.LLM) and self._session is not None:
+            model = self._session.llm
+        if isinstance(model, llm.LLM):
+            return model
+        raise SummarizerError(
+            "no summarizer LLM: the session's model is not a text LLM (a realtime model cannot"
+            " summarize); pass summarizer_llm= to ContextManager"
+        )
+
+    def _summary_role(self) -> llm.ChatRole:
+        if self._settings.summarizer.role is not None:
+            return self._settings.summarizer.role
+        return "system" if self._backend is not None and self._backend.two_step else "assistant"
+
+    # -- reporting -----------------------------------------------------------------------
+
+    def _skip(
+        self, reason: SkipReason, tokens: int, request_id: str | None = None
+    ) -> CompactionResult:
+        self._stats.skipped += 1
+        event = CompactionSkippedEvent(reason, tokens, request_id)
+        if reason not in ("below_trigger", "already_running"):
+            logger.debug("compaction skipped", extra={"reason": reason, "tokens": tokens})
+        self.emit("compaction_skipped", event)
+        return CompactionResult("skipped", event)
+
+    def _fail(self, request_id: str, stage: FailureStage, error: BaseException) -> CompactionResult:
+        self._stats.failed += 1
+        event = CompactionFailedEvent(request_id, stage, error, type(error).__name__)
+        logger.warning(
+            "compaction failed; the context was left as it was",
+            extra={"stage": stage, "error_type": type(error).__name__, "request_id": request_id},
+        )
+        logger.debug("compaction failure detail", exc_info=error, extra={"request_id": request_id})
+        self.emit("compaction_failed", event)
+        return CompactionResult("failed", event)
+
+    def _report(
+        self,
+        outcome: ApplyOutcome,
+        request_id: str,
+        tokens_before: int,
+        summary: llm.ChatMessage | None,
+        usage: tuple[int, int],
+        started: float,
+        *,
+        fallback: bool = False,
+    ) -> CompactionResult:
+        if outcome.status == "skipped":
+            assert outcome.skip_reason is not None
+            return self._skip(outcome.skip_reason, tokens_before, request_id)
+        if outcome.status == "failed":
+            assert outcome.stage is not None and outcome.error is not None
+            return self._fail(request_id, outcome.stage, outcome.error)
+        assert outcome.plan is not None and self._backend is not None
+        self._stats.server_input_tokens = None  # stale until the next response reports
+        tokens_after = self._measure(self._backend.read_local())
+        tokens_before = outcome.plan.tokens_before  # the live count the apply started from
+        self._counter.forget(set(outcome.plan.remove_ids))
+        event = CompactionAppliedEvent(
+            request_id=request_id,
+            action=outcome.plan.action,
+            tokens_before=tokens_before,
+            tokens_after=tokens_after,
+            removed_ids=outcome.plan.remove_ids,
+            summary_id=summary.id if summary is not None else None,
+            summary_tokens=self._counter.count_item(summary) if summary is not None else 0,
+            summarizer_input_tokens=usage[0],
+            summarizer_output_tokens=usage[1],
+            kept_ids=outcome.kept_ids,
+            duration_s=time.monotonic() - started,
+            fallback=fallback,
+        )
+        self._stats.compactions += 1
+        self._stats.items_removed += len(outcome.plan.remove_ids)
+        self._stats.tokens_saved += max(0, tokens_before - tokens_after)
+        logger.info(
+            "context compacted",
+            extra={
+                "action": event.action,
+                "tokens_before": tokens_before,
+                "tokens_after": tokens_after,
+                "items_removed": len(event.removed_ids),
+                "request_id": request_id,
+            },
+        )
+        if summary is not None:
+            logger.debug(
+                "summary written",
+                extra={"request_id": request_id, "lk.pii.summary": summary.text_content},
+            )
+        self.emit("compaction_applied", event)
+        return CompactionResult("applied", event)

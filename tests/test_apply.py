@@ -1,0 +1,140 @@
+"""The applier over the in-memory backend: invariants 5-8 without a session."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from livekit.agents import llm
+
+from ctxmgr import CompactionPlan, TailWindow, TokenCounter
+from ctxmgr.apply import Applier, fingerprints
+from ctxmgr.testing.memory import InMemoryBackend
+
+from .builders import Ctx
+
+pytestmark = pytest.mark.unit
+
+
+def _summary(ids: list[str]) -> llm.ChatMessage:
+    return llm.ChatMessage(
+        id="summary_new", role="system", content=["Ana asked about order 4417."],
+        extra={"is_summary": True, "ctxmgr": {"folded_ids": ids}},
+    )
+
+
+def _setup(*, remote: bool = False, turns: int = 6, **kw: object) -> tuple[InMemoryBackend, Applier, CompactionPlan, dict[str, bytes]]:
+    b = Ctx().system().turn(turns)
+    backend = InMemoryBackend(b.ctx, remote=remote, **kw)  # type: ignore[arg-type]
+    applier = Applier(backend, counter=TokenCounter(), tail=TailWindow(2), quiescence_timeout_s=0.2,
+                      confirm_timeout_s=0.2)
+    ids = b.ids()[1:5]
+    plan = CompactionPlan("summarize", tuple(ids), "sys1", 0, 0)
+    return backend, applier, plan, fingerprints(backend.local, ids)
+
+
+def _snapshot(ctx: llm.ChatContext) -> list[tuple[str, bytes]]:
+    return [(i.id, i._fingerprint()) for i in ctx.items]
+
+
+async def test_pipeline_apply_is_one_atomic_update() -> None:
+    backend, applier, plan, fps = _setup()
+    out = await applier.apply(plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps)
+    assert out.status == "applied"
+    assert len(backend.updates) == 1
+    ids = [i.id for i in backend.local.items]
+    assert ids[:2] == ["sys1", "summary_new"] and not set(plan.remove_ids) & set(ids)
+
+
+async def test_two_step_inserts_and_confirms_summary_before_deleting() -> None:
+    backend, applier, plan, fps = _setup(remote=True)
+    out = await applier.apply(plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps)
+    assert out.status == "applied"
+    first, second = backend.updates
+    assert "summary_new" in first and set(plan.remove_ids) <= set(first)  # insert only
+    assert "summary_new" in second and not set(plan.remove_ids) & set(second)  # then delete
+    assert backend.remote is not None and backend.remote.get_by_id("summary_new") is not None
+
+
+async def test_not_quiescent_skips_and_touches_nothing() -> None:
+    backend, applier, plan, fps = _setup()
+    before = _snapshot(backend.local)
+    backend.quiescent = False
+    out = await applier.apply(plan, summary=_summary([]), planned_fingerprints=fps)
+    assert (out.status, out.skip_reason) == ("skipped", "not_quiescent")
+    assert _snapshot(backend.local) == before and backend.updates == []
+
+
+async def test_item_changed_since_the_plan_is_kept() -> None:
+    backend, applier, plan, fps = _setup()
+    changed = backend.local.get_by_id(plan.remove_ids[-1])
+    assert isinstance(changed, llm.ChatMessage)
+    changed.content = ["filled in after playout"]
+    out = await applier.apply(plan, summary=_summary([]), planned_fingerprints=fps)
+    assert out.status == "applied" and out.plan is not None
+    assert plan.remove_ids[-1] not in out.plan.remove_ids
+    assert backend.local.get_by_id(plan.remove_ids[-1]) is not None
+
+
+async def test_items_that_arrived_since_the_plan_are_kept() -> None:
+    backend, applier, plan, fps = _setup()
+    late = llm.ChatMessage(id="late", role="user", content=["my address is 12 Baker Street"])
+    backend.append(late)
+    await applier.apply(plan, summary=_summary([]), planned_fingerprints=fps)
+    assert backend.local.items[-1].id == "late"
+
+
+async def test_update_failure_leaves_context_as_it_was() -> None:
+    backend, applier, plan, fps = _setup()
+    before = _snapshot(backend.local)
+    backend.fail_next_update = RuntimeError("server said no")
+    out = await applier.apply(plan, summary=_summary([]), planned_fingerprints=fps)
+    assert (out.status, out.stage) == ("failed", "insert")
+    assert _snapshot(backend.local) == before
+
+
+async def test_unconfirmed_summary_fails_before_any_delete() -> None:
+    backend, applier, plan, fps = _setup(remote=True, ack_delay_s=None)
+    out = await applier.apply(plan, summary=_summary([]), planned_fingerprints=fps)
+    assert (out.status, out.stage) == ("failed", "confirm")
+    assert len(backend.updates) == 1  # the insert; no delete was sent
+    assert all(backend.local.get_by_id(i) is not None for i in plan.remove_ids)
+
+
+async def test_archive_failure_aborts_the_delete() -> None:
+    backend, applier, plan, fps = _setup()
+    before = _snapshot(backend.local)
+
+    def archive(_: CompactionPlan) -> None:
+        raise OSError("disk full")
+
+    out = await applier.apply(plan, summary=None, planned_fingerprints=fps, before_delete=archive)
+    assert (out.status, out.stage) == ("failed", "archive")
+    assert _snapshot(backend.local) == before
+
+
+async def test_applies_are_serialised_by_one_lock() -> None:
+    backend, applier, plan, fps = _setup(remote=True, ack_delay_s=0.05)
+    order: list[str] = []
+    backend.on_update = lambda ctx: order.append("s" if "summary_new" in [i.id for i in ctx.items] else "t")
+    trim = CompactionPlan("trim", (plan.remove_ids[0], plan.remove_ids[1]), None, 0, 0)
+    a, b = await asyncio.gather(
+        applier.apply(plan, summary=_summary([]), planned_fingerprints=fps),
+        applier.apply(trim, summary=None, planned_fingerprints=fps),
+    )
+    assert a.status == "applied"
+    assert b.status == "skipped" and b.skip_reason == "plan_went_stale"  # already folded
+    assert order == ["s", "s"]
+
+
+async def test_cancellation_mid_wait_leaves_context_as_it_was() -> None:
+    backend, applier, plan, fps = _setup()
+    before = _snapshot(backend.local)
+    backend.quiescent = False
+    task = asyncio.create_task(applier.apply(plan, summary=_summary([]), planned_fingerprints=fps))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _snapshot(backend.local) == before
+    assert not applier.lock.locked()

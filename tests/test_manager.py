@@ -1,0 +1,298 @@
+"""ContextManager on a real AgentSession (text mode) with a deterministic fake LLM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from livekit.agents import Agent, AgentSession, llm
+
+from ctxmgr import AttachError, ContextManager, Settings
+from ctxmgr.testing.fake_llm import FakeLLM
+
+from .session_kit import EventLog, SupportAgent, responder, settle, snapshot, user_line
+
+pytestmark = pytest.mark.session
+
+
+def _manager(summarizer_llm: FakeLLM | None, **settings: object) -> ContextManager:
+    base: dict[str, object] = {"policy": "summarize", "max_tokens": 1500, "keep_last_turns": 2}
+    base.update(settings)
+    return ContextManager(Settings(**base), summarizer_llm=summarizer_llm)  # type: ignore[arg-type]
+
+
+async def _turns(session: AgentSession, start: int, n: int, gap_s: float = 0.05) -> None:
+    for t in range(start, start + n):
+        await session.run(user_input=user_line(t))
+        await asyncio.sleep(gap_s)  # a caller pauses between turns
+
+
+# -- API --------------------------------------------------------------------------------
+
+
+def test_attach_returns_the_manager_and_twice_is_an_error() -> None:
+    m = _manager(None)
+    agent = SupportAgent()
+    assert m.attach(agent) is m
+    with pytest.raises(AttachError, match="more than once"):
+        m.attach(SupportAgent())
+    with pytest.raises(AttachError, match="already has a ContextManager"):
+        _manager(None).attach(agent)
+
+
+def test_detach_restores_the_agents_methods_and_allows_a_new_manager() -> None:
+    agent = SupportAgent()
+    original_on_enter = agent.on_enter
+    m = _manager(None).attach(agent)
+    assert agent.on_enter != original_on_enter
+    m.detach()
+    assert agent.on_enter == original_on_enter
+    _manager(None).attach(agent)
+
+
+async def test_closed_manager_cannot_attach() -> None:
+    m = _manager(None)
+    await m.aclose()
+    with pytest.raises(AttachError, match="closed"):
+        m.attach(SupportAgent())
+
+
+def test_realtime_model_needs_a_summarizer_llm() -> None:
+    from livekit.plugins import openai
+
+    agent = SupportAgent(llm=openai.realtime.RealtimeModel(api_key="test"))
+    with pytest.raises(AttachError, match="summarizer_llm"):
+        _manager(None).attach(agent)
+    _manager(None, policy="trim").attach(SupportAgent(llm=openai.realtime.RealtimeModel(api_key="test")))
+
+
+def test_from_settings_applies_overrides() -> None:
+    m = ContextManager.from_settings(policy="trim", max_tokens=5000)
+    assert (m.settings.strategy, m.settings.max_tokens, m.policy.name) == ("trim", 5000, "trim")
+
+
+# -- background compaction --------------------------------------------------------------
+
+
+async def test_long_call_stays_under_budget_and_loses_nothing() -> None:
+    """150 turns with tool calls; every invariant checked after every turn."""
+    summarizer = FakeLLM()
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer, max_tokens=1500)
+    log = EventLog(m)
+    agent = SupportAgent()
+    m.attach(agent)
+    accounted: set[str] = set()
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        previous = {i.id for i in agent.chat_ctx.items}
+        peak = 0
+        for t in range(150):
+            await session.run(user_input=user_line(t))
+            await asyncio.sleep(0.03)
+            await settle(m)
+            for ev in log.of("compaction_applied"):
+                accounted.update(ev.removed_ids)  # type: ignore[attr-defined]
+            items = agent.chat_ctx.items
+            ids = {i.id for i in items}
+            lost = previous - ids - accounted
+            assert not lost, f"turn {t}: items lost {lost}"
+            calls = {i.call_id for i in items if i.type == "function_call"}
+            outputs = {i.call_id for i in items if i.type == "function_call_output"}
+            assert outputs <= calls, f"turn {t}: output without its call"
+            assert calls <= outputs, f"turn {t}: call without its output"
+            assert items[0].type == "message" and items[0].role == "system"
+            assert sum(1 for i in items if i.type == "message" and i.extra.get("is_summary")) <= 1
+            peak = max(peak, m.counter.count(agent.chat_ctx))
+            previous = ids
+    applied = log.of("compaction_applied")
+    assert len(applied) >= 5
+    assert peak <= 1500
+    assert m.stats.compactions == len(applied) and m.stats.failed == 0
+    assert m.stats.summarizer_input_tokens > 0
+    assert m.counter.cached_items <= 2 * len(agent.chat_ctx.items) + 64
+    print(f"\n150 turns: peak {peak} tokens, {len(applied)} compactions, 0 items lost")
+    await m.aclose()
+
+
+async def test_reply_does_not_wait_for_the_summary() -> None:
+    summarizer = FakeLLM(delay_s=5.0)
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer, max_tokens=800)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        for t in range(30):
+            await session.run(user_input=user_line(t))
+            if m._task is not None and not m._task.done():
+                break
+        assert m._task is not None and not m._task.done(), "the trigger never fired"
+        await session.run(user_input=user_line(99))  # answered while the summary is pending
+        assert not m._task.done()
+        assert agent.chat_ctx.items[-1].type == "message"
+        await m.aclose()
+
+
+async def test_items_arriving_while_the_summary_is_written_are_kept() -> None:
+    summarizer = FakeLLM(delay_s=0.6)
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer, max_tokens=4000)
+    log = EventLog(m)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        await _turns(session, 0, 12)
+        before = {i.id for i in agent.chat_ctx.items}
+        compaction = asyncio.create_task(m.compact(force=True))
+        await asyncio.sleep(0.05)
+        await _turns(session, 12, 5, gap_s=0.02)  # user, tool calls, replies: all mid-summary
+        arrived = {i.id for i in agent.chat_ctx.items} - before
+        result = await compaction
+        assert result.status == "applied"
+        ids = {i.id for i in agent.chat_ctx.items}
+        assert arrived and arrived <= ids
+        assert not set(log.of("compaction_applied")[0].removed_ids) & arrived  # type: ignore[attr-defined]
+        await m.aclose()
+
+
+@pytest.mark.parametrize(
+    ("summarizer_kw", "timeout_s"),
+    [({"fail_with": RuntimeError("provider down")}, 5.0), ({"delay_s": 2.0}, 0.1)],
+    ids=["raises", "times_out"],
+)
+async def test_failing_summarizer_leaves_the_context_as_it_was(
+    summarizer_kw: dict[str, object], timeout_s: float
+) -> None:
+    summarizer = FakeLLM(**summarizer_kw)  # type: ignore[arg-type]
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer, summarizer={"timeout_s": timeout_s})
+    log = EventLog(m)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        await _turns(session, 0, 10)
+        before = snapshot(agent.chat_ctx)
+        result = await m.compact(force=True)
+        assert result.status == "failed" and result.event.stage == "summarize"  # type: ignore[union-attr]
+        assert snapshot(agent.chat_ctx) == before
+        assert len(log.of("compaction_failed")) == 1
+        await m.aclose()
+
+
+async def test_cancelled_compaction_leaves_the_context_as_it_was() -> None:
+    summarizer = FakeLLM(delay_s=2.0)
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer)
+    log = EventLog(m)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        await _turns(session, 0, 10)
+        before = snapshot(agent.chat_ctx)
+        m._task = asyncio.create_task(m.compact(force=True))
+        await asyncio.sleep(0.1)
+        await m.aclose()
+        assert m._task.cancelled()
+        assert snapshot(agent.chat_ctx) == before
+        assert [e.stage for e in log.of("compaction_failed")] == ["summarize"]  # type: ignore[attr-defined]
+
+
+async def test_token_budget_trims_when_the_summarizer_fails() -> None:
+    summarizer = FakeLLM(fail_with=RuntimeError("provider down"))
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer, policy="token-budget")
+    log = EventLog(m)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        await _turns(session, 0, 10)
+        result = await m.compact(force=True)
+        assert result.status == "applied" and result.event.fallback  # type: ignore[union-attr]
+        assert result.event.action == "trim"  # type: ignore[union-attr]
+        assert [e.stage for e in log.of("compaction_failed")] == ["summarize"]  # type: ignore[attr-defined]
+        await m.aclose()
+
+
+async def test_session_llm_writes_summaries_when_none_is_given() -> None:
+    session_llm = FakeLLM(responder)
+    m = _manager(None)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with session_llm, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        await _turns(session, 0, 10)
+        result = await m.compact(force=True)
+        assert result.status == "applied"
+        summary = agent.chat_ctx.get_by_id(result.event.summary_id)  # type: ignore[union-attr,arg-type]
+        assert isinstance(summary, llm.ChatMessage) and summary.extra["is_summary"] is True
+        assert summary.role == "assistant"
+        assert "Baker Street" in (summary.text_content or "")
+        await m.aclose()
+
+
+async def test_earlier_summary_is_folded_into_the_next_one() -> None:
+    summarizer = FakeLLM()
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        await _turns(session, 0, 8)
+        first = await m.compact(force=True)
+        await _turns(session, 8, 8)
+        second = await m.compact(force=True)
+        assert first.status == second.status == "applied"
+        assert first.event.summary_id in second.event.removed_ids  # type: ignore[union-attr]
+        assert "summary_so_far" in (summarizer.calls[-1].items[-1].text_content or "")
+        summaries = [i for i in agent.chat_ctx.items if i.type == "message" and i.extra.get("is_summary")]
+        assert [s.id for s in summaries] == [second.event.summary_id]  # type: ignore[union-attr]
+        await m.aclose()
+
+
+async def test_handoff_leaves_the_next_agent_alone() -> None:
+    """The manager stays with the agent it was attached to."""
+    summarizer = FakeLLM()
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer, max_tokens=900)
+    log = EventLog(m)
+    first = SupportAgent()
+    m.attach(first)
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(first)
+        await _turns(session, 0, 3)
+        second = SupportAgent(chat_ctx=first.chat_ctx.copy())
+        session.update_agent(second)
+        await asyncio.sleep(0.2)
+        before = snapshot(second.chat_ctx)
+        n_events = len(log.events)
+        await _turns(session, 3, 20)
+        await settle(m)
+        assert len(log.events) == n_events  # nothing planned for the second agent
+        assert set(before) <= set(snapshot(second.chat_ctx))
+        assert m.agent is first
+        await m.aclose()
+
+
+async def test_log_messages_carry_no_chat_content(caplog: pytest.LogCaptureFixture) -> None:
+    summarizer = FakeLLM()
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer)
+    agent = SupportAgent()
+    m.attach(agent)
+    with caplog.at_level(logging.DEBUG, logger="ctxmgr"):
+        async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+            await session.start(agent)
+            await _turns(session, 0, 10)
+            assert (await m.compact(force=True)).status == "applied"
+            await m.aclose()
+    ours = [r for r in caplog.records if r.name.startswith("ctxmgr")]
+    assert any(hasattr(r, "lk.pii.summary") for r in ours)
+    for record in ours:
+        assert "Baker" not in record.getMessage() and "Ana" not in record.getMessage()

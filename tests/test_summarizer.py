@@ -1,0 +1,258 @@
+"""The summarizer renders like livekit, folds the summary so far, fails only as SummarizerError."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+from livekit.agents import llm
+from livekit.agents.llm.chat_context import to_xml
+
+from ctxmgr import SummarizerError, SummarizerSettings, TokenCounter
+from ctxmgr.chat_items import is_summary
+from ctxmgr.summarizer import Summarizer, SummaryResult, summary_message
+from ctxmgr.testing.fake_llm import FakeLLM
+
+pytestmark = pytest.mark.unit
+
+
+def _msg(role: llm.ChatRole, text: str, **extra: object) -> llm.ChatMessage:
+    return llm.ChatMessage(role=role, content=[text], extra=dict(extra))
+
+
+def _call(call_id: str = "c1") -> llm.FunctionCall:
+    return llm.FunctionCall(call_id=call_id, name="lookup_order", arguments='{"order": 4417}')
+
+
+def _output(
+    call_id: str = "c1", *, output: str = "shipped on 3 May", is_error: bool = False
+) -> llm.FunctionCallOutput:
+    return llm.FunctionCallOutput(
+        call_id=call_id, name="lookup_order", output=output, is_error=is_error
+    )
+
+
+def _prompt(fake: FakeLLM, call: int = -1) -> str:
+    return fake.calls[call].messages()[-1].text_content or ""
+
+
+def _system(fake: FakeLLM, call: int = -1) -> str:
+    return fake.calls[call].messages()[0].text_content or ""
+
+
+async def test_items_are_rendered_in_order_after_the_summary_so_far() -> None:
+    earlier = _msg(
+        "assistant", to_xml("chat_history_summary", "Ana called about order 4417."), is_summary=True
+    )
+    items = [_msg("user", "It has not arrived."), _msg("assistant", "Let me check on that.")]
+    async with FakeLLM(["Ana's order 4417 is late."]) as fake:
+        await Summarizer(fake).summarize(items, previous_summaries=[earlier])
+    prompt = _prompt(fake)
+    expected = [
+        "Summary so far:",
+        "<summary_so_far>\nAna called about order 4417.\n</summary_so_far>",
+        "<user>\nIt has not arrived.\n</user>",
+        "<assistant>\nLet me check on that.\n</assistant>",
+    ]
+    positions = [prompt.find(part) for part in expected]
+    assert -1 not in positions and positions == sorted(positions)
+    assert "<chat_history_summary>" not in prompt  # the earlier summary is unwrapped, not nested
+
+
+async def test_function_calls_and_outputs_are_rendered_like_livekit() -> None:
+    items: list[llm.ChatItem] = [
+        _call("c1"),
+        _output("c1"),
+        _call("c2"),
+        _output("c2", output="not found", is_error=True),
+    ]
+    async with FakeLLM(["Order 4417 shipped on 3 May."]) as fake:
+        await Summarizer(fake).summarize(items)
+    prompt = _prompt(fake)
+    call = '<function_call name="lookup_order" call_id="c1">\n{"order": 4417}\n</function_call>'
+    output = (
+        '<function_call_output call_id="c1" name="lookup_order">\n'
+        "shipped on 3 May\n</function_call_output>"
+    )
+    assert call in prompt
+    assert output in prompt
+    assert prompt.index(call) < prompt.index(output)
+    assert "<error>\nnot found\n</error>" in prompt
+
+
+async def test_instructions_config_updates_and_handoffs_are_not_rendered() -> None:
+    items: list[llm.ChatItem] = [
+        _msg("system", "SECRET INSTRUCTIONS"),
+        _msg("developer", "DEVELOPER NOTE"),
+        llm.AgentConfigUpdate(instructions="NEW INSTRUCTIONS"),
+        llm.AgentHandoff(old_agent_id="a", new_agent_id="b"),
+        _msg("user", "My name is Ana."),
+    ]
+    async with FakeLLM(["Ana called."]) as fake:
+        await Summarizer(fake).summarize(items)
+    prompt = _prompt(fake)
+    assert "<user>\nMy name is Ana.\n</user>" in prompt
+    for hidden in ("SECRET", "DEVELOPER", "NEW INSTRUCTIONS", "<system>", "<developer>"):
+        assert hidden not in prompt
+
+
+async def test_a_summary_among_the_items_is_folded_once_as_the_summary_so_far() -> None:
+    earlier = _msg("system", "Ana called about order 4417.", is_summary=True)
+    items = [earlier, _msg("user", "Any news?")]
+    async with FakeLLM(["Ana asked for news on order 4417."]) as fake:
+        await Summarizer(fake).summarize(items, previous_summaries=[earlier])
+    prompt = _prompt(fake)
+    assert prompt.count("Ana called about order 4417.") == 1
+    assert prompt.index("<summary_so_far>") < prompt.index("<user>")
+
+
+async def test_builtin_prompt_asks_to_keep_facts_and_stay_under_the_bound() -> None:
+    settings = SummarizerSettings(max_summary_tokens=123)
+    async with FakeLLM(["Ana called."]) as fake:
+        await Summarizer(fake, settings).summarize([_msg("user", "I am Ana.")])
+    system = _system(fake).lower()
+    facts = ("names", "numbers", "dates", "addresses", "commitment", "promise", "open tasks")
+    for fact in (*facts, "function call outputs"):
+        assert fact in system
+    assert "at most 123 tokens" in system
+
+
+async def test_settings_prompt_replaces_the_builtin_prompt() -> None:
+    settings = SummarizerSettings(
+        prompt="Summarize in {max_summary_tokens} tokens, in French.", max_summary_tokens=50
+    )
+    async with FakeLLM(["Ana a appelé."]) as fake:
+        await Summarizer(fake, settings).summarize([_msg("user", "I am Ana.")])
+    assert _system(fake) == "Summarize in 50 tokens, in French."
+
+
+async def test_nothing_to_summarize_is_an_error_and_the_llm_is_not_called() -> None:
+    async with FakeLLM(["unused"]) as fake:
+        with pytest.raises(SummarizerError, match="nothing to summarize"):
+            await Summarizer(fake).summarize([_msg("system", "instructions"), _msg("user", "  ")])
+    assert fake.calls == []
+
+
+async def test_timeout_becomes_a_summarizer_error_quickly() -> None:
+    settings = SummarizerSettings(timeout_s=0.05)
+    async with FakeLLM(["too late"], delay_s=5) as fake:
+        started = time.perf_counter()
+        with pytest.raises(SummarizerError, match="timed out") as caught:
+            await Summarizer(fake, settings).summarize([_msg("user", "I am Ana.")])
+    assert time.perf_counter() - started < 1.0
+    assert isinstance(caught.value.__cause__, asyncio.TimeoutError)
+
+
+async def test_llm_exception_becomes_a_summarizer_error_with_the_cause() -> None:
+    boom = ConnectionError("provider down")
+    async with FakeLLM(["never"], fail_with=boom) as fake:
+        with pytest.raises(SummarizerError) as caught:
+            await Summarizer(fake).summarize([_msg("user", "I am Ana.")])
+    assert caught.value.__cause__ is boom
+
+
+async def test_empty_summary_is_an_error() -> None:
+    async with FakeLLM(["   \n "]) as fake:
+        with pytest.raises(SummarizerError, match="empty"):
+            await Summarizer(fake).summarize([_msg("user", "I am Ana.")])
+
+
+async def test_cancellation_propagates_and_closes_the_stream() -> None:
+    async with FakeLLM(["too late"], delay_s=5) as fake:
+        task = asyncio.create_task(Summarizer(fake).summarize([_msg("user", "I am Ana.")]))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    running = [t for t in asyncio.all_tasks() if t.get_name() == "LLM._main_task" and not t.done()]
+    assert running == []
+
+
+async def test_reported_usage_is_recorded() -> None:
+    async with FakeLLM(["Ana called about order 4417."]) as fake:
+        result = await Summarizer(fake).summarize([_msg("user", "I am Ana, order 4417.")])
+    usage = fake.usages[-1]
+    assert result.input_tokens == usage.prompt_tokens
+    assert result.output_tokens == usage.completion_tokens
+    assert result.usage_reported
+    assert result.duration_s >= 0
+
+
+async def test_tokens_are_counted_when_no_usage_is_reported() -> None:
+    counter = TokenCounter()
+    async with FakeLLM(["Ana called about order 4417."], report_usage=False) as fake:
+        result = await Summarizer(fake, counter=counter).summarize([_msg("user", "I am Ana.")])
+    assert not result.usage_reported
+    assert result.output_tokens == counter.count_text("Ana called about order 4417.")
+    assert result.input_tokens == TokenCounter().count(fake.calls[-1])
+
+
+async def test_counting_a_prompt_leaves_a_shared_counter_cache_as_it_was() -> None:
+    counter = TokenCounter()
+    live = llm.ChatContext([_msg("user", f"turn {n}") for n in range(100)])
+    counter.count(live)
+    async with FakeLLM(["Ana called."], report_usage=False) as fake:
+        await Summarizer(fake, counter=counter).summarize([_msg("user", "I am Ana.")])
+    assert counter.cached_items == 100
+    calls_before = counter.encode_calls
+    counter.count(live)
+    assert counter.encode_calls == calls_before  # nothing had to be encoded again
+
+
+async def test_each_request_gets_a_fresh_id() -> None:
+    async with FakeLLM() as fake:  # default responder: extractive summary
+        summarizer = Summarizer(fake)
+        one = await summarizer.summarize([_msg("user", "I am Ana.")])
+        two = await summarizer.summarize([_msg("user", "I am Ana.")])
+        named = await summarizer.summarize([_msg("user", "I am Ana.")], request_id="r-7")
+    assert one.request_id != two.request_id
+    assert named.request_id == "r-7"
+
+
+async def test_fake_llm_summary_keeps_names_and_numbers() -> None:
+    items = [
+        _msg("user", "Hi there. This is Ana Souza calling about order 4417."),
+        _msg("assistant", "Thanks for waiting. I promise a refund by 3 May."),
+    ]
+    async with FakeLLM() as fake:
+        result = await Summarizer(fake).summarize(items)
+    assert result.text == "This is Ana Souza calling about order 4417. I promise a refund by 3 May."
+
+
+def test_summary_message_carries_livekit_marker_and_ctxmgr_bookkeeping() -> None:
+    result = SummaryResult(
+        text="Ana called.", request_id="r-1", input_tokens=10, output_tokens=3, duration_s=0.1
+    )
+    message = summary_message(result, role="system", created_at=123.0, folded_ids=["u1", "a2"])
+    assert is_summary(message)
+    assert message.role == "system" and message.created_at == 123.0
+    assert message.content == [to_xml("chat_history_summary", "Ana called.")]
+    assert message.extra["ctxmgr"] == {"request_id": "r-1", "folded_ids": ["u1", "a2"]}
+
+
+async def test_a_summary_message_is_folded_by_the_next_summary() -> None:
+    first = SummaryResult(
+        text="Ana called about order 4417.",
+        request_id="r-1",
+        input_tokens=1,
+        output_tokens=1,
+        duration_s=0,
+    )
+    message = summary_message(first, role="assistant", created_at=1.0, folded_ids=["u1"])
+    async with FakeLLM(["Ana's order 4417 is late."]) as fake:
+        await Summarizer(fake).summarize(
+            [_msg("user", "Still waiting.")], previous_summaries=[message]
+        )
+    assert "<summary_so_far>\nAna called about order 4417.\n</summary_so_far>" in _prompt(fake)
+
+
+async def test_summary_text_is_logged_only_as_pii_extra(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="ctxmgr")
+    async with FakeLLM(["Ana Souza lives at 12 Elm Street."]) as fake:
+        await Summarizer(fake).summarize([_msg("user", "I am Ana Souza, 12 Elm Street.")])
+    records = [r for r in caplog.records if r.name == "ctxmgr"]
+    assert records and all("Ana" not in r.getMessage() for r in records)
+    pii = [getattr(r, "lk.pii.summary") for r in records if hasattr(r, "lk.pii.summary")]
+    assert pii == ["Ana Souza lives at 12 Elm Street."]
