@@ -15,7 +15,7 @@ not touch) or rejects it (returns no plan); it never lets a violation through:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -32,7 +32,15 @@ from .chat_items import (
 from .plan import CompactionPlan
 from .tokens import REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TokenCounter
 
-__all__ = ["TailWindow", "Boundary", "GuardResult", "KeepReason", "frozen_boundary", "guard_plan"]
+__all__ = [
+    "TailWindow",
+    "Boundary",
+    "GuardResult",
+    "KeepReason",
+    "frozen_boundary",
+    "guard_plan",
+    "guard_removals",
+]
 
 KeepReason = Literal[
     "tail_turns",
@@ -133,27 +141,97 @@ def guard_plan(
     """
     items = list(chat_ctx.items if isinstance(chat_ctx, llm.ChatContext) else chat_ctx)
     counts = counter.count_items(items)
-    boundary = frozen_boundary(items, counts, tail, protected_ids)
     index_of = {item.id: i for i, item in enumerate(items)}
-    wanted = set(plan.remove_ids)
-    kept: dict[str, KeepReason] = {}
 
+    def policy_rule(item: llm.ChatItem) -> KeepReason | None:
+        if is_instruction(item):
+            return "instruction"
+        if is_structural(item):
+            return "structural"
+        if is_summary(item) and plan.action == "trim":
+            return "summary"
+        return None
+
+    ordered, kept = _allowed(
+        items,
+        counts,
+        index_of,
+        plan.remove_ids,
+        frozen_boundary(items, counts, tail, protected_ids),
+        rule=policy_rule,
+        contiguous=plan.action == "summarize",
+    )
+    if not ordered:
+        return GuardResult(None, kept)
+
+    first = index_of[ordered[0]]
+    removed_tokens = sum(counts[index_of[i]] for i in ordered)
+    tokens_before = sum(counts) + REPLY_PRIMING_TOKENS
+    tokens_after = tokens_before - removed_tokens
+    if plan.action == "summarize":
+        tokens_after += summary_tokens + TOKENS_PER_MESSAGE + 1
+    guarded = replace(
+        plan,
+        remove_ids=tuple(ordered),
+        insert_after_id=items[first - 1].id if first > 0 else None,
+        tokens_before=tokens_before,
+        tokens_after=tokens_after,
+        folded_summary_ids=tuple(i for i in ordered if is_summary(items[index_of[i]])),
+    )
+    return GuardResult(guarded, kept)
+
+
+def guard_removals(
+    chat_ctx: llm.ChatContext | Sequence[llm.ChatItem],
+    remove_ids: Collection[str],
+    *,
+    counter: TokenCounter,
+    tail: TailWindow,
+    protected_ids: Collection[str] = (),
+) -> tuple[frozenset[str], tuple[tuple[str, KeepReason], ...]]:
+    """The removals any caller's update may make: invariants 1-3 only.
+
+    For updates ctxmgr did not plan (the application's own summarizer, a handoff,
+    a tool): protected and in-flight items, pairs and the tail window are kept;
+    instructions and summaries are the caller's business.
+
+    Returns:
+        The ids that may go, and ``(id, reason)`` for each id kept.
+    """
+    items = list(chat_ctx.items if isinstance(chat_ctx, llm.ChatContext) else chat_ctx)
+    counts = counter.count_items(items)
+    index_of = {item.id: i for i, item in enumerate(items)}
+    wanted = [item.id for item in items if item.id in set(remove_ids)]
+    ordered, kept = _allowed(
+        items,
+        counts,
+        index_of,
+        wanted,
+        frozen_boundary(items, counts, tail, protected_ids),
+        rule=lambda item: None,
+        contiguous=False,
+    )
+    return frozenset(ordered), kept
+
+
+def _allowed(
+    items: Sequence[llm.ChatItem],
+    counts: Sequence[int],
+    index_of: dict[str, int],
+    wanted: Sequence[str],
+    boundary: Boundary,
+    *,
+    rule: Callable[[llm.ChatItem], KeepReason | None],
+    contiguous: bool,
+) -> tuple[list[str], tuple[tuple[str, KeepReason], ...]]:
+    kept: dict[str, KeepReason] = {}
     removable: set[str] = set()
-    for item_id in plan.remove_ids:
+    for item_id in wanted:
         i = index_of.get(item_id)
         if i is None:
             kept[item_id] = "missing"
             continue
-        item = items[i]
-        reason: KeepReason | None = None
-        if i >= boundary.index:
-            reason = boundary.reason
-        elif is_instruction(item):
-            reason = "instruction"
-        elif is_structural(item):
-            reason = "structural"
-        elif is_summary(item) and plan.action == "trim":
-            reason = "summary"
+        reason = boundary.reason if i >= boundary.index else rule(items[i])
         if reason is not None:
             kept[item_id] = reason
         else:
@@ -173,30 +251,11 @@ def guard_plan(
                 removable.discard(item_id)
                 kept[item_id] = "pair"
         ordered = [item.id for item in items if item.id in removable]
-        if plan.action == "summarize" and ordered:
+        if contiguous and ordered:
             ordered = _contiguous_prefix(items, index_of, ordered, removable, kept)
             removable = set(ordered)
         if len(removable) == size:
-            break
-
-    if not ordered:
-        return GuardResult(None, tuple(kept.items()))
-
-    first = index_of[ordered[0]]
-    removed_tokens = sum(counts[index_of[i]] for i in ordered)
-    tokens_before = sum(counts) + REPLY_PRIMING_TOKENS
-    tokens_after = tokens_before - removed_tokens
-    if plan.action == "summarize":
-        tokens_after += summary_tokens + TOKENS_PER_MESSAGE + 1
-    guarded = replace(
-        plan,
-        remove_ids=tuple(ordered),
-        insert_after_id=items[first - 1].id if first > 0 else None,
-        tokens_before=tokens_before,
-        tokens_after=tokens_after,
-        folded_summary_ids=tuple(i for i in ordered if is_summary(items[index_of[i]])),
-    )
-    return GuardResult(guarded, tuple(kept.items()))
+            return ordered, tuple(kept.items())
 
 
 def _contiguous_prefix(

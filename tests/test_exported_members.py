@@ -22,3 +22,11 @@ def test_every_exported_class_and_function_is_ctxmgrs_own() -> None:
         member = getattr(ctxmgr, name)
         if inspect.isclass(member) or inspect.isfunction(member):
             assert member.__module__.startswith("ctxmgr."), name
+
+
+def test_testing_kit_all_is_sorted_and_importable() -> None:
+    import ctxmgr.testing as kit
+
+    assert kit.__all__ == sorted(kit.__all__)
+    for name in kit.__all__:
+        assert getattr(kit, name) is not None

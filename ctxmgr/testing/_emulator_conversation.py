@@ -95,7 +95,8 @@ class ServerConversation:
 
     def __init__(self, *, stale_anchor_policy: StaleAnchorPolicy = "append") -> None:
         self._entries: list[_Entry] = []
-        self._policy: StaleAnchorPolicy = stale_anchor_policy
+        self.stale_anchor_policy: StaleAnchorPolicy = stale_anchor_policy
+        """Where a generated item goes when its anchor was deleted (see StaleAnchorPolicy)."""
         self.deleted_ids: list[str] = []
         """Ids deleted so far, in order."""
 
@@ -114,14 +115,18 @@ class ServerConversation:
 
     def snapshot(self) -> tuple[ServerItem, ...]:
         """The conversation as immutable items, in order."""
-        return tuple(_to_server_item(e.item, e.previous_item_id, e.stale_anchor) for e in self._entries)
+        return tuple(
+            _to_server_item(e.item, e.previous_item_id, e.stale_anchor) for e in self._entries
+        )
 
     def get(self, item_id: str) -> dict[str, Any] | None:
         """The wire item with this id (a live reference), or None."""
         return next((e.item for e in self._entries if e.item["id"] == item_id), None)
 
-    def insert(self, item: dict[str, Any], previous_item_id: str | None) -> str | None:
-        """Insert a client-created item and return the id now before it.
+    def insert(
+        self, item: dict[str, Any], previous_item_id: str | None
+    ) -> tuple[dict[str, Any], str | None]:
+        """Insert a client-created item; return a copy as stored and the id now before it.
 
         ``previous_item_id`` None appends, ``"root"`` inserts at the head, an id
         inserts after that item. Raises ConversationError for an unknown anchor
@@ -129,13 +134,14 @@ class ServerConversation:
         """
         item = self._with_id(item)
         if previous_item_id is None:
-            return self._place(item, len(self._entries))
-        if previous_item_id == "root":
-            return self._place(item, 0)
-        index = self._index(previous_item_id)
-        if index is None:
+            index = len(self._entries)
+        elif previous_item_id == "root":
+            index = 0
+        elif (found := self._index(previous_item_id)) is not None:
+            index = found + 1
+        else:
             raise ConversationError("item_create_invalid_previous_item_id", previous_item_id)
-        return self._place(item, index + 1)
+        return copy.deepcopy(item), self._place(item, index)
 
     def place_generated(self, item: dict[str, Any], anchor: str | None) -> str | None:
         """Place an item a response generates after ``anchor``; return the announced anchor.
@@ -148,7 +154,7 @@ class ServerConversation:
         index = self._index(anchor)
         if index is not None:
             return self._place(self._with_id(item), index + 1)
-        if self._policy == "reject":
+        if self.stale_anchor_policy == "reject":
             raise ConversationError("item_create_invalid_previous_item_id", anchor)
         self._place(self._with_id(item), len(self._entries))
         self._entries[-1].previous_item_id = anchor

@@ -62,10 +62,11 @@ class ServerResponse:
         self.status: ResponseStatus = "committed"
         """Where the response is in its life."""
         self.metadata = metadata
+        """The response's metadata (echoed in ``response.created``)."""
         self.created = asyncio.Event()
-        """Set once ``response.created`` is sent."""
+        """Set once ``response.created`` is queued for the client."""
         self.done = asyncio.Event()
-        """Set once ``response.done`` is sent."""
+        """Set once ``response.done`` is queued for the client."""
         self._session = session
         self._tool_names = tool_names
         self._tool_choice = tool_choice
@@ -83,7 +84,7 @@ class ServerResponse:
         self._cancelled.set()
 
     async def wait_done(self, timeout: float = 5.0) -> None:
-        """Wait until ``response.done`` is sent."""
+        """Wait until ``response.done`` is queued for the client."""
         await asyncio.wait_for(self.done.wait(), timeout)
 
     async def run(self) -> None:
@@ -106,7 +107,10 @@ class ServerResponse:
         self._send(
             "response.created",
             response=proto.response_resource(
-                self.id, status="in_progress", modality=modality, voice=voice,
+                self.id,
+                status="in_progress",
+                modality=modality,
+                voice=voice,
                 metadata=self.metadata,
             ),
         )
@@ -134,8 +138,13 @@ class ServerResponse:
         self._send(
             "response.done",
             response=proto.response_resource(
-                self.id, status=self.status, modality=modality, voice=voice,
-                metadata=self.metadata, output=outputs, status_details=details,
+                self.id,
+                status=self.status,
+                modality=modality,
+                voice=voice,
+                metadata=self.metadata,
+                output=outputs,
+                status_details=details,
                 usage=self._usage(seen) if self.status == "completed" else None,
             ),
         )
@@ -163,21 +172,30 @@ class ServerResponse:
         usage = self.plan.usage or estimate_usage(seen, self.plan.outputs)
         return proto.usage_dict(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
 
-    async def _say(
-        self, index: int, say: Say, anchor: str | None, modality: str
-    ) -> dict[str, Any]:
+    async def _say(self, index: int, say: Say, anchor: str | None, modality: str) -> dict[str, Any]:
         item_id = self.item_ids[index]
         item: dict[str, Any] = {
-            "id": item_id, "object": "realtime.item", "type": "message",
-            "status": "in_progress", "role": "assistant", "content": [],
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "message",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
         }
         placed, previous = self._announce(index, item, anchor)
         audio = modality == "audio"
         key = "transcript" if audio else "text"
-        where = {"response_id": self.id, "item_id": item_id, "output_index": index,
-                 "content_index": 0}
-        self._send("response.content_part.added", **where,
-                   part={"type": "audio" if audio else "text", key: ""})
+        where = {
+            "response_id": self.id,
+            "item_id": item_id,
+            "output_index": index,
+            "content_index": 0,
+        }
+        self._send(
+            "response.content_part.added",
+            **where,
+            part={"type": "audio" if audio else "text", key: ""},
+        )
         sent = ""
         for chunk in _split(say.text, say.chunks):
             if self._cancelled.is_set():
@@ -191,10 +209,16 @@ class ServerResponse:
             self._send("response.output_audio_transcript.done", **where, transcript=sent)
         else:
             self._send("response.output_text.done", **where, text=sent)
-        self._send("response.content_part.done", **where,
-                   part={"type": "audio" if audio else "text", key: sent})
-        final = {**item, "status": self._item_status(),
-                 "content": [{"type": "output_audio" if audio else "output_text", key: sent}]}
+        self._send(
+            "response.content_part.done",
+            **where,
+            part={"type": "audio" if audio else "text", key: sent},
+        )
+        final = {
+            **item,
+            "status": self._item_status(),
+            "content": [{"type": "output_audio" if audio else "output_text", key: sent}],
+        }
         self._finish(index, final, placed, previous)
         return final
 
@@ -202,18 +226,28 @@ class ServerResponse:
         item_id = self.item_ids[index]
         call_id = self.call_ids[index]
         item: dict[str, Any] = {
-            "id": item_id, "object": "realtime.item", "type": "function_call",
-            "status": "in_progress", "name": call.name, "call_id": call_id, "arguments": "",
+            "id": item_id,
+            "object": "realtime.item",
+            "type": "function_call",
+            "status": "in_progress",
+            "name": call.name,
+            "call_id": call_id,
+            "arguments": "",
         }
         placed, previous = self._announce(index, item, anchor)
         await self._pause(call.dispatch_delay)
         arguments = "" if self._cancelled.is_set() else call.arguments
-        where = {"response_id": self.id, "item_id": item_id, "output_index": index,
-                 "call_id": call_id}
+        where = {
+            "response_id": self.id,
+            "item_id": item_id,
+            "output_index": index,
+            "call_id": call_id,
+        }
         if arguments:
             self._send("response.function_call_arguments.delta", **where, delta=arguments)
-        self._send("response.function_call_arguments.done", **where, name=call.name,
-                   arguments=arguments)
+        self._send(
+            "response.function_call_arguments.done", **where, name=call.name, arguments=arguments
+        )
         final = {**item, "status": self._item_status(), "arguments": arguments}
         self._finish(index, final, placed, previous)
         return final
@@ -221,8 +255,7 @@ class ServerResponse:
     def _announce(
         self, index: int, item: dict[str, Any], anchor: str | None
     ) -> tuple[bool, str | None]:
-        self._send("response.output_item.added", response_id=self.id, output_index=index,
-                   item=item)
+        self._send("response.output_item.added", response_id=self.id, output_index=index, item=item)
         try:
             previous = self._session.conversation.place_generated(item, anchor)
         except ConversationError as e:
@@ -236,8 +269,7 @@ class ServerResponse:
         self, index: int, final: dict[str, Any], placed: bool, previous: str | None
     ) -> None:
         self._session.conversation.update(final["id"], **final)
-        self._send("response.output_item.done", response_id=self.id, output_index=index,
-                   item=final)
+        self._send("response.output_item.done", response_id=self.id, output_index=index, item=final)
         # a call deleted while its arguments streamed is not finalized in the conversation
         if placed and self._session.conversation.get(final["id"]) is not None:
             self._session.send(proto.item_done(final, previous))

@@ -68,14 +68,14 @@ class ResponsePlan:
     """Seconds between the commit and ``response.created``."""
 
     @classmethod
-    def say(cls, text: str, *, start_delay: float = 0.0, usage: Usage | None = None) -> ResponsePlan:
+    def say(
+        cls, text: str, *, start_delay: float = 0.0, usage: Usage | None = None
+    ) -> ResponsePlan:
         """A response with one assistant message."""
         return cls(outputs=(Say(text),), start_delay=start_delay, usage=usage)
 
     @classmethod
-    def call(
-        cls, name: str, arguments: str = "{}", *, dispatch_delay: float = 0.0
-    ) -> ResponsePlan:
+    def call(cls, name: str, arguments: str = "{}", *, dispatch_delay: float = 0.0) -> ResponsePlan:
         """A response with one function call."""
         return cls(outputs=(CallTool(name, arguments, dispatch_delay=dispatch_delay),))
 
@@ -108,7 +108,11 @@ AckKind = Literal["create", "delete", "all"]
 def echo_responder(request: ResponseRequest) -> ResponsePlan:
     """The default responder: repeat the last user message's text."""
     last_user = next(
-        (i.text for i in reversed(request.conversation) if i.type == "message" and i.role == "user"),
+        (
+            i.text
+            for i in reversed(request.conversation)
+            if i.type == "message" and i.role == "user"
+        ),
         "",
     )
     return ResponsePlan.say(f"You said: {last_user}" if last_user else "Hello.")

@@ -42,6 +42,7 @@ class AckRule:
     remaining: int | None = None
 
     def matches(self, kind: AckKind) -> bool:
+        """Whether the rule still applies to an acknowledgement of this kind."""
         return self.remaining != 0 and self.kind in ("all", kind)
 
 
@@ -203,7 +204,9 @@ class EmulatedSession:
         self._emulator._record_received(event)
         type_, event_id = event.get("type"), event.get("event_id")
         if type_ in proto.UNSUPPORTED_CLIENT_EVENTS:
-            logger.warning("client event not implemented by the emulator")
+            logger.warning(
+                "client event not implemented by the emulator", extra={"event_type": type_}
+            )
             self.send(proto.unsupported(f"'{type_}'", event_id))
             return
         if type_ not in self._handlers:
@@ -225,8 +228,9 @@ class EmulatedSession:
     def _on_item_create(self, event: dict[str, Any]) -> None:
         event_id, item = event.get("event_id"), dict(event["item"])
         if item["type"] not in _CREATABLE_TYPES:
-            self.send(proto.unsupported(f"items of type '{item['type']}'", event_id,
-                                        param="item.type"))
+            self.send(
+                proto.unsupported(f"items of type '{item['type']}'", event_id, param="item.type")
+            )
             return
         if item.get("role") == "assistant" and any(
             p.get("type") == "output_audio" for p in item.get("content") or []
@@ -236,24 +240,14 @@ class EmulatedSession:
             return
         item.update(object="realtime.item", status="completed")
         try:
-            previous = self.conversation.insert(item, event.get("previous_item_id"))
+            stored, previous = self.conversation.insert(item, event.get("previous_item_id"))
         except ConversationError as e:
             if e.code == "item_create_duplicate_item_id":
                 self.send(proto.duplicate_item(e.subject, event_id))
             else:
                 self.send(proto.unknown_previous_item(e.subject, event_id))
             return
-        stored = self.conversation.get(item.get("id") or self.conversation.ids[0])
-        if stored is None or stored is not self._stored_for(item, previous):
-            stored = self._stored_for(item, previous)
         self._ack("create", proto.item_added(stored, previous), proto.item_done(stored, previous))
-
-    def _stored_for(self, item: dict[str, Any], previous: str | None) -> dict[str, Any]:
-        ids = self.conversation.ids
-        index = 0 if previous is None else ids.index(previous) + 1
-        stored = self.conversation.get(ids[index])
-        assert stored is not None
-        return copy.deepcopy(stored)
 
     def _on_item_delete(self, event: dict[str, Any]) -> None:
         try:
@@ -271,8 +265,10 @@ class EmulatedSession:
             return
         parts = item.get("content") or []
         index = event["content_index"]
-        if item.get("role") != "assistant" or index >= len(parts) or (
-            parts[index].get("type") != "output_audio"
+        if (
+            item.get("role") != "assistant"
+            or index >= len(parts)
+            or (parts[index].get("type") != "output_audio")
         ):
             message = "Invalid value: only the audio of an assistant message can be truncated."
             self.send(proto.invalid_event(message, "content_index", event_id))
@@ -302,15 +298,24 @@ class EmulatedSession:
 
     def add_user_item(self, part: dict[str, Any], *, committed: bool = False) -> str:
         """Append a user message as committed audio would, and announce it."""
-        item = {"id": proto.new_id("item_"), "object": "realtime.item", "type": "message",
-                "status": "completed", "role": "user", "content": [part]}
-        previous = self.conversation.insert(item, None)
+        item: dict[str, Any] = {
+            "id": proto.new_id("item_"),
+            "object": "realtime.item",
+            "type": "message",
+            "status": "completed",
+            "role": "user",
+            "content": [part],
+        }
+        stored, previous = self.conversation.insert(item, None)
         if committed:
-            self.send(proto.server_event("input_audio_buffer.committed",
-                                         previous_item_id=previous, item_id=item["id"]))
-        self.send(proto.item_added(item, previous))
-        self.send(proto.item_done(item, previous))
-        return item["id"]
+            self.send(
+                proto.server_event(
+                    "input_audio_buffer.committed", previous_item_id=previous, item_id=stored["id"]
+                )
+            )
+        self.send(proto.item_added(stored, previous))
+        self.send(proto.item_done(stored, previous))
+        return str(stored["id"])
 
     def _on_response_create(self, event: dict[str, Any]) -> None:
         event_id, params = event.get("event_id"), event.get("response") or {}
@@ -323,7 +328,8 @@ class EmulatedSession:
             return
         tools = params.get("tools")
         tool_names = (
-            tuple(t.get("name") for t in tools if t.get("name")) if tools is not None
+            tuple(t.get("name") for t in tools if t.get("name"))
+            if tools is not None
             else self.tool_names
         )
         tool_choice = params.get("tool_choice") or self.config.get("tool_choice") or "auto"
@@ -337,8 +343,9 @@ class EmulatedSession:
             metadata=dict(metadata or {}),
         )
         plan = self._emulator._next_plan(request)
-        self._busy = self.commit(plan, metadata=metadata, tool_names=tool_names,
-                                 tool_choice=tool_choice)
+        self._busy = self.commit(
+            plan, metadata=metadata, tool_names=tool_names, tool_choice=tool_choice
+        )
 
     def commit(
         self,
@@ -351,9 +358,13 @@ class EmulatedSession:
     ) -> ServerResponse:
         """Commit a response anchored at the current tail and start streaming it."""
         response = ServerResponse(
-            self, plan, anchor=self.conversation.tail_id, metadata=metadata,
+            self,
+            plan,
+            anchor=self.conversation.tail_id,
+            metadata=metadata,
             tool_names=self.tool_names if tool_names is None else tool_names,
-            tool_choice=tool_choice or self.config.get("tool_choice") or "auto", held=held,
+            tool_choice=tool_choice or self.config.get("tool_choice") or "auto",
+            held=held,
         )
         return self.spawn(response)
 
