@@ -212,7 +212,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
 
     def _wrap_on_exit(self, original: Any) -> Any:
         async def on_exit() -> None:
-            self._unbind()
+            self._on_session_close(None)
             await original()
 
         return on_exit
@@ -224,6 +224,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._session = session
         for event in _SESSION_EVENTS:
             session.on(event, self._on_session_activity)
+        session.on("close", self._on_session_close)
         activity = getattr(self._agent, "_activity", None)
         self._rt_session = activity.realtime_llm_session if activity is not None else None
         if self._rt_session is not None:
@@ -235,10 +236,18 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return
         for event in _SESSION_EVENTS:
             self._session.off(event, self._on_session_activity)
+        self._session.off("close", self._on_session_close)
         if self._rt_session is not None:
             self._rt_session.off("metrics_collected", self._on_metrics)
             self._rt_session = None
         self._session = None
+
+    def _on_session_close(self, _ev: Any) -> None:
+        # the agent stops (handoff or close): a compaction in flight is abandoned and
+        # the context stays as it was
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._unbind()
 
     def _on_metrics(self, metrics: Any) -> None:
         if isinstance(metrics, RealtimeModelMetrics) and not metrics.cancelled:

@@ -296,3 +296,25 @@ async def test_log_messages_carry_no_chat_content(caplog: pytest.LogCaptureFixtu
     assert any(hasattr(r, "lk.pii.summary") for r in ours)
     for record in ours:
         assert "Baker" not in record.getMessage() and "Ana" not in record.getMessage()
+
+
+async def test_session_close_abandons_a_compaction_in_flight() -> None:
+    summarizer = FakeLLM(delay_s=5.0)
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer)
+    log = EventLog(m)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with session_llm, summarizer:
+        session = AgentSession(llm=session_llm)
+        await session.start(agent)
+        await _turns(session, 0, 10)
+        before = snapshot(agent.chat_ctx)
+        m._task = task = asyncio.create_task(m.compact(force=True))
+        await asyncio.sleep(0.1)
+        await session.aclose()
+        await asyncio.gather(task, return_exceptions=True)
+        assert task.cancelled()
+        assert snapshot(agent.chat_ctx) == before
+        assert [e.stage for e in log.of("compaction_failed")] == ["summarize"]  # type: ignore[attr-defined]
+        await m.aclose()
