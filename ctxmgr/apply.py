@@ -1,36 +1,45 @@
-"""The applier: lock -> quiescent -> re-read -> insert summary -> confirm -> delete -> verify.
+"""The applier: quiet -> lock -> re-read -> insert summary -> confirm -> delete -> verify.
 
 One code path for every backend (DESIGN.md invariants 5-8):
 
-- every apply holds one lock and starts only when no response is in progress
-  (bounded wait; on timeout the round is skipped, never forced);
+- a mutation starts only when no response is in progress (bounded wait; on
+  timeout the round is skipped, never forced) and runs under the one lock that
+  every apply and every guarded foreign update share. The lock is taken after the
+  quiet moment is found, not while waiting for it: livekit delivers tool results
+  through ``update_chat_ctx``, and a lock held while waiting for the agent to go
+  quiet would stall the very tool reply that makes it quiet;
 - the plan is re-validated against the live context right before each step:
   items that arrived, changed or became protected since the plan was made are kept;
-- on a backend that reaches a server (``two_step``), the summary is inserted
-  first and confirmed in the remote mirror before the folded span is deleted; a
-  failure between the steps leaves both, never neither. A local-only backend
-  gets one update, which is atomic;
-- the result is verified against the live context (and the remote mirror).
+- every context sent is the live union of the local and the remote context, in
+  the server's order, so no remote item is deleted by omission;
+- on a backend that reaches a server (``two_step``) the summary is inserted first
+  and confirmed in the remote mirror before the folded span is deleted: a failure
+  between the steps leaves both, never neither. A local-only backend gets one
+  update, which is atomic;
+- the result is verified against the live context and the remote mirror.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from livekit.agents import llm
 
 from .backends.base import Backend
+from .compose import live_union, weave
 from .events import FailureStage, SkipReason
-from .guard import TailWindow, guard_plan
+from .guard import TailWindow, guard_plan, guard_removals
+from .log import logger
 from .plan import CompactionPlan
 from .signals import POLL_INTERVAL_S, wait_quiescent
 from .tokens import TokenCounter
 
-__all__ = ["Applier", "ApplyOutcome", "fingerprints"]
+__all__ = ["Applier", "ApplyOutcome", "UpdateOutcome", "fingerprints"]
 
 
 def fingerprints(chat_ctx: llm.ChatContext, ids: Collection[str]) -> dict[str, bytes]:
@@ -53,6 +62,17 @@ class ApplyOutcome:
     error: BaseException | None = None
 
 
+@dataclass(frozen=True)
+class UpdateOutcome:
+    """What a guarded foreign update did."""
+
+    removed_ids: tuple[str, ...]
+    """Items the caller dropped that were removed."""
+    kept: tuple[tuple[str, str], ...]
+    """Items the caller dropped that the guard kept, and why (a ``KeepReason``,
+    ``"unseen"``: newer than the caller's context, or ``"not_quiescent"``)."""
+
+
 class _Skip(Exception):
     def __init__(self, reason: SkipReason) -> None:
         self.reason = reason
@@ -65,7 +85,7 @@ class _Fail(Exception):
 
 
 class Applier:
-    """Applies plans to one backend, one at a time."""
+    """Applies plans and guarded updates to one backend, one at a time."""
 
     def __init__(
         self,
@@ -75,7 +95,6 @@ class Applier:
         tail: TailWindow,
         quiescence_timeout_s: float,
         confirm_timeout_s: float = 5.0,
-        protected_ids: Callable[[], Collection[str]] = frozenset,
     ) -> None:
         self.backend = backend
         self.lock = asyncio.Lock()
@@ -84,7 +103,8 @@ class Applier:
         self._tail = tail
         self._quiescence_timeout_s = quiescence_timeout_s
         self._confirm_timeout_s = confirm_timeout_s
-        self._protected_ids = protected_ids
+
+    # -- plans ---------------------------------------------------------------------------
 
     async def apply(
         self,
@@ -104,48 +124,60 @@ class Applier:
             before_delete: called with the final plan right before anything is deleted
                 (e.g. to archive the items); an exception aborts the delete.
         """
-        async with self.lock:
-            try:
-                final = await self._apply_locked(plan, summary, planned_fingerprints, before_delete)
-            except _Skip as skip:
-                return ApplyOutcome("skipped", skip_reason=skip.reason)
-            except _Fail as fail:
-                return ApplyOutcome("failed", stage=fail.stage, error=fail.error)
+        try:
+            final = await self._apply(plan, summary, planned_fingerprints, before_delete)
+        except _Skip as skip:
+            return ApplyOutcome("skipped", skip_reason=skip.reason)
+        except _Fail as fail:
+            return ApplyOutcome("failed", stage=fail.stage, error=fail.error)
         kept = tuple(i for i in plan.remove_ids if i not in set(final.remove_ids))
         return ApplyOutcome("applied", plan=final, kept_ids=kept)
 
-    async def _apply_locked(
+    async def _apply(
         self,
         plan: CompactionPlan,
         summary: llm.ChatMessage | None,
         planned_fingerprints: dict[str, bytes],
         before_delete: Callable[[CompactionPlan], None] | None,
     ) -> CompactionPlan:
-        await self._wait_quiescent()
-        current = self._revalidate(plan, planned_fingerprints, summary)
-        before = [self._ids(self.backend.read_local()), self._ids(self.backend.read_remote())]
-        if summary is not None and self.backend.two_step:
-            await self._step(self._with_summary(current, summary, remove=False), "insert")
-            await self._confirm(summary.id)
-            await self._wait_quiescent(stage="delete")
+        two_step = summary is not None and self.backend.two_step
+        async with self._quiet_lock(stage=None):
+            current = self._revalidate(plan, planned_fingerprints, summary)
+            before = self._id_sets()
+            if two_step:
+                assert summary is not None
+                await self._step(self._with_summary(current, summary, remove=False), "insert")
+                await self._confirm({summary.id})
+            else:
+                self._archive(before_delete, current)
+                if summary is not None:
+                    await self._step(self._with_summary(current, summary, remove=True), "insert")
+                else:
+                    await self._step(self._without(current.remove_ids), "delete")
+                self._verify(current, summary, before)
+                return current
+        async with self._quiet_lock(stage="delete"):
             current = self._revalidate(current, planned_fingerprints, summary)
+            before = self._id_sets()
             self._archive(before_delete, current)
             await self._step(self._without(current.remove_ids), "delete")
-        else:
-            self._archive(before_delete, current)
-            if summary is not None:
-                await self._step(self._with_summary(current, summary, remove=True), "insert")
-            else:
-                await self._step(self._without(current.remove_ids), "delete")
-        self._verify(current, summary, before)
-        return current
+            self._verify(current, summary, before)
+            return current
 
-    async def _wait_quiescent(self, stage: FailureStage | None = None) -> None:
-        if await wait_quiescent(self.backend.is_quiescent, self._quiescence_timeout_s):
-            return
-        if stage is None:
-            raise _Skip("not_quiescent")
-        raise _Fail(stage, TimeoutError("no quiet moment to delete the summarized span"))
+    @contextlib.asynccontextmanager
+    async def _quiet_lock(self, *, stage: FailureStage | None) -> AsyncIterator[None]:
+        """Wait for a quiet moment without the lock, then take it while still quiet."""
+        deadline = time.monotonic() + self._quiescence_timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not await wait_quiescent(self.backend.is_quiescent, remaining):
+                if stage is None:
+                    raise _Skip("not_quiescent")
+                raise _Fail(stage, TimeoutError("no quiet moment for the next step"))
+            async with self.lock:
+                if self.backend.is_quiescent():
+                    yield
+                    return
 
     def _revalidate(
         self,
@@ -153,18 +185,17 @@ class Applier:
         planned_fingerprints: dict[str, bytes],
         summary: llm.ChatMessage | None,
     ) -> CompactionPlan:
-        live = self.backend.read_local()
-        now = fingerprints(live, plan.remove_ids)
+        items = [i for i in self._union() if summary is None or i.id != summary.id]
+        now = fingerprints(llm.ChatContext(items), plan.remove_ids)
         unchanged = tuple(i for i in plan.remove_ids if now.get(i) == planned_fingerprints.get(i))
         if not unchanged:
             raise _Skip("plan_went_stale")
-        items = [i for i in live.items if summary is None or i.id != summary.id]
         result = guard_plan(
             items,
             replace(plan, remove_ids=unchanged),
             counter=self._counter,
             tail=self._tail,
-            protected_ids=self._protected_ids(),
+            protected_ids=self.backend.protected_ids(),
         )
         if result.plan is None:
             raise _Skip("plan_went_stale")
@@ -173,7 +204,7 @@ class Applier:
     def _with_summary(
         self, plan: CompactionPlan, summary: llm.ChatMessage, *, remove: bool
     ) -> llm.ChatContext:
-        items = list(self.backend.read_local().items)
+        items = self._union()
         ids = [i.id for i in items]
         first = ids.index(plan.remove_ids[0])
         at = ids.index(plan.insert_after_id) + 1 if plan.insert_after_id in ids else first
@@ -187,26 +218,7 @@ class Applier:
 
     def _without(self, remove_ids: Collection[str]) -> llm.ChatContext:
         gone = set(remove_ids)
-        return llm.ChatContext([i for i in self.backend.read_local().items if i.id not in gone])
-
-    async def _step(self, chat_ctx: llm.ChatContext, stage: FailureStage) -> None:
-        try:
-            await self.backend.update(chat_ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # noqa: BLE001 - every failure is reported, none is lost
-            raise _Fail(stage, e) from e
-
-    async def _confirm(self, summary_id: str) -> None:
-        deadline = time.monotonic() + self._confirm_timeout_s
-        while True:
-            remote = self.backend.read_remote()
-            local_ok = self.backend.read_local().get_by_id(summary_id) is not None
-            if local_ok and (remote is None or remote.get_by_id(summary_id) is not None):
-                return
-            if time.monotonic() >= deadline:
-                raise _Fail("confirm", TimeoutError("the summary was not confirmed by the server"))
-            await asyncio.sleep(POLL_INTERVAL_S)
+        return llm.ChatContext([i for i in self._union() if i.id not in gone])
 
     def _archive(
         self, before_delete: Callable[[CompactionPlan], None] | None, plan: CompactionPlan
@@ -218,20 +230,134 @@ class Applier:
         except Exception as e:  # noqa: BLE001
             raise _Fail("archive", e) from e
 
-    @staticmethod
-    def _ids(chat_ctx: llm.ChatContext | None) -> set[str] | None:
-        return None if chat_ctx is None else {i.id for i in chat_ctx.items}
+    # -- foreign updates -----------------------------------------------------------------
+
+    async def apply_update(
+        self, proposed: llm.ChatContext, *, tail: TailWindow | None
+    ) -> UpdateOutcome:
+        """Land any caller's update with the same protection as a compaction.
+
+        Items the caller dropped are kept when they are remote-only, placeholders or
+        after them, calls in progress, half of a call/output pair, inside ``tail``
+        (``None``: no tail protection), or newer than anything the caller's context
+        holds (the caller never saw them). Removals wait for a quiet moment (bounded);
+        without one they are deferred and the items kept. An update that inserts and
+        removes on a realtime session lands as insert, confirm, then delete.
+        Errors from the backend propagate, as from ``update_chat_ctx`` itself.
+        """
+        wants_removal = bool({i.id for i in self._union()} - {i.id for i in proposed.items})
+        quiet = (
+            await wait_quiescent(self.backend.is_quiescent, self._quiescence_timeout_s)
+            if wants_removal
+            else True
+        )
+        async with self.lock:
+            quiet = quiet and self.backend.is_quiescent()
+            final, allowed, kept = self._plan_update(proposed, tail, allow_removals=quiet)
+            union_ids = {i.id for i in self._union()}
+            inserted = {i.id for i in final} - union_ids
+            if allowed and inserted and self.backend.two_step:
+                await self.backend.update(llm.ChatContext(weave(final, self._union(), only=allowed)))
+                await self._confirm(inserted, raising=False)
+                if not self.backend.is_quiescent():
+                    kept += tuple((i, "not_quiescent") for i in sorted(allowed))
+                    allowed = frozenset()
+                else:
+                    union = self._union()
+                    allowed, more = guard_removals(
+                        union,
+                        allowed,
+                        counter=self._counter,
+                        tail=tail or TailWindow(0, 0),
+                        protected_ids=self.backend.protected_ids(),
+                    )
+                    kept += more
+                    final = [i for i in union if i.id not in allowed]
+            await self.backend.update(llm.ChatContext(final))
+        if kept:
+            logger.info(
+                "kept items an update dropped",
+                extra={"kept": len(kept), "reasons": sorted({r for _, r in kept}),
+                       "kept_ids": [i for i, _ in kept]},
+            )
+        return UpdateOutcome(tuple(sorted(union_ids & allowed)), kept)
+
+    def _plan_update(
+        self, proposed: llm.ChatContext, tail: TailWindow | None, *, allow_removals: bool
+    ) -> tuple[list[llm.ChatItem], frozenset[str], tuple[tuple[str, str], ...]]:
+        union = self._union()
+        protected = self.backend.protected_ids()
+        live_by_id = {i.id: i for i in union}
+        # a copied placeholder is never written back: the live object fills in, a copy does not
+        items = [live_by_id[i.id] if i.id in protected and i.id in live_by_id else i
+                 for i in proposed.items]
+        proposed_ids = {i.id for i in items}
+        seen = [n for n, item in enumerate(union) if item.id in proposed_ids]
+        unseen = {item.id for item in union[(seen[-1] + 1 if seen else 0):]}
+        wanted = [i.id for i in union if i.id not in proposed_ids]
+        kept: tuple[tuple[str, str], ...] = ()
+        if allow_removals:
+            allowed, kept = guard_removals(
+                union,
+                wanted,
+                counter=self._counter,
+                tail=tail or TailWindow(0, 0),
+                protected_ids=protected | unseen,
+            )
+            kept = tuple((i, "unseen" if i in unseen and r == "protected" else r) for i, r in kept)
+        else:
+            allowed = frozenset()
+            kept = tuple((i, "not_quiescent") for i in wanted)
+        keep = set(wanted) - allowed
+        return weave(items, union, only=keep), allowed, kept
+
+    # -- shared steps ----------------------------------------------------------------------
+
+    def _union(self) -> list[llm.ChatItem]:
+        return live_union(self.backend.read_local(), self.backend.read_remote())
+
+    async def _step(self, chat_ctx: llm.ChatContext, stage: FailureStage) -> None:
+        try:
+            await self.backend.update(chat_ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - every failure is reported, none is lost
+            raise _Fail(stage, e) from e
+
+    async def _confirm(self, ids: Collection[str], *, raising: bool = True) -> bool:
+        deadline = time.monotonic() + self._confirm_timeout_s
+        while True:
+            remote = self.backend.read_remote()
+            local = self.backend.read_local()
+            if all(
+                local.get_by_id(i) is not None and (remote is None or remote.get_by_id(i) is not None)
+                for i in ids
+            ):
+                return True
+            if time.monotonic() >= deadline:
+                if raising:
+                    raise _Fail("confirm", TimeoutError("the server did not confirm the insert"))
+                return False
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+    def _id_sets(self) -> tuple[set[str], set[str] | None]:
+        local = {i.id for i in self.backend.read_local().items}
+        remote = self.backend.read_remote()
+        if remote is None:
+            return local, None
+        remote_ids = {i.id for i in remote.items}
+        # a realtime update writes the union: the local side keeps the server's items too
+        return local | remote_ids, remote_ids
 
     def _verify(
         self,
         plan: CompactionPlan,
         summary: llm.ChatMessage | None,
-        before: list[set[str] | None],
+        before: tuple[set[str], set[str] | None],
     ) -> None:
         gone = set(plan.remove_ids)
-        views = (self.backend.read_local(), self.backend.read_remote())
-        for view, ids_before in zip(views, before):
-            ids = self._ids(view)
+        after = self._id_sets()
+        for ids_before, ids in zip(before, after):
             if ids is None or ids_before is None:
                 continue
             if ids & gone:

@@ -31,6 +31,7 @@ from ._exceptions import AttachError, SummarizerError
 from .apply import Applier, ApplyOutcome, fingerprints
 from .backends import AgentBackend
 from .chat_items import is_summary
+from .compose import live_union
 from .events import (
     CompactionAppliedEvent,
     CompactionFailedEvent,
@@ -162,6 +163,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             tail=self._policy.tail,
             quiescence_timeout_s=self._settings.quiescence_timeout_s,
         )
+        agent.update_chat_ctx = self._guarded_update  # type: ignore[method-assign]
         agent.on_enter = self._wrap_on_enter(self._originals["on_enter"])  # type: ignore[method-assign]
         agent.on_exit = self._wrap_on_exit(self._originals["on_exit"])  # type: ignore[method-assign]
         self._state = _State.ATTACHED
@@ -175,7 +177,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if self._state is not _State.ATTACHED or self._agent is None:
             return
         self._unbind()
-        for name in ("on_enter", "on_exit"):
+        for name in ("update_chat_ctx", "on_enter", "on_exit"):
             # the originals were bound methods looked up on the class: drop the override
             self._agent.__dict__.pop(name, None)
         self._agent._ctxmgr_manager = None  # type: ignore[attr-defined]
@@ -198,6 +200,24 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    # -- every update goes through the guard ----------------------------------------------
+
+    async def _guarded_update(
+        self, chat_ctx: llm.ChatContext, *, exclude_invalid_function_calls: bool = True
+    ) -> None:
+        """Stands in for ``agent.update_chat_ctx`` while attached: the same protection as a
+        compaction for any caller (the application's summarizer, a handoff, a tool)."""
+        original = self._originals["update_chat_ctx"]
+        agent = self._agent
+        activity = getattr(agent, "_activity", None) if agent is not None else None
+        if activity is None or self._applier is None:
+            await original(chat_ctx, exclude_invalid_function_calls=exclude_invalid_function_calls)
+            return
+        if exclude_invalid_function_calls:
+            chat_ctx = chat_ctx.copy(tools=activity.tools)
+        tail = self._policy.tail if self._settings.protect_tail_on_updates else None
+        await self._applier.apply_update(chat_ctx, tail=tail)
 
     # -- session events ------------------------------------------------------------------
 
@@ -291,13 +311,15 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
 
     async def _compact_once(self, *, force: bool) -> CompactionResult:
         assert self._backend is not None
-        live = self._backend.read_local()
-        tokens = self._measure(live)
+        live = self._live()
+        tokens = self._measure(self._backend.read_local())
         if not force and not self._trigger.check(tokens=tokens, items=len(live.items)).fire:
             return self._skip("below_trigger", tokens)
         if not self._backend.mutable:
             return self._skip("append_only_model", tokens)
-        plan = self._policy.plan(live, counter=self._counter)
+        plan = self._policy.plan(
+            live, counter=self._counter, protected_ids=self._backend.protected_ids()
+        )
         if plan is None:
             return self._skip("nothing_to_compact", tokens)
         request_id = utils.shortuuid("compaction_")
@@ -335,8 +357,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
 
     async def _fallback_trim(self, request_id: str, tokens: int, started: float) -> CompactionResult:
         assert self._backend is not None
-        live = self._backend.read_local()
-        plan = self._trim.plan(live, counter=self._counter)
+        live = self._live()
+        protected = self._backend.protected_ids()
+        plan = self._trim.plan(live, counter=self._counter, protected_ids=protected)
         if plan is None:
             return self._skip("nothing_to_compact", tokens, request_id)
         outcome = await self._applier_or_raise().apply(
@@ -361,6 +384,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             result, role=self._summary_role(), created_at=time.time(), folded_ids=plan.remove_ids
         )
         return message, (result.input_tokens, result.output_tokens)
+
+    def _live(self) -> llm.ChatContext:
+        """The live union of the local context and the server's (server order)."""
+        assert self._backend is not None
+        return llm.ChatContext(live_union(self._backend.read_local(), self._backend.read_remote()))
 
     def _applier_or_raise(self) -> Applier:
         if self._applier is None:

@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     summarizer: SummarizerSettings = SummarizerSettings()
     """How summaries are written."""
 
+    protect_tail_on_updates: bool = True
+    """Keep the tail window in updates ctxmgr did not plan (the application's own, a tool's)."""
+
     quiescence_timeout_s: float = Field(default=10.0, gt=0, le=600)
     """How long an apply waits for the agent to be idle before it skips the round."""
 

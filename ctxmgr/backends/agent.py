@@ -7,6 +7,7 @@ from typing import Any
 
 from livekit.agents import Agent, llm
 
+from ..remote import remote_view
 from ..signals import agent_is_quiescent
 
 __all__ = ["AgentBackend"]
@@ -49,6 +50,9 @@ class AgentBackend:
     def read_remote(self) -> llm.ChatContext | None:
         rt = self._rt_session()
         return rt.chat_ctx if rt is not None else None
+
+    def protected_ids(self) -> frozenset[str]:
+        return remote_view(self.read_local(), self.read_remote()).protected
 
     def is_quiescent(self) -> bool:
         return agent_is_quiescent(self._agent)

@@ -31,6 +31,10 @@ class Backend(Protocol):
         """The server's conversation as last seen (the remote mirror), or None without one."""
         ...
 
+    def protected_ids(self) -> frozenset[str]:
+        """Ids no update may delete: remote-only items, placeholders, all after them."""
+        ...
+
     def is_quiescent(self) -> bool:
         """True when no response is being generated, spoken or executed."""
         ...

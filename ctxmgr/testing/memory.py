@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 from livekit.agents import llm
 
+from ..remote import remote_view
+
 __all__ = ["InMemoryBackend"]
 
 
@@ -35,8 +37,9 @@ class InMemoryBackend:
         ack_delay_s: float | None = 0.0,
     ) -> None:
         self.local = chat_ctx if chat_ctx is not None else llm.ChatContext()
+        # the server's copy holds its own objects, as a realtime plugin's mirror does
         self.remote: llm.ChatContext | None = (
-            llm.ChatContext(list(self.local.items)) if remote else None
+            llm.ChatContext([i.model_copy(deep=True) for i in self.local.items]) if remote else None
         )
         self.quiescent = True
         """Set to False to simulate a response in progress."""
@@ -63,6 +66,9 @@ class InMemoryBackend:
     def read_remote(self) -> llm.ChatContext | None:
         return self.remote
 
+    def protected_ids(self) -> frozenset[str]:
+        return remote_view(self.local, self.remote).protected
+
     def is_quiescent(self) -> bool:
         return self.quiescent
 
@@ -76,11 +82,14 @@ class InMemoryBackend:
         self.local = llm.ChatContext(list(chat_ctx.items))
         if self.remote is not None and self.ack_delay_s is not None:
             await asyncio.sleep(self.ack_delay_s)
-            self.remote = llm.ChatContext(list(chat_ctx.items))
+            known = {i.id: i for i in self.remote.items}
+            self.remote = llm.ChatContext(
+                [known.get(i.id) or i.model_copy(deep=True) for i in chat_ctx.items]
+            )
 
     def append(self, item: llm.ChatItem, *, remote_only: bool = False) -> None:
         """A new item arrives: locally (and on the server), or on the server only."""
         if not remote_only:
             self.local.items.append(item)
         if self.remote is not None:
-            self.remote.items.append(item)
+            self.remote.items.append(item.model_copy(deep=True))

@@ -1,0 +1,388 @@
+"""Play one chaos schedule against the real OpenAI realtime plugin and check the invariants.
+
+Each schedule gets its own emulator on 127.0.0.1:0, the real
+``livekit.plugins.openai.realtime.RealtimeModel`` in a text-mode ``AgentSession``
+and an agent with one tool; warm-up turns run first, then the race, then the
+session settles and :func:`check_realtime_invariants` reads the three copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+import types
+from collections.abc import Awaitable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from livekit.agents import Agent, AgentSession, function_tool, llm
+
+from ..signals import agent_is_quiescent
+from ._chaos_contenders import Contender, ContenderName, make_contender
+from ._chaos_schedule import (
+    AckFault,
+    Event,
+    Handoff,
+    Interrupt,
+    Schedule,
+    StreamingReply,
+    ToolResponse,
+    UserTurn,
+)
+from .checker import Violation, check_realtime_invariants
+from .emulator import (
+    CallTool,
+    RealtimeServerEmulator,
+    ResponsePlan,
+    ResponseRequest,
+    Say,
+    echo_responder,
+)
+
+__all__ = ["ChaosAgent", "ScheduleResult", "chaos_responder", "run_schedule", "shortened_update_wait"]
+
+Excuse = Literal["folded", "ack_dropped", "livekit_order"]
+"""Why a checker finding does not count.
+
+- ``folded``: ``item_lost`` for items the contender removed on purpose (folded into
+  its summary or trimmed as old), not for items it deleted without having seen them.
+- ``ack_dropped``: ``mirror_diverged`` for items whose create or delete the server
+  applied but, by the schedule's fault, never acknowledged: the plugin cannot know.
+- ``livekit_order``: ``order_diverged``. livekit orders the local context by creation
+  time (a call joins when its tool starts, a reply after playout, a tool output by
+  its call) and the server by arrival; with no compaction at all
+  (``--contender none``) half the schedules end reordered. A reorder that a
+  compaction turns into a loss shows as the loss.
+"""
+
+SETTLE_QUIET_S = 0.3
+"""The session counts as settled after this long with no event and nothing in flight."""
+SETTLE_TIMEOUT_S = 15.0
+SCHEDULE_TIMEOUT_S = 45.0
+
+
+class ChaosAgent(Agent):
+    """An agent with one tool."""
+
+    def __init__(self, *, chat_ctx: llm.ChatContext | None = None) -> None:
+        super().__init__(instructions="You are terse.", chat_ctx=chat_ctx)
+        self.lookups: list[str] = []
+
+    @function_tool
+    async def lookup(self, query: str) -> str:
+        """Look a fact up.
+
+        Args:
+            query: What to look up.
+        """
+        self.lookups.append(query)
+        return f"fact about {query}"
+
+
+def chaos_responder(request: ResponseRequest) -> ResponsePlan:
+    """Plans client-requested responses: answer a tool result, call the tool when asked."""
+    last = request.conversation[-1] if request.conversation else None
+    if last is not None and last.type == "function_call_output":
+        return ResponsePlan.say(f"Found it: {last.output}.")
+    can_call = "lookup" in request.tool_names and request.tool_choice != "none"
+    if last is not None and last.role == "user" and "look up" in last.text and can_call:
+        return ResponsePlan.call("lookup", json.dumps({"query": last.text[-12:]}))
+    return echo_responder(request)
+
+
+def _user_line(n: int, tool: bool) -> str:
+    if tool:
+        return f"Turn {n}: please look up order {4400 + n} for Ada Lovelace."
+    return f"Turn {n}: my name is Ada Lovelace and I live at {n + 10} Baker Street."
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    """What one schedule showed for one contender."""
+
+    seed: int
+    contender: ContenderName
+    violations: tuple[Violation, ...] = ()
+    """Broken invariants that count."""
+    excused: tuple[tuple[Excuse, Violation], ...] = ()
+    """Checker findings that do not count, and why (see ``Excuse``)."""
+    error: str | None = None
+    """The schedule could not be played or checked (a harness failure)."""
+    compactions: int = 0
+    """Summaries written (ctxmgr: compactions applied)."""
+    duration_s: float = 0.0
+    views: tuple[str, ...] = ()
+    """The server, mirror and local contexts when checked, one line per item, for a replay."""
+
+    @property
+    def items_lost(self) -> int:
+        """Counted ``item_lost`` violations."""
+        return sum(1 for v in self.violations if v.kind == "item_lost")
+
+    @property
+    def failed(self) -> bool:
+        """True when the schedule broke an invariant or could not be checked."""
+        return bool(self.violations) or self.error is not None
+
+
+@dataclass
+class _Race:
+    schedule: Schedule
+    contender: Contender
+    emulator: RealtimeServerEmulator
+    session: AgentSession[None]
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def agent(self) -> Agent:
+        return self.session.current_agent
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], at: float, t0: float) -> None:
+        async def _run() -> None:
+            await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
+            await coro
+
+        self.tasks.append(asyncio.create_task(_run(), name="ctxmgr.chaos.event"))
+
+    async def play(self) -> None:
+        for n, tool in enumerate(self.schedule.warmup):
+            await self.session.run(user_input=_user_line(n, tool))
+        self.contender.attach(self.agent)
+        t0 = time.monotonic()
+        compaction = self.schedule.compaction
+        self.spawn(self._compact(), compaction.at, t0)
+        for event in self.schedule.events:
+            self.spawn(self._event(event), event.at, t0)
+        for result in await asyncio.gather(*self.tasks, return_exceptions=True):
+            if isinstance(result, BaseException):
+                self.errors.append(f"{type(result).__name__}: {result}")
+        await self.settle()
+        if self.schedule.final_turn:
+            await self.session.run(user_input=_user_line(99, tool=False))
+            await self.settle()
+
+    async def _compact(self) -> None:
+        await self.contender.compact(self.agent)
+
+    async def _event(self, event: Event) -> None:
+        if isinstance(event, ToolResponse):
+            await self._tool_response(event)
+        elif isinstance(event, UserTurn):
+            self.session.generate_reply(user_input=_user_line(50, event.tool))
+        elif isinstance(event, StreamingReply):
+            say = Say("Let me explain this slowly, step by step.", event.chunks, event.chunk_delay)
+            self.emulator.commit_response(
+                ResponsePlan(outputs=(say,)),
+                user_transcript="Explain it again." if event.user_speech else None,
+            )
+        elif isinstance(event, AckFault):
+            if event.drop:
+                self.emulator.drop_acks(event.kind, count=event.count)
+            else:
+                self.emulator.delay_acks(event.delay, event.kind, count=event.count)
+        elif isinstance(event, Interrupt):
+            with contextlib.suppress(RuntimeError):
+                await asyncio.wait_for(self.session.interrupt(), 5.0)
+        elif isinstance(event, Handoff):
+            target = ChaosAgent(chat_ctx=self.agent.chat_ctx)
+            self.contender.attach(target)
+            self.session.update_agent(target)
+
+    async def _tool_response(self, event: ToolResponse) -> None:
+        outputs: list[Say | CallTool] = [Say("One moment.")] if event.lead_text else []
+        outputs += [
+            CallTool("lookup", json.dumps({"query": f"fact {n}"}), dispatch_delay=event.dispatch_delay)
+            for n in range(event.calls)
+        ]
+        response = self.emulator.commit_response(
+            ResponsePlan(outputs=tuple(outputs)),
+            user_transcript="What is the weather?" if event.user_speech else None,
+        )
+        follow_up = event.follow_up
+        if follow_up is None:
+            return
+        call_id = response.item_ids[-event.calls]
+        await self.emulator.wait_until(
+            lambda: call_id in self.emulator.item_ids or response.done.is_set(), timeout=10.0
+        )
+        await asyncio.sleep(follow_up.after)
+        say = Say("As I was saying, about that.", follow_up.chunks, follow_up.chunk_delay)
+        self.emulator.commit_response(
+            ResponsePlan(outputs=(say,), start_delay=follow_up.start_delay),
+            user_transcript="And tomorrow?" if follow_up.user_speech else None,
+        )
+
+    def _in_flight(self) -> bool:
+        if self.contender.busy():
+            return True
+        for server in self.emulator.server_sessions:
+            if any(not r.done.is_set() for r in server.responses):
+                return True
+        if self.session.agent_state in ("thinking", "speaking"):
+            return True
+        if not agent_is_quiescent(self.agent):
+            return True
+        rt = self.agent.realtime_llm_session
+        pending = (getattr(rt, "_item_create_future", None), getattr(rt, "_item_delete_future", None))
+        return any(pending)
+
+    async def settle(self) -> None:
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        seen, quiet_since = -1, time.monotonic()
+        while True:
+            now = time.monotonic()
+            count = len(self.emulator.server_events) + len(self.emulator.client_events)
+            if count != seen or self._in_flight():
+                seen, quiet_since = count, now
+            elif now - quiet_since >= SETTLE_QUIET_S:
+                return
+            if now >= deadline:
+                raise TimeoutError("the session did not settle")
+            await asyncio.sleep(0.02)
+
+    def views(self) -> tuple[str, ...]:
+        agent = self.agent
+        rt = agent.realtime_llm_session
+        lines = ["server:"]
+        for item in self.emulator.conversation:
+            what = item.role or item.name or item.call_id or ""
+            stale = " (stale anchor)" if item.stale_anchor else ""
+            lines.append(f"  {item.id} {item.type} {what} {item.text[:40]!r}{stale}")
+        for label, ctx in (("mirror:", rt.chat_ctx if rt is not None else None), ("local:", agent.chat_ctx)):
+            lines.append(label)
+            for chat_item in ctx.items if ctx is not None else ():
+                lines.append(f"  {_describe_item(chat_item)}")
+        return tuple(lines)
+
+    def check(self) -> tuple[list[Violation], list[tuple[Excuse, Violation]]]:
+        agent = self.agent
+        rt = agent.realtime_llm_session
+        found = check_realtime_invariants(
+            self.emulator.conversation,
+            rt.chat_ctx if rt is not None else None,
+            agent.chat_ctx,
+            deleted_ids=self.emulator.deleted_ids,
+        )
+        unacked = _unacknowledged_ids(self.emulator)
+        counted: list[Violation] = []
+        excused: list[tuple[Excuse, Violation]] = []
+        for v in found:
+            ids = set(v.item_ids)
+            if v.kind == "item_lost" and ids <= self.contender.folded_ids:
+                excused.append(("folded", v))
+            elif v.kind == "mirror_diverged" and ids and ids <= unacked:
+                excused.append(("ack_dropped", v))
+            elif v.kind == "order_diverged":
+                excused.append(("livekit_order", v))
+            else:
+                counted.append(v)
+        return counted, excused
+
+
+def _describe_item(item: llm.ChatItem) -> str:
+    if isinstance(item, llm.ChatMessage):
+        return f"{item.id} message {item.role} {(item.text_content or '')[:40]!r}"
+    if isinstance(item, (llm.FunctionCall, llm.FunctionCallOutput)):
+        return f"{item.id} {item.type} {item.call_id}"
+    return f"{item.id} {item.type}"
+
+
+def _unacknowledged_ids(emulator: RealtimeServerEmulator) -> set[str]:
+    """Items whose create or delete the server applied but never acknowledged."""
+    ids: set[str] = set()
+    for event in emulator.dropped_acks:
+        item = event.get("item")
+        ids.add(item["id"] if isinstance(item, dict) else event.get("item_id", ""))
+    return ids
+
+
+async def run_schedule(schedule: Schedule, contender_name: ContenderName) -> ScheduleResult:
+    """Play ``schedule`` with one contender on a fresh emulator and session; check the result.
+
+    Never raises for what happens inside the schedule: a harness failure is
+    returned as ``ScheduleResult.error``.
+    """
+    started = time.monotonic()
+    contender = make_contender(contender_name, schedule.compaction)
+    try:
+        async with RealtimeServerEmulator(responder=chaos_responder) as emulator:
+            race = await _open_race(schedule, contender, emulator)
+            try:
+                await asyncio.wait_for(race.play(), SCHEDULE_TIMEOUT_S)
+                counted, excused = race.check()
+                views = race.views()
+                error = "; ".join(race.errors) or None
+            finally:
+                await _close_race(race)
+    except Exception as e:  # noqa: BLE001 - a broken schedule is a result, not a crash
+        return ScheduleResult(
+            schedule.seed,
+            contender_name,
+            error=f"{type(e).__name__}: {e}",
+            duration_s=time.monotonic() - started,
+        )
+    finally:
+        await contender.aclose()
+    return ScheduleResult(
+        schedule.seed,
+        contender_name,
+        violations=tuple(counted),
+        excused=tuple(excused),
+        error=error,
+        compactions=contender.compactions,
+        duration_s=time.monotonic() - started,
+        views=views,
+    )
+
+
+async def _open_race(
+    schedule: Schedule, contender: Contender, emulator: RealtimeServerEmulator
+) -> _Race:
+    from livekit.plugins.openai.realtime import RealtimeModel
+
+    model = RealtimeModel(base_url=emulator.url, api_key="test", modalities=["text"])
+    session: AgentSession[None] = AgentSession(llm=model)
+    session._chaos_model = model  # type: ignore[attr-defined]
+    await session.start(ChaosAgent())
+    return _Race(schedule, contender, emulator, session)
+
+
+async def _close_race(race: _Race) -> None:
+    for task in race.tasks:
+        task.cancel()
+    await asyncio.gather(*race.tasks, return_exceptions=True)
+    await race.session.aclose()
+    await race.session._chaos_model.aclose()  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def shortened_update_wait(seconds: float) -> Iterator[None]:
+    """Shorten only the plugin's 5 s acknowledgement wait in ``update_chat_ctx``; restore it.
+
+    The plugin's module gets an ``asyncio`` whose ``wait_for`` changes the timeout
+    when, and only when, called from ``RealtimeSession.update_chat_ctx`` with 5.0,
+    so a dropped acknowledgement times out in ``seconds``.
+    """
+    from livekit.agents.llm._realtime import openai as realtime_engine
+
+    target = realtime_engine.RealtimeSession.update_chat_ctx.__code__
+    real_wait_for = asyncio.wait_for
+
+    def wait_for(awaitable: Awaitable[Any], timeout: float | None) -> Awaitable[Any]:
+        if timeout == 5.0 and sys._getframe(1).f_code is target:
+            timeout = seconds
+        return real_wait_for(awaitable, timeout)
+
+    patched = types.ModuleType("asyncio")
+    patched.__dict__.update(vars(asyncio))
+    patched.wait_for = wait_for  # type: ignore[attr-defined]
+    original = realtime_engine.asyncio
+    realtime_engine.asyncio = patched  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        realtime_engine.asyncio = original  # type: ignore[attr-defined]

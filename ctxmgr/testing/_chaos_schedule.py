@@ -1,0 +1,240 @@
+"""Race schedules drawn from a seed: what happens around a compaction, and when.
+
+Pure and synchronous: ``Schedule.from_seed(seed)`` draws everything from
+``random.Random(seed)``, so a seed is a complete, replayable description. Times
+are seconds from the start of the race phase, on the seed's timeline (livekit/agents
+PR 5021) halved: there a function call is announced 82 ms into a compaction, its
+tool starts 1,057 ms in, and a response committed behind it streams at 2,474 ms.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Union
+
+from ._emulator_script import AckKind
+
+__all__ = [
+    "AckFault",
+    "Compaction",
+    "Event",
+    "FollowUp",
+    "Handoff",
+    "Interrupt",
+    "Schedule",
+    "StreamingReply",
+    "ToolResponse",
+    "UserTurn",
+]
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """While a call is pending, the server commits the next response (chained to the call)."""
+
+    after: float
+    """Seconds after the call is announced."""
+    start_delay: float
+    """Seconds from the commit to the response's first event."""
+    user_speech: bool
+    """The user's committed audio turn comes first (the response then chains to it)."""
+    chunks: int
+    """Deltas of the reply text."""
+    chunk_delay: float
+    """Seconds between deltas."""
+
+
+@dataclass(frozen=True)
+class ToolResponse:
+    """The server (VAD) starts a response that calls the tool; the client learns it late."""
+
+    at: float
+    dispatch_delay: float
+    """Seconds between the call's announcement and its finished arguments."""
+    calls: int
+    """Parallel calls in the response (1 or 2)."""
+    lead_text: bool
+    """A short message before the call(s)."""
+    user_speech: bool
+    """The user's committed audio turn comes first."""
+    follow_up: FollowUp | None
+    """A second response committed while the call is pending."""
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    """The user types a turn (``session.generate_reply(user_input=...)``)."""
+
+    at: float
+    tool: bool
+    """The reply calls the tool."""
+
+
+@dataclass(frozen=True)
+class StreamingReply:
+    """The server starts a slow reply, so it is still streaming when the summary lands."""
+
+    at: float
+    chunks: int
+    chunk_delay: float
+    user_speech: bool
+
+
+@dataclass(frozen=True)
+class AckFault:
+    """The server applies the next creates/deletes but acknowledges them late, or never."""
+
+    at: float
+    kind: AckKind
+    drop: bool
+    """Never acknowledge (else: late by ``delay``)."""
+    delay: float
+    count: int
+    """How many acknowledgements the fault applies to."""
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """``session.interrupt()``: the reply in progress is cancelled."""
+
+    at: float
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """``session.update_agent(...)`` to a new agent carrying the current context."""
+
+    at: float
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """The contender's compaction of the current agent's context."""
+
+    at: float
+    summarizer_delay: float
+    """Seconds the summarizer takes."""
+    summarizer_fails: bool
+    """The summarizer raises (after its delay)."""
+    keep_last_turns: int
+    """Tail kept: turns for ctxmgr, ``2 * keep_last_turns`` items for the naive summarizer."""
+    strategy: str
+    """ctxmgr's strategy: ``summarize`` or ``token_budget`` (trims when the summarizer fails)."""
+    auto_trigger: int | None
+    """ctxmgr also arms its trigger to fire this many items past the warm-up."""
+
+
+Event = Union[ToolResponse, UserTurn, StreamingReply, AckFault, Interrupt, Handoff]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One race: warm-up turns, then the compaction and the events around it."""
+
+    seed: int
+    warmup: tuple[bool, ...]
+    """One entry per warm-up turn: whether it calls the tool."""
+    compaction: Compaction
+    events: tuple[Event, ...]
+    """In time order."""
+    final_turn: bool
+    """A typed turn after everything settled, to exercise the state the race left."""
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the race's start to its last scheduled event."""
+        return max([self.compaction.at, *(e.at for e in self.events)])
+
+    @classmethod
+    def from_seed(cls, seed: int) -> Schedule:
+        """Draw a schedule; the same seed always gives the same schedule."""
+        rng = random.Random(seed)
+        warmup = tuple(rng.random() < 0.3 for _ in range(rng.randint(3, 6)))
+        compaction = Compaction(
+            at=_ms(rng, 0, 300),
+            summarizer_delay=rng.choice(
+                [0.0, _ms(rng, 20, 350), _ms(rng, 20, 350), _ms(rng, 350, 800)]
+            ),
+            summarizer_fails=rng.random() < 0.15,
+            keep_last_turns=rng.randint(1, 2),
+            strategy=rng.choice(["summarize", "token_budget"]),
+            auto_trigger=rng.randint(1, 4) if rng.random() < 0.3 else None,
+        )
+        events: list[Event] = []
+        for _ in range(rng.choices([0, 1, 2], weights=[1, 5, 2])[0]):
+            events.append(_tool_response(rng))
+        if rng.random() < 0.4:
+            events.append(UserTurn(at=_ms(rng, 0, 600), tool=rng.random() < 0.3))
+        if rng.random() < 0.35:
+            events.append(
+                StreamingReply(
+                    at=_ms(rng, 0, 400),
+                    chunks=rng.randint(3, 8),
+                    chunk_delay=_ms(rng, 20, 100),
+                    user_speech=rng.random() < 0.5,
+                )
+            )
+        if rng.random() < 0.35:
+            events.append(
+                AckFault(
+                    at=_ms(rng, 0, 500),
+                    kind=rng.choice(["create", "delete", "all"]),
+                    drop=rng.random() < 0.35,
+                    delay=_ms(rng, 50, 400),
+                    count=rng.randint(1, 3),
+                )
+            )
+        if rng.random() < 0.2:
+            events.append(Interrupt(at=_ms(rng, 50, 800)))
+        if rng.random() < 0.15:
+            events.append(Handoff(at=_ms(rng, 0, 600)))
+        events.sort(key=lambda e: e.at)
+        return cls(
+            seed=seed,
+            warmup=warmup,
+            compaction=compaction,
+            events=tuple(events),
+            final_turn=rng.random() < 0.5,
+        )
+
+    def describe(self) -> str:
+        """The schedule, one event per line, for a failure report."""
+        lines = [
+            f"seed {self.seed}: warm-up {len(self.warmup)} turns"
+            f" ({sum(self.warmup)} with a tool call)",
+            f"  {_describe(self.compaction)}",
+            *(f"  {_describe(e)}" for e in self.events),
+        ]
+        if self.final_turn:
+            lines.append("  then a typed turn once settled")
+        return "\n".join(lines)
+
+
+def _ms(rng: random.Random, lo: float, hi: float) -> float:
+    return round(rng.uniform(lo, hi)) / 1000
+
+
+def _tool_response(rng: random.Random) -> ToolResponse:
+    follow_up = None
+    if rng.random() < 0.6:
+        follow_up = FollowUp(
+            after=_ms(rng, 0, 200),
+            start_delay=_ms(rng, 0, 800),
+            user_speech=rng.random() < 0.7,
+            chunks=rng.randint(1, 4),
+            chunk_delay=_ms(rng, 0, 60),
+        )
+    return ToolResponse(
+        at=_ms(rng, 0, 500),
+        dispatch_delay=_ms(rng, 0, 700),
+        calls=1 if rng.random() < 0.8 else 2,
+        lead_text=rng.random() < 0.3,
+        user_speech=rng.random() < 0.5,
+        follow_up=follow_up,
+    )
+
+
+def _describe(event: Event | Compaction) -> str:
+    fields = ", ".join(f"{k}={v}" for k, v in vars(event).items() if k != "at")
+    return f"T+{event.at * 1000:.0f} ms {type(event).__name__}({fields})"

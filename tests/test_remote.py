@@ -1,0 +1,49 @@
+"""The remote view: what the server has that the agent does not, and what it freezes."""
+
+import pytest
+from livekit.agents import llm
+
+from ctxmgr.remote import is_placeholder, remote_view
+
+pytestmark = pytest.mark.unit
+
+
+def _m(i: str, role: str = "user") -> llm.ChatMessage:
+    return llm.ChatMessage(id=i, role=role, content=[i])  # type: ignore[arg-type]
+
+
+def _server_copy(items: list[llm.ChatItem]) -> llm.ChatContext:
+    return llm.ChatContext([i.model_copy(deep=True) for i in items])
+
+
+def test_pipeline_has_nothing_remote() -> None:
+    assert remote_view(llm.ChatContext([_m("a")]), None).protected == frozenset()
+
+
+def test_remote_only_item_protects_itself_and_everything_after() -> None:
+    a, b, c = _m("a"), _m("b", "assistant"), _m("c")
+    call = llm.FunctionCall(id="fc", call_id="x", name="lookup", arguments="{}")
+    remote = _server_copy([a, b])
+    remote.items.insert(1, call)
+    remote.items.append(_server_copy([c]).items[0])
+    view = remote_view(llm.ChatContext([a, b, c]), remote)
+    assert view.remote_only == {"fc"}
+    assert view.protected == {"fc", "b", "c"}
+
+
+def test_livekit_placeholder_is_recognised_by_shared_extra() -> None:
+    a = _m("a")
+    remote = _server_copy([a])
+    reply = _m("r", "assistant")
+    remote.items.append(reply)
+    placeholder = reply.model_copy()  # what livekit's remote_item_added handler appends
+    view = remote_view(llm.ChatContext([a, placeholder]), remote)
+    assert is_placeholder(placeholder, reply)
+    assert view.placeholders == {"r"} and "r" in view.protected
+    real = _m("r", "assistant")  # the real item after playout replaces the placeholder
+    assert remote_view(llm.ChatContext([a, real]), remote).placeholders == frozenset()
+
+
+def test_server_tail_is_always_protected() -> None:
+    a, b = _m("a"), _m("b", "assistant")
+    assert remote_view(llm.ChatContext([a, b]), _server_copy([a, b])).protected == {"b"}
