@@ -1,6 +1,12 @@
 """ctxmgr: compact a LiveKit agent's chat context without losing or corrupting an item."""
 
-from ._exceptions import AttachError, CtxmgrError, SettingsError, SummarizerError
+from ._exceptions import (
+    AttachError,
+    CtxmgrError,
+    RealtimeSyncError,
+    SettingsError,
+    SummarizerError,
+)
 from .events import (
     CompactionAppliedEvent,
     CompactionFailedEvent,
@@ -49,6 +55,7 @@ __all__ = [
     "ManagerStats",
     "PlanAction",
     "Policy",
+    "RealtimeSyncError",
     "Settings",
     "SettingsError",
     "SkipReason",

@@ -30,6 +30,7 @@ from typing import Literal
 
 from livekit.agents import llm
 
+from ._exceptions import RealtimeSyncError
 from .backends.base import Backend
 from .compose import live_union, weave
 from .events import FailureStage, SkipReason
@@ -71,6 +72,14 @@ class UpdateOutcome:
     kept: tuple[tuple[str, str], ...]
     """Items the caller dropped that the guard kept, and why (a ``KeepReason``,
     ``"unseen"``: newer than the caller's context, or ``"not_quiescent"``)."""
+
+
+def _partial_copy(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
+    """A message copied before its text was complete: its text is a strict prefix of the live one."""
+    if not isinstance(copy, llm.ChatMessage) or not isinstance(live, llm.ChatMessage):
+        return False
+    old, new = copy.raw_text_content or "", live.raw_text_content or ""
+    return len(old) < len(new) and new.startswith(old)
 
 
 class _Skip(Exception):
@@ -288,9 +297,14 @@ class Applier:
         union = self._union()
         protected = self.backend.protected_ids()
         live_by_id = {i.id: i for i in union}
-        # a copied placeholder is never written back: the live object fills in, a copy does not
-        items = [live_by_id[i.id] if i.id in protected and i.id in live_by_id else i
-                 for i in proposed.items]
+        # a copied placeholder is never written back: the live object fills in, a copy does
+        # not, and the plugin would re-create the reply with the copy's partial content
+        items = [
+            live_by_id[i.id]
+            if i.id in live_by_id and (i.id in protected or _partial_copy(i, live_by_id[i.id]))
+            else i
+            for i in proposed.items
+        ]
         proposed_ids = {i.id for i in items}
         seen = [n for n, item in enumerate(union) if item.id in proposed_ids]
         unseen = {item.id for item in union[(seen[-1] + 1 if seen else 0):]}
@@ -317,12 +331,48 @@ class Applier:
         return live_union(self.backend.read_local(), self.backend.read_remote())
 
     async def _step(self, chat_ctx: llm.ChatContext, stage: FailureStage) -> None:
+        remote_before = self.backend.read_remote()
         try:
             await self.backend.update(chat_ctx)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # noqa: BLE001 - every failure is reported, none is lost
-            raise _Fail(stage, e) from e
+            raise _Fail(stage, self._sync_error(chat_ctx, remote_before, e)) from e
+
+    def _sync_error(
+        self, sent: llm.ChatContext, remote_before: llm.ChatContext | None, error: Exception
+    ) -> Exception:
+        """On a realtime backend, say which ids the mirror may have wrong after ``error``.
+
+        The plugin only logs rejected creates and deletes, and a lost acknowledgement
+        leaves its mirror behind the server for good (a retry is a duplicate it takes as
+        success): the caller must hear of it, so the failure names the suspect ids.
+        """
+        remote = self.backend.read_remote()
+        if remote is None or remote_before is None:
+            return error
+        # what the plugin sends at all: not bookkeeping, not empty placeholders
+        sent_ids = {
+            i.id
+            for i in sent.items
+            if (i.type == "message" and i.content) or i.type in ("function_call", "function_call_output")
+        }
+        mirror = {i.id for i in remote.items}
+        unconfirmed = frozenset(sent_ids - {i.id for i in remote_before.items} - mirror)
+        undeleted = frozenset(({i.id for i in remote_before.items} - sent_ids) & mirror)
+        if not unconfirmed and not undeleted:
+            return error
+        logger.warning(
+            "a realtime update failed; the plugin's mirror may differ from the server",
+            extra={"unconfirmed": len(unconfirmed), "undeleted": len(undeleted)},
+        )
+        sync = RealtimeSyncError(
+            "update failed half-way; the remote mirror may be stale",
+            unconfirmed_ids=unconfirmed,
+            undeleted_ids=undeleted,
+        )
+        sync.__cause__ = error
+        return sync
 
     async def _confirm(self, ids: Collection[str], *, raising: bool = True) -> bool:
         deadline = time.monotonic() + self._confirm_timeout_s

@@ -278,6 +278,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return
         if self._task is not None and not self._task.done():
             return
+        if not self._backend.mutable and self._stats.skipped:
+            return  # append-only: said once, not on every item
         tokens = self._measure(self._backend.read_local())
         items = len(self._backend.read_local().items)
         if self._trigger.check(tokens=tokens, items=items).fire:

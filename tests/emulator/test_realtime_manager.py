@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from emulator_support import Live, plugin_problems
+from livekit.agents import llm
 
 from ctxmgr import ContextManager, Settings
 from ctxmgr.testing.emulator import CallTool, RealtimeServerEmulator, ResponsePlan
@@ -110,3 +111,111 @@ async def test_detach_restores_the_unguarded_update(live: Live) -> None:
         assert live.agent.update_chat_ctx != original
         manager.detach()
         assert live.agent.update_chat_ctx == original
+
+
+@pytest.mark.parametrize("kind", ["create", "delete"])
+async def test_lost_acknowledgement_fails_the_round_names_the_suspects_and_loses_nothing(
+    live: Live, emulator: RealtimeServerEmulator, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    from emulator_support import shorten_update_wait
+
+    from ctxmgr import RealtimeSyncError
+
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer)
+        await _turns(live, 6)
+        server_before = set(emulator.item_ids)
+        shorten_update_wait(monkeypatch, 0.2)
+        emulator.drop_acks(kind, count=1)  # type: ignore[arg-type]
+        result = await manager.compact(force=True)
+        assert result.status == "failed"
+        event = result.event
+        assert event.stage == ("insert" if kind == "create" else "delete")  # type: ignore[union-attr]
+        error = event.error  # type: ignore[union-attr]
+        assert isinstance(error, RealtimeSyncError)
+        summary_ids = {i for i in emulator.item_ids if i not in server_before}
+        if kind == "create":
+            # the summary reached the server; the mirror never heard of it; nothing was deleted
+            assert error.unconfirmed_ids == summary_ids and not emulator.deleted_ids
+            assert server_before <= set(emulator.item_ids)
+        else:
+            # the span is gone on the server, folded into a confirmed summary
+            assert error.undeleted_ids and error.undeleted_ids <= set(emulator.deleted_ids)
+            assert summary_ids and summary_ids <= {i.id for i in live.rt_session.chat_ctx.items}
+        await manager.aclose()
+
+
+async def test_server_reported_input_tokens_drive_the_trigger(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """Audio the text counter cannot see: the server's usage is the trigger's truth."""
+    from ctxmgr.testing.emulator import Usage
+
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, max_tokens=20000)
+        applied: list[object] = []
+        manager.on("compaction_applied", applied.append)
+        await _turns(live, 5)
+        assert manager.stats.tokens < 16000 and not applied  # the text estimate is small
+        emulator.queue_response(ResponsePlan.say("Noted.", usage=Usage(input_tokens=17000)))
+        await live.session.run(user_input="And one more question about my order.")
+        assert manager.stats.server_input_tokens == 17000
+        await emulator.wait_until(lambda: bool(applied), timeout=5.0)
+        assert manager.stats.server_input_tokens is None  # stale once the context changed
+        await manager.aclose()
+
+
+async def test_append_only_model_is_never_compacted(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    import dataclasses
+
+    # a session whose model cannot delete items, as Gemini Live reports
+    live.rt_session._capabilities = dataclasses.replace(
+        live.rt_session.capabilities, mutable_chat_context=False
+    )
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer)
+        await _turns(live, 6)
+        result = await manager.compact(force=True)
+        assert result.status == "skipped" and result.event.reason == "append_only_model"  # type: ignore[union-attr]
+        assert emulator.deleted_ids == []
+        await manager.aclose()
+
+
+@pytest.mark.parametrize("then_a_turn", [False, True], ids=["reply_last", "turn_after"])
+@pytest.mark.parametrize("attached", [True, False], ids=["guarded", "unguarded"])
+async def test_a_snapshot_taken_mid_reply_never_empties_the_reply(
+    live: Live, emulator: RealtimeServerEmulator, attached: bool, then_a_turn: bool
+) -> None:
+
+
+    from ctxmgr.testing.emulator import Say
+
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer) if attached else None
+        await _turns(live, 3)
+        reply = emulator.commit_response(
+            ResponsePlan(outputs=(Say("The parcel left Leeds at noon today.", chunks=4, chunk_delay=0.1),))
+        )
+        await emulator.wait_until(lambda: reply.item_ids[0] in emulator.item_ids)
+        await asyncio.sleep(0.15)
+        snapshot = llm.ChatContext(
+            [i.model_copy(deep=True) if i.type == "message" else i for i in live.agent.chat_ctx.items]
+        )
+        # mid-reply: the deep copy keeps the reply as it is now, empty
+        await reply.wait_done()
+        await live.session.wait_for_idle()
+        if then_a_turn:
+            await live.session.run(user_input="Thanks, and when does it arrive?")
+        await live.agent.update_chat_ctx(snapshot)  # writes the stale copy back, unchanged
+        await live.session.wait_for_idle()
+        item = next(i for i in emulator.conversation if i.type == "message" and i.role == "assistant"
+                    and i.id == reply.item_ids[0]) if reply.item_ids[0] in emulator.item_ids else None
+        kept_whole = item is not None and "Leeds" in item.text
+        if attached:
+            assert kept_whole and reply.item_ids[0] not in emulator.deleted_ids
+            assert manager is not None
+            await manager.aclose()
+        else:
+            assert not kept_whole  # the plugin deleted the reply and re-created it empty
