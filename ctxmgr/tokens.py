@@ -142,8 +142,13 @@ class TokenCounter:
         """Tokens of the whole context as one request, reply priming included."""
         items = chat_ctx.items if isinstance(chat_ctx, llm.ChatContext) else chat_ctx
         total = REPLY_PRIMING_TOKENS
+        cache = self._cache
         for item in items:
-            total += self.count_item(item)
+            entry = cache.get(item.id)
+            if entry is not None and entry.key == _content_key(item):
+                total += entry.tokens
+            else:
+                total += self.count_item(item)
         if len(self._cache) > 2 * len(items) + 64:
             live = {item.id for item in items}
             for item_id in [i for i in self._cache if i not in live]:
@@ -210,17 +215,14 @@ def _image_tokens(image: llm.ImageContent) -> int:
 
 
 def _content_key(item: llm.ChatItem) -> int:
-    # str hashes are cached by CPython, so this costs O(parts), not O(text).
+    # Cheap on purpose (it runs for every item on every count): a message's content is
+    # keyed by the list's identity and length, since livekit fills a reply by appending
+    # to it or replaces the list; strings hash once per object in CPython.
     if isinstance(item, llm.ChatMessage):
-        parts: list[Any] = []
-        for part in item.content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, llm.AudioContent):
-                parts.append(("audio", part.transcript, len(part.frame), id(part.frame)))
-            elif isinstance(part, llm.ImageContent):
-                parts.append(("image", part.id, part.inference_detail))
-        return hash((item.role, tuple(parts)))
+        content = item.content
+        if len(content) == 1 and isinstance(content[0], str):
+            return hash((item.role, content[0]))
+        return hash((item.role, id(content), len(content)))
     if isinstance(item, llm.FunctionCall):
         return hash((item.name, item.arguments))
     if isinstance(item, llm.FunctionCallOutput):
