@@ -7,6 +7,7 @@ from ._exceptions import (
     SettingsError,
     SummarizerError,
 )
+from .archive import Archive, ArchivedItem, Compaction, MemoryArchive, SQLiteArchive
 from .events import (
     CompactionAppliedEvent,
     CompactionFailedEvent,
@@ -38,8 +39,11 @@ from .triggers import Trigger, TriggerDecision
 __version__ = "0.1.0"
 
 __all__ = [
+    "Archive",
+    "ArchivedItem",
     "AttachError",
     "Boundary",
+    "Compaction",
     "CompactionAppliedEvent",
     "CompactionFailedEvent",
     "CompactionPlan",
@@ -53,9 +57,11 @@ __all__ = [
     "GuardResult",
     "KeepReason",
     "ManagerStats",
+    "MemoryArchive",
     "PlanAction",
     "Policy",
     "RealtimeSyncError",
+    "SQLiteArchive",
     "Settings",
     "SettingsError",
     "SkipReason",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
+from collections.abc import Callable
 from typing import Any
 
 from livekit import rtc
@@ -28,6 +29,7 @@ from livekit.agents import Agent, llm, utils
 from livekit.agents.metrics import RealtimeModelMetrics
 
 from ._exceptions import AttachError, SummarizerError
+from .archive import Archive, open_archive
 from .apply import Applier, ApplyOutcome, fingerprints
 from .backends import AgentBackend
 from .chat_items import is_summary
@@ -46,6 +48,7 @@ from .events import (
 from .log import logger
 from .plan import CompactionPlan
 from .policy import Policy, TrimPolicy, policy_from_settings
+from .recall import RECALL_NOTE, recall_tool
 from .settings import Settings
 from .summarizer import Summarizer, summary_message
 from .tokens import TokenCounter
@@ -70,6 +73,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         summarizer_llm: the LLM that writes summaries. ``None``: the session's LLM when
             it is a text LLM; a realtime model cannot summarize, so one must be given there.
         policy: a custom policy; ``None`` uses the one ``settings.strategy`` names.
+        archive: where removed items go (the caller closes it); ``None`` opens the one
+            settings describe (in memory, or SQLite at ``archive_path``; none when
+            ``archive`` is off) and closes it in ``aclose()``.
+        session_id: names this call in the archive; ``None`` makes a fresh one.
     """
 
     def __init__(
@@ -78,9 +85,20 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         *,
         summarizer_llm: llm.LLM | None = None,
         policy: Policy | None = None,
+        archive: Archive | None = None,
+        session_id: str | None = None,
     ) -> None:
         super().__init__()
         self._settings = settings if settings is not None else Settings()
+        self.session_id = session_id or utils.shortuuid("call_")
+        """Identifies this call's items in the archive."""
+        self._archive: Archive | None = (
+            archive if archive is not None
+            else open_archive(self._settings.archive_path) if self._settings.archive
+            else None
+        )
+        self._owns_archive = archive is None
+        self._recall_tool: llm.FunctionTool | None = None
         self._summarizer_llm = summarizer_llm
         self._policy = policy if policy is not None else policy_from_settings(self._settings)
         self._trim = TrimPolicy(
@@ -129,6 +147,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         return self._agent
 
     @property
+    def archive(self) -> Archive | None:
+        """The archive of removed items (``None`` when archiving is off)."""
+        return self._archive
+
+    @property
     def stats(self) -> ManagerStats:
         """Running totals: tokens now and at peak, compactions, tokens saved, summarizer usage."""
         return self._stats
@@ -164,6 +187,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             quiescence_timeout_s=self._settings.quiescence_timeout_s,
         )
         agent.update_chat_ctx = self._guarded_update  # type: ignore[method-assign]
+        if self._settings.recall and self._archive is not None:
+            self._add_recall_tool(agent)
         agent.on_enter = self._wrap_on_enter(self._originals["on_enter"])  # type: ignore[method-assign]
         agent.on_exit = self._wrap_on_exit(self._originals["on_exit"])  # type: ignore[method-assign]
         self._state = _State.ATTACHED
@@ -180,6 +205,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         for name in ("update_chat_ctx", "on_enter", "on_exit"):
             # the originals were bound methods looked up on the class: drop the override
             self._agent.__dict__.pop(name, None)
+        if self._recall_tool is not None:
+            self._set_tools(self._agent, [t for t in self._agent.tools if t is not self._recall_tool])
+            self._recall_tool = None
         self._agent._ctxmgr_manager = None  # type: ignore[attr-defined]
         if self._task is not None and not self._task.done():
             self._task.cancel()
@@ -187,13 +215,32 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._state = _State.DETACHED
 
     async def aclose(self) -> None:
-        """Cancel background work (the context stays as it was) and detach."""
+        """Cancel background work (the context stays as it was), detach, close the archive."""
         task = self._task
         self.detach()
         self._state = _State.CLOSED
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        if self._archive is not None and self._owns_archive:
+            self._archive.close()  # an archive passed in belongs to the caller
+
+    def _add_recall_tool(self, agent: Agent) -> None:
+        assert self._archive is not None
+        self._recall_tool = recall_tool(
+            self._archive,
+            lambda: self.session_id,
+            counter=self._counter,
+            max_tokens=self._settings.recall_max_tokens,
+        )
+        self._set_tools(agent, [*agent.tools, self._recall_tool])
+
+    @staticmethod
+    def _set_tools(agent: Agent, tools: list[Any]) -> None:
+        if getattr(agent, "_activity", None) is None:
+            agent._tools = tools  # not running: update_tools would only do this
+        else:
+            asyncio.get_running_loop().create_task(agent.update_tools(tools))
 
     async def __aenter__(self) -> ContextManager:
         return self
@@ -343,7 +390,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                         return failed
                     return await self._fallback_trim(request_id, tokens, started)
             outcome = await self._applier_or_raise().apply(
-                plan, summary=summary, planned_fingerprints=planned
+                plan,
+                summary=summary,
+                planned_fingerprints=planned,
+                before_delete=self._archiver(request_id, summary),
             )
         except asyncio.CancelledError as e:
             self._fail(request_id, "summarize" if summary is None else "insert", e)
@@ -365,7 +415,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if plan is None:
             return self._skip("nothing_to_compact", tokens, request_id)
         outcome = await self._applier_or_raise().apply(
-            plan, summary=None, planned_fingerprints=fingerprints(live, plan.remove_ids)
+            plan,
+            summary=None,
+            planned_fingerprints=fingerprints(live, plan.remove_ids),
+            before_delete=self._archiver(request_id, None),
         )
         return self._report(outcome, request_id, tokens, None, (0, 0), started, fallback=True)
 
@@ -383,9 +436,34 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._stats.summarizer_input_tokens += result.input_tokens
         self._stats.summarizer_output_tokens += result.output_tokens
         message = summary_message(
-            result, role=self._summary_role(), created_at=time.time(), folded_ids=plan.remove_ids
+            result,
+            role=self._summary_role(),
+            created_at=time.time(),
+            folded_ids=plan.remove_ids,
+            note=RECALL_NOTE if self._recall_tool is not None else None,
         )
         return message, (result.input_tokens, result.output_tokens)
+
+    def _archiver(
+        self, request_id: str, summary: llm.ChatMessage | None
+    ) -> Callable[[CompactionPlan], None] | None:
+        """Writes the plan's items to the archive; a failure aborts the delete."""
+        archive = self._archive
+        if archive is None:
+            return None
+
+        def write(plan: CompactionPlan) -> None:
+            wanted = set(plan.remove_ids)
+            items = [i for i in self._live().items if i.id in wanted]
+            archive.write(
+                self.session_id,
+                items,
+                compaction_id=request_id,
+                summary_id=summary.id if summary is not None else None,
+                summary_text=summary.text_content if summary is not None else None,
+            )
+
+        return write
 
     def _live(self) -> llm.ChatContext:
         """The live union of the local context and the server's (server order)."""

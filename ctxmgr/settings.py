@@ -125,6 +125,18 @@ class Settings(BaseSettings):
     summarizer: SummarizerSettings = SummarizerSettings()
     """How summaries are written."""
 
+    archive: bool = True
+    """Write every item a compaction removes to an archive before deleting it (holds transcripts)."""
+
+    archive_path: str | None = None
+    """A SQLite database for the archive; ``None`` keeps it in memory for the session."""
+
+    recall: bool = False
+    """Give the agent a ``recall_earlier_conversation`` tool that searches the archive."""
+
+    recall_max_tokens: int = Field(default=600, gt=0, le=8000)
+    """Cap on what one recall returns."""
+
     protect_tail_on_updates: bool = True
     """Keep the tail window in updates ctxmgr did not plan (the application's own, a tool's)."""
 
@@ -155,6 +167,12 @@ class Settings(BaseSettings):
         if self.trigger.budget_fraction is not None:
             return int(self.max_tokens * self.trigger.budget_fraction)
         return None
+
+    @model_validator(mode="after")
+    def _recall_needs_archive(self) -> Settings:
+        if self.recall and not self.archive:
+            raise ValueError("recall needs the archive: set archive = true or recall = false")
+        return self
 
     @model_validator(mode="after")
     def _check_water_marks(self) -> Settings:

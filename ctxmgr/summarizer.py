@@ -269,6 +269,7 @@ def summary_message(
     role: llm.ChatRole,
     created_at: float,
     folded_ids: Sequence[str],
+    note: str | None = None,
 ) -> llm.ChatMessage:
     """The chat message that carries ``result`` into a context.
 
@@ -278,7 +279,7 @@ def summary_message(
     """
     return llm.ChatMessage(
         role=role,
-        content=[to_xml(SUMMARY_TAG, result.text)],
+        content=[to_xml(SUMMARY_TAG, f"{result.text}\n\n{note}" if note else result.text)],
         created_at=created_at,
         extra={
             SUMMARY_MARKER: True,

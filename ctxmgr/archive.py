@@ -1,0 +1,353 @@
+"""The archive: every item a compaction folds or drops, written before the delete.
+
+```python
+archive = SQLiteArchive("calls.db")          # or MemoryArchive() (the default)
+archive.write("call-42", items, summary_id="item_abc")
+archive.search("call-42", "order number", limit=3)
+archive.compactions("call-42")               # what each compaction replaced, for audits
+```
+
+The archive holds transcripts: see the README's privacy notes. Nothing from it is
+ever put in a log message.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from livekit.agents import llm
+
+from .log import logger
+
+__all__ = [
+    "Archive",
+    "ArchivedItem",
+    "Compaction",
+    "MemoryArchive",
+    "SQLiteArchive",
+    "item_text",
+    "open_archive",
+]
+
+
+@dataclass(frozen=True)
+class ArchivedItem:
+    """One item a compaction removed, as it was."""
+
+    session_id: str
+    item_id: str
+    kind: str
+    """``user``, ``assistant``, ``system``, ``function_call`` or ``function_call_output``."""
+    text: str
+    created_at: float
+    summary_id: str | None
+    """The summary that replaced it (``None`` when it was trimmed)."""
+    compaction_id: str
+    """The compaction that removed it (its ``request_id`` in events)."""
+    position: int
+    """Order within the session's archive (0 is the oldest archived item)."""
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What one compaction replaced: its items and the summary that took their place."""
+
+    compaction_id: str
+    summary_id: str | None
+    items: tuple[ArchivedItem, ...]
+    summary_text: str | None
+
+
+def item_text(item: llm.ChatItem) -> tuple[str, str] | None:
+    """``(kind, text)`` of an item worth archiving, or ``None`` (bookkeeping, empty)."""
+    if isinstance(item, llm.ChatMessage):
+        parts = [item.text_content or ""]
+        parts += [c.transcript for c in item.content if isinstance(c, llm.AudioContent) and c.transcript]
+        text = "\n".join(p for p in parts if p).strip()
+        return (item.role, text) if text else None
+    if isinstance(item, llm.FunctionCall):
+        return "function_call", f"{item.name}({item.arguments})"
+    if isinstance(item, llm.FunctionCallOutput):
+        return "function_call_output", f"{item.name}: {item.output}"
+    return None
+
+
+@runtime_checkable
+class Archive(Protocol):
+    """Where folded items go. Writes must be durable before they return."""
+
+    def write(
+        self,
+        session_id: str,
+        items: Sequence[llm.ChatItem],
+        *,
+        compaction_id: str,
+        summary_id: str | None,
+        summary_text: str | None = None,
+    ) -> int:
+        """Archive ``items`` (context order); returns how many were written."""
+        ...
+
+    def search(self, session_id: str, query: str, *, limit: int = 3) -> list[ArchivedItem]:
+        """Best matches for ``query`` among the session's items, best first."""
+        ...
+
+    def items(self, session_id: str) -> list[ArchivedItem]:
+        """Every archived item of the session, oldest first."""
+        ...
+
+    def compactions(self, session_id: str) -> list[Compaction]:
+        """What each compaction of the session replaced, oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Release resources."""
+        ...
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_FTS_SQL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS archived_fts USING fts5("
+    "text, content='archived_items', content_rowid='rowid')"
+)
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of a free-text query, lower-cased, deduplicated, in order."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(query.lower()):
+        seen.setdefault(word, None)
+    return list(seen)
+
+
+class MemoryArchive:
+    """An archive in memory, for the life of the process (the default)."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, list[ArchivedItem]] = {}
+        self._summaries: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def write(
+        self,
+        session_id: str,
+        items: Sequence[llm.ChatItem],
+        *,
+        compaction_id: str,
+        summary_id: str | None,
+        summary_text: str | None = None,
+    ) -> int:
+        with self._lock:
+            rows = self._items.setdefault(session_id, [])
+            known = {row.item_id for row in rows}
+            written = 0
+            for item in items:
+                described = item_text(item)
+                if described is None or item.id in known:
+                    continue
+                kind, text = described
+                rows.append(
+                    ArchivedItem(
+                        session_id, item.id, kind, text, item.created_at, summary_id,
+                        compaction_id, len(rows),
+                    )
+                )
+                written += 1
+            if summary_text is not None:
+                self._summaries[(session_id, compaction_id)] = summary_text
+            return written
+
+    def search(self, session_id: str, query: str, *, limit: int = 3) -> list[ArchivedItem]:
+        terms = query_terms(query)
+        return _scan(self.items(session_id), terms, limit) if terms else []
+
+    def items(self, session_id: str) -> list[ArchivedItem]:
+        with self._lock:
+            return list(self._items.get(session_id, ()))
+
+    def compactions(self, session_id: str) -> list[Compaction]:
+        with self._lock:
+            texts = {c: t for (sid, c), t in self._summaries.items() if sid == session_id}
+        return _group(self.items(session_id), texts)
+
+    def close(self) -> None:
+        pass
+
+
+class SQLiteArchive:
+    """An archive in a SQLite database (WAL mode), searchable with FTS5 (BM25).
+
+    Where SQLite lacks FTS5, search falls back to a plain scan, with one warning.
+    Safe to share between the sessions of one process: every row carries its
+    session id and every query filters on it.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS archived_items (
+                rowid INTEGER PRIMARY KEY,
+                session_id TEXT NOT NULL,
+                item_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                text TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                archived_at REAL NOT NULL,
+                summary_id TEXT,
+                compaction_id TEXT NOT NULL,
+                UNIQUE (session_id, item_id)
+            );
+            CREATE TABLE IF NOT EXISTS summaries (
+                session_id TEXT NOT NULL,
+                compaction_id TEXT NOT NULL,
+                text TEXT NOT NULL,
+                PRIMARY KEY (session_id, compaction_id)
+            );
+            """
+        )
+        self.fts = self._create_fts()
+
+    def _create_fts(self) -> bool:
+        try:
+            self._db.execute(_FTS_SQL)
+        except sqlite3.OperationalError:
+            logger.warning("SQLite has no FTS5: the archive is searched with a plain scan")
+            return False
+        return True
+
+    def write(
+        self,
+        session_id: str,
+        items: Sequence[llm.ChatItem],
+        *,
+        compaction_id: str,
+        summary_id: str | None,
+        summary_text: str | None = None,
+    ) -> int:
+        now = time.time()
+        written = 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for item in items:
+                    described = item_text(item)
+                    if described is None:
+                        continue
+                    kind, text = described
+                    cursor = self._db.execute(
+                        "INSERT OR IGNORE INTO archived_items (session_id, item_id, kind, text,"
+                        " created_at, archived_at, summary_id, compaction_id)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (session_id, item.id, kind, text, item.created_at, now, summary_id,
+                         compaction_id),
+                    )
+                    if cursor.rowcount and self.fts:
+                        self._db.execute(
+                            "INSERT INTO archived_fts (rowid, text) VALUES (?, ?)",
+                            (cursor.lastrowid, text),
+                        )
+                    written += cursor.rowcount
+                if summary_text is not None:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO summaries VALUES (?, ?, ?)",
+                        (session_id, compaction_id, summary_text),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return written
+
+    def search(self, session_id: str, query: str, *, limit: int = 3) -> list[ArchivedItem]:
+        terms = query_terms(query)
+        if not terms:
+            return []
+        if not self.fts:
+            return _scan(self.items(session_id), terms, limit)
+        match = " OR ".join(f'"{t}"' for t in terms)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.session_id, a.item_id, a.kind, a.text, a.created_at, a.summary_id,"
+                " a.compaction_id, a.rowid FROM archived_fts f JOIN archived_items a ON a.rowid = f.rowid"
+                " WHERE archived_fts MATCH ? AND a.session_id = ?"
+                " ORDER BY bm25(archived_fts), a.rowid LIMIT ?",
+                (match, session_id, limit),
+            ).fetchall()
+            positions = self._positions(session_id)
+        return [
+            ArchivedItem(*r[:7], position=positions[r[7]]) for r in rows
+        ]
+
+    def _positions(self, session_id: str) -> dict[int, int]:
+        ids = self._db.execute(
+            "SELECT rowid FROM archived_items WHERE session_id = ? ORDER BY rowid", (session_id,)
+        ).fetchall()
+        return {rowid: n for n, (rowid,) in enumerate(ids)}
+
+    def items(self, session_id: str) -> list[ArchivedItem]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT session_id, item_id, kind, text, created_at, summary_id, compaction_id"
+                " FROM archived_items"
+                " WHERE session_id = ? ORDER BY rowid",
+                (session_id,),
+            ).fetchall()
+        return [ArchivedItem(*r, position=n) for n, r in enumerate(rows)]
+
+    def compactions(self, session_id: str) -> list[Compaction]:
+        with self._lock:
+            texts = dict(
+                self._db.execute(
+                    "SELECT compaction_id, text FROM summaries WHERE session_id = ?", (session_id,)
+                ).fetchall()
+            )
+        return _group(self.items(session_id), texts)
+
+    def sessions(self) -> list[str]:
+        """Session ids present in the database, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT session_id FROM archived_items GROUP BY session_id ORDER BY MIN(rowid)"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _scan(rows: list[ArchivedItem], terms: list[str], limit: int) -> list[ArchivedItem]:
+    scored = []
+    for row in rows:
+        words = _WORD.findall(row.text.lower())
+        score = sum(words.count(t) for t in terms) / (1 + len(words)) ** 0.5
+        if score > 0:
+            scored.append((-score, row.position, row))
+    return [row for *_, row in sorted(scored)[:limit]]
+
+
+def _group(items: list[ArchivedItem], summary_texts: dict[str, str]) -> list[Compaction]:
+    groups: dict[str, list[ArchivedItem]] = {}
+    for row in items:
+        groups.setdefault(row.compaction_id, []).append(row)
+    return [
+        Compaction(cid, rows[0].summary_id, tuple(rows), summary_texts.get(cid))
+        for cid, rows in groups.items()
+    ]
+
+
+def open_archive(path: str | None) -> Archive:
+    """A SQLite archive at ``path``, or a memory archive when ``path`` is ``None``."""
+    return SQLiteArchive(path) if path else MemoryArchive()

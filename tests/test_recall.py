@@ -1,0 +1,138 @@
+"""The recall tool and the archive inside a real AgentSession."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from livekit.agents import AgentSession, llm
+
+from ctxmgr import ContextManager, Settings
+from ctxmgr.archive import MemoryArchive, SQLiteArchive
+from ctxmgr.recall import MAX_QUERY_CHARS, RECALL_NOTE, RECALL_TOOL_NAME, recall_tool
+from ctxmgr.testing.fake_llm import FakeLLM, FakeReply, FakeToolCall
+
+from .session_kit import SupportAgent, responder, snapshot
+
+pytestmark = pytest.mark.session
+
+FACT = "My order number is 4417-B and I live at 12 Baker Street."
+
+
+def asking_responder(chat_ctx: llm.ChatContext, tools: Sequence[llm.Tool]) -> FakeReply:
+    """Calls the recall tool when the user asks for an earlier fact."""
+    last = chat_ctx.items[-1]
+    if isinstance(last, llm.ChatMessage) and "remind me" in (last.text_content or ""):
+        return FakeReply(tool_calls=[FakeToolCall(RECALL_TOOL_NAME, {"query": "order number"})])
+    if last.type == "function_call_output":
+        return FakeReply("Here is what I found earlier.")
+    return responder(chat_ctx, tools)
+
+
+async def _call_tool(tool: llm.FunctionTool, query: str) -> str:
+    return await tool(query)  # type: ignore[misc]
+
+
+async def test_malformed_and_huge_queries_get_a_clear_tool_error() -> None:
+    from ctxmgr import TokenCounter
+
+    tool = recall_tool(MemoryArchive(), lambda: "s", counter=TokenCounter())
+    with pytest.raises(llm.ToolError, match="too long"):
+        await _call_tool(tool, "x " * MAX_QUERY_CHARS)
+    with pytest.raises(llm.ToolError, match="no words"):
+        await _call_tool(tool, "?!  ...")
+    assert "Nothing earlier" in await _call_tool(tool, "order")
+
+
+async def test_agent_recalls_a_fact_that_was_compacted_away(tmp_path: Path) -> None:
+    session_llm = FakeLLM(asking_responder)
+    summarizer = FakeLLM(fail_with=RuntimeError("down"))  # trims: the fact leaves the context
+    settings = Settings(policy="token-budget", max_tokens=1000, keep_last_turns=2, recall=True,
+                        archive_path=str(tmp_path / "calls.db"))
+    manager = ContextManager(settings, summarizer_llm=summarizer)
+    agent = SupportAgent()
+    manager.attach(agent)
+    assert RECALL_TOOL_NAME in {t.info.name for t in agent.tools if isinstance(t, llm.FunctionTool)}
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        await session.run(user_input=FACT)
+        for t in range(25):
+            await session.run(user_input=f"Turn {t}: another question about the delivery window.")
+            await asyncio.sleep(0.02)
+        await asyncio.gather(manager._task or asyncio.sleep(0), return_exceptions=True)
+        assert manager.stats.compactions >= 1
+        assert "4417-B" not in " ".join(i.text_content or "" for i in agent.chat_ctx.messages())
+        await session.run(user_input="Can you remind me of my order number?")
+        outputs = [i for i in agent.chat_ctx.items if i.type == "function_call_output"
+                   and i.name == RECALL_TOOL_NAME]
+        assert outputs and "4417-B" in outputs[-1].output and "12 Baker Street" in outputs[-1].output
+        await manager.aclose()
+    manager.detach()
+    assert RECALL_TOOL_NAME not in {t.info.name for t in agent.tools if isinstance(t, llm.FunctionTool)}
+
+
+async def test_summary_tells_the_model_details_can_be_recalled() -> None:
+    session_llm, summarizer = FakeLLM(responder), FakeLLM()
+    manager = ContextManager(Settings(policy="summarize", max_tokens=4000, keep_last_turns=1,
+                                      recall=True), summarizer_llm=summarizer)
+    agent = SupportAgent()
+    manager.attach(agent)
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        for t in range(4):
+            await session.run(user_input=f"Turn {t}: my order is {4400 + t}.")
+        result = await manager.compact(force=True)
+        summary = agent.chat_ctx.get_by_id(result.event.summary_id)  # type: ignore[union-attr,arg-type]
+        assert summary is not None and RECALL_NOTE in (summary.text_content or "")  # type: ignore[union-attr]
+        await manager.aclose()
+
+
+async def test_two_calls_in_one_process_share_a_database_but_not_their_items(tmp_path: Path) -> None:
+    archive = SQLiteArchive(tmp_path / "shared.db")
+    managers = []
+    async with FakeLLM(responder) as session_llm, FakeLLM() as summarizer:
+        sessions = []
+        for name, fact in (("a", "My order number is 4417-B."), ("b", "My order number is 9981-Z.")):
+            m = ContextManager(Settings(policy="summarize", max_tokens=4000, keep_last_turns=1),
+                               summarizer_llm=summarizer, archive=archive, session_id=name)
+            agent = SupportAgent()
+            m.attach(agent)
+            session = AgentSession(llm=session_llm)
+            await session.start(agent)
+            await session.run(user_input=fact)
+            await session.run(user_input="Another question about delivery.")
+            assert (await m.compact(force=True)).status == "applied"
+            managers.append(m)
+            sessions.append(session)
+        a_hits = archive.search("a", "order number 9981", limit=5)
+        assert a_hits and all("9981-Z" not in h.text for h in a_hits)
+        assert any("4417-B" in h.text for h in a_hits)
+        for session in sessions:
+            await session.aclose()
+        for m in managers:
+            await m.aclose()
+        assert archive.items("b")  # still open: the caller owns it
+    archive.close()
+
+
+async def test_archive_failure_aborts_the_compaction_and_loses_nothing() -> None:
+    class FullDisk(MemoryArchive):
+        def write(self, *a: object, **k: object) -> int:
+            raise OSError("disk full")
+
+    session_llm, summarizer = FakeLLM(responder), FakeLLM()
+    manager = ContextManager(Settings(policy="summarize", max_tokens=4000, keep_last_turns=1),
+                             summarizer_llm=summarizer, archive=FullDisk())
+    agent = SupportAgent()
+    manager.attach(agent)
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        for t in range(4):
+            await session.run(user_input=f"Turn {t}: my order is {4400 + t}.")
+        before = snapshot(agent.chat_ctx)
+        result = await manager.compact(force=True)
+        assert result.status == "failed" and result.event.stage == "archive"  # type: ignore[union-attr]
+        assert snapshot(agent.chat_ctx) == before
+        await manager.aclose()
