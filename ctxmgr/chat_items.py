@@ -83,19 +83,20 @@ def group_units(items: Sequence[llm.ChatItem]) -> dict[str, str]:
 
 def oldest_in_progress_index(items: Sequence[llm.ChatItem]) -> int | None:
     """Index of the oldest call still in progress: no output yet, or livekit's running placeholder."""
-    answered = {
-        item.call_id
-        for item in items
-        if isinstance(item, llm.FunctionCallOutput)
-    }
-    running = {
-        item.call_id
-        for item in items
-        if isinstance(item, llm.FunctionCall) and item.extra.get(RUNNING_PLACEHOLDER_KEY)
-    }
+    answered: set[str] = set()
+    running: set[str] = set()
+    calls: list[tuple[int, str]] = []
     for i, item in enumerate(items):
-        if isinstance(item, (llm.FunctionCall, llm.FunctionCallOutput)) and item.call_id in running:
-            return i
-        if isinstance(item, llm.FunctionCall) and item.call_id not in answered:
+        kind = item.type
+        if kind == "function_call_output":
+            answered.add(item.call_id)  # type: ignore[union-attr]
+        elif kind == "function_call":
+            calls.append((i, item.call_id))  # type: ignore[union-attr]
+            if item.extra.get(RUNNING_PLACEHOLDER_KEY):  # type: ignore[union-attr]
+                running.add(item.call_id)  # type: ignore[union-attr]
+    for i, call_id in calls:
+        if call_id in running or call_id not in answered:
+            # a running pair's output may sit before its call only if reordered; the
+            # call is the pair's oldest item in every context livekit builds
             return i
     return None

@@ -96,11 +96,15 @@ def frozen_boundary(
     """The first index no compaction may touch, and the rule that put it there."""
     candidates: list[tuple[int, KeepReason]] = []
     if tail.keep_last_turns > 0:
-        starts = [i for i, item in enumerate(items) if is_user_turn_start(item)]
-        if len(starts) >= tail.keep_last_turns:
-            candidates.append((starts[-tail.keep_last_turns], "tail_turns"))
-        else:
-            candidates.append((0, "tail_turns"))
+        # from the end: only the tail is walked
+        seen, start = 0, 0
+        for i in range(len(items) - 1, -1, -1):
+            if is_user_turn_start(items[i]):
+                seen += 1
+                if seen == tail.keep_last_turns:
+                    start = i
+                    break
+        candidates.append((start, "tail_turns"))
     if tail.keep_last_tokens > 0:
         total, index = 0, len(items)
         while index > 0 and total < tail.keep_last_tokens:
@@ -128,6 +132,8 @@ def guard_plan(
     tail: TailWindow,
     protected_ids: Collection[str] = (),
     summary_tokens: int = 0,
+    counts: Sequence[int] | None = None,
+    boundary: Boundary | None = None,
 ) -> GuardResult:
     """Check ``plan`` against the live items; return the largest safe part of it.
 
@@ -138,9 +144,12 @@ def guard_plan(
         tail: the tail window.
         protected_ids: ids that must not be touched, nor anything after the oldest.
         summary_tokens: expected size of the new summary, for ``tokens_after``.
+        counts: per-item token counts of ``chat_ctx`` when the caller has them already.
+        boundary: ``frozen_boundary`` of ``chat_ctx`` with the same arguments, likewise.
     """
     items = list(chat_ctx.items if isinstance(chat_ctx, llm.ChatContext) else chat_ctx)
-    counts = counter.count_items(items)
+    if counts is None:
+        counts = counter.count_items(items)
     index_of = {item.id: i for i, item in enumerate(items)}
 
     def policy_rule(item: llm.ChatItem) -> KeepReason | None:
@@ -157,7 +166,7 @@ def guard_plan(
         counts,
         index_of,
         plan.remove_ids,
-        frozen_boundary(items, counts, tail, protected_ids),
+        boundary if boundary is not None else frozen_boundary(items, counts, tail, protected_ids),
         rule=policy_rule,
         contiguous=plan.action == "summarize",
     )
@@ -275,7 +284,8 @@ def _contiguous_prefix(
             continue
         else:
             break
+    in_span = set(span)
     for item_id in ordered:
-        if item_id not in span:
+        if item_id not in in_span:
             kept[item_id] = "not_contiguous"
     return span

@@ -119,6 +119,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._rt_session: Any = None
         self._originals: dict[str, Any] = {}
         self._task: asyncio.Task[CompactionResult] | None = None
+        self._recheck = False
+        self._rearm_at: int | None = None
+        self._scale = 1.0
         self._round_lock = asyncio.Lock()
 
     @classmethod
@@ -318,19 +321,39 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
 
     def _on_metrics(self, metrics: Any) -> None:
         if isinstance(metrics, RealtimeModelMetrics) and not metrics.cancelled:
-            self._stats.server_input_tokens = metrics.input_tokens
+            self.report_usage(metrics.input_tokens)
 
-    def _on_session_activity(self, _ev: Any) -> None:
+    def report_usage(self, input_tokens: int) -> None:
+        """Tell the manager how many input tokens the model was billed for its last response.
+
+        Realtime sessions report this on their own. The figure counts what the text
+        counter cannot see (audio); the trigger uses it when it is larger, and plans
+        are scaled to it. It is dropped after a compaction until the next report.
+        """
+        self._stats.server_input_tokens = input_tokens
+
+    def _on_session_activity(self, ev: Any) -> None:
         if self._state is not _State.ATTACHED or self._backend is None:
             return
+        # agent state changes come several times a turn and add no item: they only
+        # matter to retry a round that could not run or did not land
+        if getattr(ev, "type", None) == "agent_state_changed" and not self._recheck:
+            return
         if self._task is not None and not self._task.done():
+            self._recheck = True
             return
         if not self._backend.mutable and self._stats.skipped:
             return  # append-only: said once, not on every item
-        tokens = self._measure(self._backend.read_local())
-        items = len(self._backend.read_local().items)
-        if self._trigger.check(tokens=tokens, items=items).fire:
+        self._recheck = False
+        local = self._backend.read_local()
+        tokens = self._measure(local)
+        if self._fires(tokens, len(local.items)):
             self._task = asyncio.create_task(self._round(force=False), name="ctxmgr_compaction")
+            self._task.add_done_callback(self._after_round)
+
+    def _after_round(self, task: asyncio.Task[CompactionResult]) -> None:
+        if task.cancelled() or task.exception() is not None or task.result().status != "applied":
+            self._recheck = True
 
     # -- compaction ----------------------------------------------------------------------
 
@@ -340,6 +363,30 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         Never raises for a failed compaction: the result (and an event) says what happened.
         """
         return await self._round(force=force)
+
+    def _fires(self, tokens: int, items: int) -> bool:
+        """The trigger, re-armed only once the context grew by the hysteresis gap.
+
+        When a compaction cannot get below the trigger (a summary that grew, a long
+        protected tail), firing again on the next item would compact every turn, the
+        most expensive schedule there is; so after a compaction that left the context at
+        or over the trigger, the trigger waits for it to grow by (high-water - target),
+        or to get three quarters of the way from the high-water mark to ``max_tokens``.
+        """
+        if not self._trigger.check(tokens=tokens, items=items).fire:
+            return False
+        return self._rearm_at is None or tokens >= self._rearm_at
+
+    def _planning_counter(self) -> TokenCounter:
+        """The counter in the units the trigger used (the server's, when it reported more)."""
+        self._scale = 1.0
+        server = self._stats.server_input_tokens
+        if server is None or self._backend is None:
+            return self._counter
+        text = self._counter.count(self._backend.read_local())
+        if server > text > 0:
+            self._scale = server / text
+        return self._counter.scaled(self._scale)
 
     def _measure(self, chat_ctx: llm.ChatContext) -> int:
         tokens = self._counter.count(chat_ctx)
@@ -362,12 +409,12 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         assert self._backend is not None
         live = self._live()
         tokens = self._measure(self._backend.read_local())
-        if not force and not self._trigger.check(tokens=tokens, items=len(live.items)).fire:
+        if not force and not self._fires(tokens, len(live.items)):
             return self._skip("below_trigger", tokens)
         if not self._backend.mutable:
             return self._skip("append_only_model", tokens)
         plan = self._policy.plan(
-            live, counter=self._counter, protected_ids=self._backend.protected_ids()
+            live, counter=self._planning_counter(), protected_ids=self._backend.protected_ids()
         )
         if plan is None:
             return self._skip("nothing_to_compact", tokens)
@@ -411,7 +458,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         assert self._backend is not None
         live = self._live()
         protected = self._backend.protected_ids()
-        plan = self._trim.plan(live, counter=self._counter, protected_ids=protected)
+        plan = self._trim.plan(live, counter=self._planning_counter(), protected_ids=protected)
         if plan is None:
             return self._skip("nothing_to_compact", tokens, request_id)
         outcome = await self._applier_or_raise().apply(
@@ -552,6 +599,15 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         assert outcome.plan is not None and self._backend is not None
         self._stats.server_input_tokens = None  # stale until the next response reports
         tokens_after = self._measure(self._backend.read_local())
+        high = self._settings.high_water_tokens
+        if high is not None:
+            # in the units the trigger will read next (the server's, when it reports); only
+            # a compaction that left the context at or over the trigger needs the wait, and
+            # it is capped three quarters of the way to the budget, which beats the cost
+            left = int(tokens_after * self._scale)
+            gap = max(1, high - self._settings.effective_target_tokens)
+            limit = self._settings.max_tokens - (self._settings.max_tokens - high) // 4
+            self._rearm_at = None if left < high else min(left + gap, limit)
         tokens_before = outcome.plan.tokens_before  # the live count the apply started from
         self._counter.forget(set(outcome.plan.remove_ids))
         event = CompactionAppliedEvent(

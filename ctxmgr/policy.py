@@ -97,6 +97,8 @@ class _TurnPolicy:
             tail=self.tail,
             protected_ids=protected_ids,
             summary_tokens=self.summary_tokens,
+            counts=counts,
+            boundary=boundary,
         ).plan
 
     def _removable(self, item: llm.ChatItem) -> bool:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -110,7 +111,7 @@ class Settings(BaseSettings):
     target_tokens: int | None = Field(default=None, gt=0)
     """Low-water mark a compaction cuts down to, in tokens (overrides ``target_fraction``)."""
 
-    target_fraction: float = Field(default=0.5, gt=0, lt=1)
+    target_fraction: float = Field(default=0.1, gt=0, lt=1)
     """Low-water mark as a fraction of ``max_tokens``, used when ``target_tokens`` is unset."""
 
     trigger: TriggerSettings = TriggerSettings()
@@ -204,8 +205,29 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        preset = PresetSettingsSource(settings_cls, (init_settings, env_settings, dotenv_settings))
-        return (init_settings, env_settings, dotenv_settings, preset)
+        assert isinstance(dotenv_settings, DotEnvSettingsSource)
+        dotenv = PrefixedDotEnvSettingsSource(
+            settings_cls,
+            env_file=dotenv_settings.env_file,
+            env_file_encoding=dotenv_settings.env_file_encoding,
+        )
+        preset = PresetSettingsSource(settings_cls, (init_settings, env_settings, dotenv))
+        return (init_settings, env_settings, dotenv, preset)
+
+
+class PrefixedDotEnvSettingsSource(DotEnvSettingsSource):
+    """``.env`` without the other libraries' keys.
+
+    A ``.env`` is shared with livekit (``LIVEKIT_URL``, ``OPENAI_API_KEY``...);
+    pydantic-settings passes unprefixed keys through when ``extra="forbid"``
+    (pydantic/pydantic-settings#765), which would reject them. Only ``CTXMGR_``
+    keys are read; a misspelt one is still an error.
+    """
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        fields = self.settings_cls.model_fields
+        return {k: v for k, v in data.items() if k in fields or k.lower().startswith("ctxmgr_")}
 
 
 class PresetSettingsSource(PydanticBaseSettingsSource):

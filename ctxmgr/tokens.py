@@ -169,6 +169,15 @@ class TokenCounter:
         self._cache[item.id] = _Entry(key, tokens)
         return tokens
 
+    def scaled(self, factor: float) -> TokenCounter:
+        """A view of this counter whose item counts are multiplied by ``factor``.
+
+        For planning in the server's units: on a realtime session the server counts
+        audio the text counter cannot see, so a plan made against the server's figure
+        scales every item by server tokens / counted tokens. Shares this counter's cache.
+        """
+        return _ScaledCounter(self, factor) if factor != 1.0 else self
+
     def forget(self, item_ids: list[str] | set[str]) -> None:
         """Drop cached counts (items that left the context)."""
         for item_id in item_ids:
@@ -203,6 +212,32 @@ class TokenCounter:
         if isinstance(part, llm.ImageContent):
             return _image_tokens(part)
         return 0
+
+
+class _ScaledCounter(TokenCounter):
+    def __init__(self, base: TokenCounter, factor: float) -> None:  # noqa: D107
+        self._base = base
+        self._factor = factor
+        self._encoding = base._encoding
+        self._cache = base._cache
+
+    def count_text(self, text: str) -> int:
+        return math.ceil(self._base.count_text(text) * self._factor)
+
+    def count_item(self, item: llm.ChatItem) -> int:
+        return math.ceil(self._base.count_item(item) * self._factor)
+
+    def count(self, chat_ctx: llm.ChatContext | list[llm.ChatItem]) -> int:
+        items = chat_ctx.items if isinstance(chat_ctx, llm.ChatContext) else chat_ctx
+        return REPLY_PRIMING_TOKENS + sum(self.count_item(i) for i in items)
+
+    @property
+    def encode_calls(self) -> int:  # type: ignore[override]
+        return self._base.encode_calls
+
+    @encode_calls.setter
+    def encode_calls(self, value: int) -> None:
+        self._base.encode_calls = value
 
 
 def _image_tokens(image: llm.ImageContent) -> int:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 
-from livekit.agents import Agent, function_tool, llm
+from livekit.agents import Agent, AgentSession, function_tool, llm
 
-from ctxmgr import ContextManager
-from ctxmgr.testing.fake_llm import FakeReply, FakeToolCall, extractive_summary
+from ctxmgr import ContextManager, Settings
+from ctxmgr.testing.fake_llm import FakeLLM, FakeReply, FakeToolCall, extractive_summary
 
 
 class SupportAgent(Agent):
@@ -60,3 +61,25 @@ async def settle(manager: ContextManager) -> None:
     task = manager._task
     if task is not None:
         await asyncio.gather(task, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    *, summarizer: FakeLLM | None, **settings: object
+) -> AsyncIterator[tuple[ContextManager, EventLog, SupportAgent, AgentSession]]:
+    """A started text-mode session whose agent has a manager attached; all closed after."""
+    base: dict[str, object] = {"policy": "summarize", "max_tokens": 1500, "keep_last_turns": 2}
+    base.update(settings)
+    manager = ContextManager(Settings(**base), summarizer_llm=summarizer)  # type: ignore[arg-type]
+    log = EventLog(manager)
+    agent = SupportAgent()
+    manager.attach(agent)
+    session_llm = FakeLLM(responder)
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(session_llm)
+        if summarizer is not None:
+            await stack.enter_async_context(summarizer)
+        session = await stack.enter_async_context(AgentSession(llm=session_llm))
+        await session.start(agent)
+        yield manager, log, agent, session
+        await manager.aclose()

@@ -6,12 +6,20 @@ import asyncio
 import logging
 
 import pytest
-from livekit.agents import Agent, AgentSession, llm
+from livekit.agents import AgentSession, llm
 
 from ctxmgr import AttachError, ContextManager, Settings
 from ctxmgr.testing.fake_llm import FakeLLM
 
-from .session_kit import EventLog, SupportAgent, responder, settle, snapshot, user_line
+from .session_kit import (
+    EventLog,
+    SupportAgent,
+    responder,
+    running,
+    settle,
+    snapshot,
+    user_line,
+)
 
 pytestmark = pytest.mark.session
 
@@ -117,13 +125,7 @@ async def test_long_call_stays_under_budget_and_loses_nothing() -> None:
 
 
 async def test_reply_does_not_wait_for_the_summary() -> None:
-    summarizer = FakeLLM(delay_s=5.0)
-    session_llm = FakeLLM(responder)
-    m = _manager(summarizer, max_tokens=800)
-    agent = SupportAgent()
-    m.attach(agent)
-    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
-        await session.start(agent)
+    async with running(summarizer=FakeLLM(delay_s=5.0), max_tokens=800) as (m, log, agent, session):
         for t in range(30):
             await session.run(user_input=user_line(t))
             if m._task is not None and not m._task.done():
@@ -136,14 +138,9 @@ async def test_reply_does_not_wait_for_the_summary() -> None:
 
 
 async def test_items_arriving_while_the_summary_is_written_are_kept() -> None:
-    summarizer = FakeLLM(delay_s=0.6)
-    session_llm = FakeLLM(responder)
-    m = _manager(summarizer, max_tokens=4000)
-    log = EventLog(m)
-    agent = SupportAgent()
-    m.attach(agent)
-    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
-        await session.start(agent)
+    async with running(
+        summarizer=FakeLLM(delay_s=0.6), max_tokens=4000,
+    ) as (m, log, agent, session):
         await _turns(session, 0, 12)
         before = {i.id for i in agent.chat_ctx.items}
         compaction = asyncio.create_task(m.compact(force=True))
@@ -184,14 +181,7 @@ async def test_failing_summarizer_leaves_the_context_as_it_was(
 
 
 async def test_cancelled_compaction_leaves_the_context_as_it_was() -> None:
-    summarizer = FakeLLM(delay_s=2.0)
-    session_llm = FakeLLM(responder)
-    m = _manager(summarizer)
-    log = EventLog(m)
-    agent = SupportAgent()
-    m.attach(agent)
-    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
-        await session.start(agent)
+    async with running(summarizer=FakeLLM(delay_s=2.0)) as (m, log, agent, session):
         await _turns(session, 0, 10)
         before = snapshot(agent.chat_ctx)
         m._task = asyncio.create_task(m.compact(force=True))
@@ -203,14 +193,9 @@ async def test_cancelled_compaction_leaves_the_context_as_it_was() -> None:
 
 
 async def test_token_budget_trims_when_the_summarizer_fails() -> None:
-    summarizer = FakeLLM(fail_with=RuntimeError("provider down"))
-    session_llm = FakeLLM(responder)
-    m = _manager(summarizer, policy="token-budget")
-    log = EventLog(m)
-    agent = SupportAgent()
-    m.attach(agent)
-    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
-        await session.start(agent)
+    async with running(
+        summarizer=FakeLLM(fail_with=RuntimeError("provider down")), policy="token-budget",
+    ) as (m, log, agent, session):
         await _turns(session, 0, 10)
         result = await m.compact(force=True)
         assert result.status == "applied" and result.event.fallback  # type: ignore[union-attr]
@@ -238,12 +223,7 @@ async def test_session_llm_writes_summaries_when_none_is_given() -> None:
 
 async def test_earlier_summary_is_folded_into_the_next_one() -> None:
     summarizer = FakeLLM()
-    session_llm = FakeLLM(responder)
-    m = _manager(summarizer)
-    agent = SupportAgent()
-    m.attach(agent)
-    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
-        await session.start(agent)
+    async with running(summarizer=summarizer) as (m, log, agent, session):
         await _turns(session, 0, 8)
         first = await m.compact(force=True)
         await _turns(session, 8, 8)
@@ -318,3 +298,36 @@ async def test_session_close_abandons_a_compaction_in_flight() -> None:
         assert snapshot(agent.chat_ctx) == before
         assert [e.stage for e in log.of("compaction_failed")] == ["summarize"]  # type: ignore[attr-defined]
         await m.aclose()
+
+
+async def test_plans_are_cut_in_the_servers_units_when_it_reports_more() -> None:
+    """Audio the text counter cannot see: a plan against a 3x server figure cuts deeper."""
+    async with running(summarizer=FakeLLM(), policy="trim", max_tokens=3000, target_fraction=0.2,
+                       keep_last_turns=1) as (m, log, agent, session):
+        await _turns(session, 0, 20)
+        text = m.counter.count(agent.chat_ctx)
+        assert text < m.settings.effective_target_tokens * 2  # the text alone looks small
+        m.report_usage(3 * text)
+        result = await m.compact(force=True)
+        assert result.status == "applied"
+        # in the server's units the cut reaches the 600-token target
+        assert 3 * m.counter.count(agent.chat_ctx) <= m.settings.effective_target_tokens
+        assert m.stats.server_input_tokens is None  # stale after the compaction
+
+
+async def test_a_compaction_that_cannot_get_below_the_trigger_does_not_repeat_every_turn() -> None:
+    """A summary as big as the trigger would otherwise make every new item compact again."""
+    huge = " ".join(f"Fact {n}: order {4400 + n} ships to {n} Baker Street." for n in range(75))
+    summarizer = FakeLLM(lambda ctx, tools: huge)
+    async with running(summarizer=summarizer, max_tokens=1500, keep_last_turns=1) as (
+        m, log, agent, session,
+    ):
+        await _turns(session, 0, 40)
+        await settle(m)
+        applied = log.of("compaction_applied")
+        assert applied, "never compacted"
+        summary = agent.chat_ctx.get_by_id(applied[-1].summary_id)  # type: ignore[attr-defined]
+        assert summary is not None
+        assert m.counter.count_item(summary) >= m.settings.high_water_tokens - 100
+        assert len(applied) <= 4, f"{len(applied)} compactions in 40 turns"
+        assert m.stats.peak_tokens <= m.settings.max_tokens + 200

