@@ -69,12 +69,13 @@ def test_demo_prints_every_policy_loses_nothing_and_writes_the_picture(
     rows = _table(out)
     assert set(rows) == {*BASELINES, *available_presets()}
     for name, cells in rows.items():
-        lost, facts = cells[-2], cells[-1]
+        lost, facts = cells[-4], cells[-3]
         assert lost == "0", f"{name} lost {lost} items"
         assert re.fullmatch(r"[0-5]/5", facts)
     for preset in available_presets():
-        assert "!" not in rows[preset][-8], f"{preset} went over the budget"
-        assert int(rows[preset][-3]) >= 1, f"{preset} never compacted"
+        assert "!" not in rows[preset][-10], f"{preset} went over the budget"
+        assert int(rows[preset][-5]) >= 1, f"{preset} never compacted"
+        assert rows[preset][-1] == "100%", f"{preset}: a planted fact was not retrievable"
     assert "bills the same as the session's" in out
     assert png.stat().st_size > 10_000
 

@@ -34,6 +34,14 @@ class Row:
     lost: int
     facts: int
     facts_total: int
+    recall: tuple[tuple[int, int, int], ...]
+    """Per compaction: (facts found by the archive search's top 3, retrievable, said)."""
+
+    @property
+    def retrievable_share(self) -> float | None:
+        """The lowest share of the facts said so far that were retrievable after a compaction."""
+        shares = [r / n for _, r, n in self.recall if n]
+        return min(shares) if shares else None
     tokens_by_turn: tuple[int, ...]
     """Largest context sent in each turn."""
     cost_by_turn: tuple[float, ...]
@@ -76,6 +84,7 @@ def tally(result: RunResult, model: CostModel, summarizer: ModelPrices, call: Su
         lost=result.lost,
         facts=sum(fact.present_in(result.final_text) for fact in call.facts),
         facts_total=len(call.facts),
+        recall=tuple(result.recall_probes),
         tokens_by_turn=tuple(tokens),
         cost_by_turn=tuple(
             itertools.accumulate(p + s for p, s in zip(prompt_by_turn, summ_by_turn))
@@ -103,6 +112,8 @@ _COLUMNS = (
     ("compact", 7, ">"),
     ("lost", 4, ">"),
     ("facts", 5, ">"),
+    ("recall@3", 8, ">"),
+    ("retrievable", 11, ">"),
 )
 
 
@@ -126,6 +137,8 @@ def render_table(rows: Sequence[Row], *, floor_usd: float, budget: int) -> str:
             str(row.compactions),
             str(row.lost),
             f"{row.facts}/{row.facts_total}",
+            f"{row.recall[-1][0]}/{row.recall[-1][2]}" if row.recall else "-",
+            f"{row.retrievable_share:.0%}" if row.retrievable_share is not None else "-",
         )
         lines.append(
             "  ".join(f"{cell:{align}{width}}" for cell, (_, width, align) in zip(cells, _COLUMNS))

@@ -290,6 +290,12 @@ def _notes(
         + ", ".join(f.label for f in call.facts)
         + "."
     )
+    print(
+        "recall@3 = planted facts the archive's search (the recall tool's) returns among its"
+        " 3 best matches after the last compaction, searching each fact's label;"
+        " retrievable = the lowest share, over every compaction, of the facts said so far"
+        " that were found that way or still in the live context (- : no archive)."
+    )
 
 
 if __name__ == "__main__":

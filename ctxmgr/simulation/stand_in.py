@@ -74,6 +74,9 @@ class RunResult:
     """Items that left the context without being in a compaction's removed ids."""
     final_text: str = ""
     """The text of the context at the end of the call (facts are looked up in it)."""
+    recall_probes: list[tuple[int, int, int]] = field(default_factory=list)
+    """After each compaction, over the facts said so far: (found by the archive's search
+    in its top 3, retrievable: found so or in the live context, facts said)."""
 
 
 def fact_sentences(text: str) -> list[str]:
