@@ -167,8 +167,8 @@ def section() -> Section:
     s.notes += [
         "*items*: the preloaded call → the context after the measured turns (2-4 items a turn).",
         "The handler runs on every `conversation_item_added`, `function_tools_executed` and"
-        " `agent_state_changed` (*handler calls per turn*), and each run recounts the whole"
-        " context (`TokenCounter.count`, O(items), see *per-item residual* above): the overhead"
-        " is calls per turn x one full recount.",
+        " `agent_state_changed` (*handler calls per turn*). A state change returns at once"
+        " unless a round is waiting to be retried; an item counts only the new items when the"
+        " context only grew, and recounts it whole (O(items)) every 16th time.",
     ]
     return s

@@ -122,6 +122,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._recheck = False
         self._rearm_at: int | None = None
         self._scale = 1.0
+        self._quick: tuple[list[Any], int, int, int] | None = None
         self._round_lock = asyncio.Lock()
 
     @classmethod
@@ -346,7 +347,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return  # append-only: said once, not on every item
         self._recheck = False
         local = self._backend.read_local()
-        tokens = self._measure(local)
+        tokens = self._quick_measure(local)
         if self._fires(tokens, len(local.items)):
             self._task = asyncio.create_task(self._round(force=False), name="ctxmgr_compaction")
             self._task.add_done_callback(self._after_round)
@@ -388,14 +389,33 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             self._scale = server / text
         return self._counter.scaled(self._scale)
 
-    def _measure(self, chat_ctx: llm.ChatContext) -> int:
+    def _quick_measure(self, chat_ctx: llm.ChatContext) -> int:
+        """``_measure``, but on the reply path: when the context only grew since the last
+        count (same list, more items), count just the new items. Earlier items filled in
+        place (a reply's text) are caught by a full recount every 16th time and before
+        any plan, which always recounts."""
+        items = chat_ctx.items
+        seen = self._quick
+        if seen is not None and seen[0] is items and seen[1] <= len(items) and seen[3] < 16:
+            text = seen[2] + sum(self._counter.count_item(i) for i in items[seen[1]:])
+            self._quick = (items, len(items), text, seen[3] + 1)
+            return self._note(text)
         tokens = self._counter.count(chat_ctx)
+        self._quick = (items, len(items), tokens, 0)
+        return self._note(tokens)
+
+    def _note(self, tokens: int) -> int:
         if self._stats.server_input_tokens is not None:
             # the server sees audio the text counter cannot: its figure is the truth
             tokens = max(tokens, self._stats.server_input_tokens)
         self._stats.tokens = tokens
         self._stats.peak_tokens = max(self._stats.peak_tokens, tokens)
         return tokens
+
+    def _measure(self, chat_ctx: llm.ChatContext) -> int:
+        tokens = self._counter.count(chat_ctx)
+        self._quick = (chat_ctx.items, len(chat_ctx.items), tokens, 0)
+        return self._note(tokens)
 
     async def _round(self, *, force: bool) -> CompactionResult:
         if self._backend is None or self._state is not _State.ATTACHED:
