@@ -19,5 +19,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
+chaos: $(STAMP)
+	$(PY) -m ctxmgr.testing.chaos --seeds 1000 --contender both --concurrency 24
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

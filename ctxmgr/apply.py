@@ -70,8 +70,9 @@ class UpdateOutcome:
     removed_ids: tuple[str, ...]
     """Items the caller dropped that were removed."""
     kept: tuple[tuple[str, str], ...]
-    """Items the caller dropped that the guard kept, and why (a ``KeepReason``,
-    ``"unseen"``: newer than the caller's context, or ``"not_quiescent"``)."""
+    """Items the caller dropped that the guard kept, and why (a ``KeepReason``;
+    ``"unseen"``: newer than the caller's context; ``"unsynced"``: the server never
+    confirmed it; ``"not_quiescent"``)."""
 
 
 def _partial_copy(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
@@ -155,21 +156,25 @@ class Applier:
             before = self._id_sets()
             if two_step:
                 assert summary is not None
-                await self._step(self._with_summary(current, summary, remove=False), "insert")
+                await self._step(
+                    lambda: self._with_summary(current, summary, remove=False), "insert"
+                )
                 await self._confirm({summary.id})
             else:
                 self._archive(before_delete, current)
                 if summary is not None:
-                    await self._step(self._with_summary(current, summary, remove=True), "insert")
+                    await self._step(
+                        lambda: self._with_summary(current, summary, remove=True), "insert"
+                    )
                 else:
-                    await self._step(self._without(current.remove_ids), "delete")
+                    await self._step(lambda: self._without(current.remove_ids), "delete")
                 self._verify(current, summary, before)
                 return current
         async with self._quiet_lock(stage="delete"):
             current = self._revalidate(current, planned_fingerprints, summary)
             before = self._id_sets()
             self._archive(before_delete, current)
-            await self._step(self._without(current.remove_ids), "delete")
+            await self._step(lambda: self._without(current.remove_ids), "delete")
             self._verify(current, summary, before)
             return current
 
@@ -196,7 +201,12 @@ class Applier:
     ) -> CompactionPlan:
         items = [i for i in self._union() if summary is None or i.id != summary.id]
         now = fingerprints(llm.ChatContext(items), plan.remove_ids)
-        unchanged = tuple(i for i in plan.remove_ids if now.get(i) == planned_fingerprints.get(i))
+        pinned = self.backend.pinned_ids()
+        unchanged = tuple(
+            i
+            for i in plan.remove_ids
+            if now.get(i) == planned_fingerprints.get(i) and i not in pinned
+        )
         if not unchanged:
             raise _Skip("plan_went_stale")
         result = guard_plan(
@@ -266,23 +276,32 @@ class Applier:
             union_ids = {i.id for i in self._union()}
             inserted = {i.id for i in final} - union_ids
             if allowed and inserted and self.backend.two_step:
-                await self.backend.update(llm.ChatContext(weave(final, self._union(), only=allowed)))
+                # insert (everything kept), confirm, then delete what is still allowed
+                await self.backend.update(lambda: llm.ChatContext(weave(final, self._union())))
                 await self._confirm(inserted, raising=False)
                 if not self.backend.is_quiescent():
                     kept += tuple((i, "not_quiescent") for i in sorted(allowed))
                     allowed = frozenset()
                 else:
-                    union = self._union()
                     allowed, more = guard_removals(
-                        union,
-                        allowed,
+                        self._union(),
+                        allowed - self.backend.pinned_ids(),
                         counter=self._counter,
                         tail=tail or TailWindow(0, 0),
                         protected_ids=self.backend.protected_ids(),
                     )
                     kept += more
-                    final = [i for i in union if i.id not in allowed]
-            await self.backend.update(llm.ChatContext(final))
+                    gone = allowed
+                    await self.backend.update(
+                        lambda: llm.ChatContext([i for i in self._union() if i.id not in gone])
+                    )
+            else:
+                # items that arrived since the plan are kept: only ``allowed`` may go
+                await self.backend.update(
+                    lambda: llm.ChatContext(
+                        weave(final, self._union(), only=self._ids_now() - union_ids)
+                    )
+                )
         if kept:
             logger.info(
                 "kept items an update dropped",
@@ -308,36 +327,51 @@ class Applier:
         proposed_ids = {i.id for i in items}
         seen = [n for n, item in enumerate(union) if item.id in proposed_ids]
         unseen = {item.id for item in union[(seen[-1] + 1 if seen else 0):]}
+        pinned = self.backend.pinned_ids()
         wanted = [i.id for i in union if i.id not in proposed_ids]
-        kept: tuple[tuple[str, str], ...] = ()
+        kept: tuple[tuple[str, str], ...] = tuple((i, "unsynced") for i in wanted if i in pinned)
+        wanted = [i for i in wanted if i not in pinned]
         if allow_removals:
-            allowed, kept = guard_removals(
+            allowed, guarded = guard_removals(
                 union,
                 wanted,
                 counter=self._counter,
                 tail=tail or TailWindow(0, 0),
                 protected_ids=protected | unseen,
             )
-            kept = tuple((i, "unseen" if i in unseen and r == "protected" else r) for i, r in kept)
+            kept += tuple(
+                (i, "unseen" if i in unseen and r == "protected" else r) for i, r in guarded
+            )
         else:
             allowed = frozenset()
-            kept = tuple((i, "not_quiescent") for i in wanted)
+            kept += tuple((i, "not_quiescent") for i in wanted)
         keep = set(wanted) - allowed
         return weave(items, union, only=keep), allowed, kept
 
     # -- shared steps ----------------------------------------------------------------------
 
+    def _ids_now(self) -> set[str]:
+        return {i.id for i in self._union()}
+
     def _union(self) -> list[llm.ChatItem]:
         return live_union(self.backend.read_local(), self.backend.read_remote())
 
-    async def _step(self, chat_ctx: llm.ChatContext, stage: FailureStage) -> None:
-        remote_before = self.backend.read_remote()
+    async def _step(self, build: Callable[[], llm.ChatContext], stage: FailureStage) -> None:
+        sent: list[tuple[llm.ChatContext, llm.ChatContext | None]] = []
+
+        def built() -> llm.ChatContext:
+            chat_ctx = build()
+            sent.append((chat_ctx, self.backend.read_remote()))
+            return chat_ctx
+
         try:
-            await self.backend.update(chat_ctx)
+            await self.backend.update(built)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # noqa: BLE001 - every failure is reported, none is lost
-            raise _Fail(stage, self._sync_error(chat_ctx, remote_before, e)) from e
+            if not sent:
+                raise _Fail(stage, e) from e
+            raise _Fail(stage, self._sync_error(*sent[-1], e)) from e
 
     def _sync_error(
         self, sent: llm.ChatContext, remote_before: llm.ChatContext | None, error: Exception

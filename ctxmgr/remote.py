@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from livekit.agents import llm
 
-__all__ = ["RemoteView", "is_placeholder", "remote_view"]
+__all__ = ["RemoteView", "is_placeholder", "remote_view", "unsynced_ids"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +69,25 @@ def remote_view(local: llm.ChatContext, remote: llm.ChatContext | None) -> Remot
         if first is not None:
             protected.update(order[first:])
     return RemoteView(remote_only, placeholders, frozenset(protected))
+
+
+def unsynced_ids(local: llm.ChatContext, remote: llm.ChatContext | None) -> frozenset[str]:
+    """Local conversation items the mirror does not hold: their server state is unknown.
+
+    A create whose acknowledgement was lost is on the server but not in the mirror; a
+    delete of it would never be sent (the plugin diffs against the mirror), so folding
+    it would leave it, or its pair partner, orphaned on the server. Such items are kept,
+    one by one (not everything after them: a lost acknowledgement never heals).
+    """
+    if remote is None:
+        return frozenset()
+    mirrored = {item.id for item in remote.items}
+    return frozenset(
+        item.id
+        for item in local.items
+        if item.id not in mirrored
+        and (
+            (item.type == "message" and item.content)
+            or item.type in ("function_call", "function_call_output")
+        )
+    )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from livekit.agents import Agent, llm
 
-from ..remote import remote_view
+from ..remote import remote_view, unsynced_ids
 from ..signals import agent_is_quiescent
+from .base import ContextSource
 
 __all__ = ["AgentBackend"]
 
@@ -54,8 +56,36 @@ class AgentBackend:
     def protected_ids(self) -> frozenset[str]:
         return remote_view(self.read_local(), self.read_remote()).protected
 
+    def pinned_ids(self) -> frozenset[str]:
+        return unsynced_ids(self.read_local(), self.read_remote())
+
     def is_quiescent(self) -> bool:
         return agent_is_quiescent(self._agent)
 
-    async def update(self, chat_ctx: llm.ChatContext) -> None:
-        await self._update(chat_ctx, exclude_invalid_function_calls=False)
+    async def update(self, source: ContextSource) -> None:
+        if callable(source):
+            await self._until_locks_free()
+            # no await between building and livekit's diff: both locks are free, and an
+            # asyncio lock that is free is taken without yielding
+            source = source()
+        await self._update(source, exclude_invalid_function_calls=False)
+
+    async def _until_locks_free(self) -> None:
+        """Wait until livekit's realtime locks are free (its own updates, e.g. tool outputs).
+
+        A context built while livekit holds them would be diffed only after they are
+        released, against a mirror that may have gained items meanwhile: those would
+        be deleted. (Private attributes of livekit-agents 1.8; without them, no wait.)
+        """
+        activity = getattr(self._agent, "_activity", None)
+        rt = self._rt_session()
+        locks = [
+            lock
+            for lock in (
+                getattr(activity, "_rt_chat_ctx_lock", None),
+                getattr(rt, "_update_chat_ctx_lock", None),
+            )
+            if isinstance(lock, asyncio.Lock)
+        ]
+        while any(lock.locked() for lock in locks):
+            await asyncio.sleep(0.005)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Protocol, Union, runtime_checkable
 
 from livekit.agents import llm
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "ContextSource"]
+
+ContextSource = Union[llm.ChatContext, Callable[[], llm.ChatContext]]
+"""A context, or a function that builds it: built at the last moment, right before the
+update is diffed, so that nothing that arrived meanwhile is left out."""
 
 
 @runtime_checkable
@@ -35,10 +40,14 @@ class Backend(Protocol):
         """Ids no update may delete: remote-only items, placeholders, all after them."""
         ...
 
+    def pinned_ids(self) -> frozenset[str]:
+        """Ids no update may delete, one by one: local items the server never confirmed."""
+        ...
+
     def is_quiescent(self) -> bool:
         """True when no response is being generated, spoken or executed."""
         ...
 
-    async def update(self, chat_ctx: llm.ChatContext) -> None:
-        """Make ``chat_ctx`` the context (locally, and on the server when there is one)."""
+    async def update(self, source: ContextSource) -> None:
+        """Make the context what ``source`` is or builds (locally, and on the server)."""
         ...

@@ -1,9 +1,15 @@
-"""Who compacts in a chaos schedule: ctxmgr's ContextManager, the naive summarizer, or nobody.
+"""Who compacts in a chaos schedule.
 
-Each contender records the ids it removed on purpose (folded into a summary or
-trimmed as old): the checker's ``item_lost`` for those is a fold, not a loss.
-Items a contender deleted only because it never saw them are not recorded, so
-their loss counts.
+- ``ctxmgr``: a ContextManager (small tail, deep cut) compacts when scheduled, and
+  when its trigger fires if the schedule arms it;
+- ``naive``: the summarizer users wrote before ctxmgr, from the local copy, in one update;
+- ``guarded``: that same naive summarizer, unchanged, with a ContextManager attached
+  that never compacts itself: its update passes the manager's guard (DESIGN.md,
+  "Every update goes through the guard");
+- ``none``: nobody compacts, the control: what it shows belongs to the scheduler or to livekit.
+
+Each records the ids it removed on purpose and what became of each compaction
+(``outcomes``: ``applied``, ``skipped:<reason>``, ``failed:<stage>``).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Literal, Protocol
 
 from livekit.agents import Agent, llm
 
-from ..events import CompactionAppliedEvent
+from ..events import CompactionAppliedEvent, CompactionFailedEvent, CompactionSkippedEvent
 from ..manager import ContextManager
 from ..settings import Settings, TriggerSettings
 from ._chaos_schedule import Compaction
@@ -21,15 +27,19 @@ from .fake_llm import FakeLLM
 
 __all__ = [
     "CONTENDERS",
+    "Contender",
     "ContenderName",
     "CtxmgrContender",
+    "GuardedNaiveContender",
     "NaiveContender",
     "NoCompaction",
+    "SummarizerFailed",
+    "make_contender",
     "naive_summarize",
 ]
 
-ContenderName = Literal["ctxmgr", "naive", "none"]
-CONTENDERS: tuple[ContenderName, ...] = ("ctxmgr", "naive", "none")
+ContenderName = Literal["ctxmgr", "naive", "guarded", "none"]
+CONTENDERS: tuple[ContenderName, ...] = ("ctxmgr", "naive", "guarded", "none")
 
 
 class SummarizerFailed(RuntimeError):
@@ -68,8 +78,8 @@ class Contender(Protocol):
     name: ContenderName
     folded_ids: set[str]
     """Ids removed on purpose."""
-    compactions: int
-    """Compactions that reached the server."""
+    outcomes: list[str]
+    """What became of each compaction: ``applied``, ``skipped:<reason>``, ``failed:<stage>``."""
 
     def attach(self, agent: Agent) -> None:
         """Start managing ``agent`` (the first one, and each handoff target)."""
@@ -91,7 +101,7 @@ class NoCompaction:
 
     def __init__(self, compaction: Compaction) -> None:
         self.folded_ids: set[str] = set()
-        self.compactions = 0
+        self.outcomes: list[str] = []
 
     def attach(self, agent: Agent) -> None:
         return None
@@ -114,7 +124,7 @@ class NaiveContender:
     def __init__(self, compaction: Compaction) -> None:
         self._compaction = compaction
         self.folded_ids: set[str] = set()
-        self.compactions = 0
+        self.outcomes: list[str] = []
 
     def attach(self, agent: Agent) -> None:
         return None
@@ -130,10 +140,13 @@ class NaiveContender:
                 read_as_old=self.folded_ids,
             )
         except SummarizerFailed:
-            return
-        except llm.RealtimeError:
-            return  # "update_chat_ctx timed out": the naive code would log it and go on
-        self.compactions += 1
+            self.outcomes.append("failed:summarize")
+        except (llm.RealtimeError, RuntimeError):
+            # "update_chat_ctx timed out", or the agent was handed off meanwhile:
+            # the naive code would log it and go on
+            self.outcomes.append("failed:update")
+        else:
+            self.outcomes.append("applied")
 
     def busy(self) -> bool:
         return False
@@ -143,46 +156,56 @@ class NaiveContender:
 
 
 class CtxmgrContender:
-    """ContextManager with a small tail, attached to every agent of the session."""
+    """ContextManager with a small tail and a deep cut, attached to every agent of the session."""
 
     name: ContenderName = "ctxmgr"
 
     def __init__(self, compaction: Compaction, *, quiescence_timeout_s: float = 2.0) -> None:
         self._compaction = compaction
         self._quiescence_timeout_s = quiescence_timeout_s
-        fail = SummarizerFailed("the summarizer LLM failed") if compaction.summarizer_fails else None
+        fail = (
+            SummarizerFailed("the summarizer LLM failed") if compaction.summarizer_fails else None
+        )
         self.summarizer = FakeLLM(delay_s=compaction.summarizer_delay, fail_with=fail)
         self.managers: dict[int, ContextManager] = {}
         self.folded_ids: set[str] = set()
+        self.outcomes: list[str] = []
         self.applied: list[CompactionAppliedEvent] = []
 
-    def _settings(self, agent: Agent) -> Settings:
+    def _settings(self, agent: Agent, *, arm_trigger: bool) -> Settings:
         c = self._compaction
-        trigger = TriggerSettings(budget_fraction=None, items=4096)
-        if c.auto_trigger is not None:
-            trigger = TriggerSettings(budget_fraction=None, items=len(agent.chat_ctx.items) + c.auto_trigger)
+        items = 100_000  # effectively never
+        if arm_trigger and c.auto_trigger is not None:
+            items = len(agent.chat_ctx.items) + c.auto_trigger
         return Settings(
             policy="realtime",
             strategy=c.strategy,  # type: ignore[arg-type]
             max_tokens=8000,
             target_tokens=10,  # deep: fold everything the tail and the guard allow
             keep_last_turns=c.keep_last_turns,
-            trigger=trigger,
+            trigger=TriggerSettings(budget_fraction=None, items=items),
             quiescence_timeout_s=self._quiescence_timeout_s,
         )
 
-    def attach(self, agent: Agent) -> None:
-        manager = ContextManager(self._settings(agent), summarizer_llm=self.summarizer)
+    def attach(self, agent: Agent, *, arm_trigger: bool = True) -> None:
+        settings = self._settings(agent, arm_trigger=arm_trigger)
+        manager = ContextManager(settings, summarizer_llm=self.summarizer)
         manager.on("compaction_applied", self._on_applied)
+        manager.on("compaction_skipped", self._on_skipped)
+        manager.on("compaction_failed", self._on_failed)
         self.managers[id(agent)] = manager.attach(agent)
 
     def _on_applied(self, event: CompactionAppliedEvent) -> None:
         self.applied.append(event)
         self.folded_ids.update(event.removed_ids)
+        self.outcomes.append("applied")
 
-    @property
-    def compactions(self) -> int:
-        return len(self.applied)
+    def _on_skipped(self, event: CompactionSkippedEvent) -> None:
+        if event.reason not in ("below_trigger", "already_running"):
+            self.outcomes.append(f"skipped:{event.reason}")
+
+    def _on_failed(self, event: CompactionFailedEvent) -> None:
+        self.outcomes.append(f"failed:{event.stage}")
 
     async def compact(self, agent: Agent) -> None:
         manager = self.managers.get(id(agent))
@@ -190,12 +213,33 @@ class CtxmgrContender:
             await manager.compact(force=True)
 
     def busy(self) -> bool:
-        return any(m._task is not None and not m._task.done() for m in self.managers.values())
+        return any(
+            (task := getattr(m, "_task", None)) is not None and not task.done()
+            for m in self.managers.values()
+        )
 
     async def aclose(self) -> None:
         for manager in self.managers.values():
             await manager.aclose()
         await self.summarizer.aclose()
+
+
+class GuardedNaiveContender(CtxmgrContender):
+    """The naive summarizer, unchanged, on agents whose ``update_chat_ctx`` a manager guards."""
+
+    name: ContenderName = "guarded"
+
+    def __init__(self, compaction: Compaction) -> None:
+        super().__init__(compaction)
+        self._naive = NaiveContender(compaction)
+        self.folded_ids = self._naive.folded_ids
+        self.outcomes = self._naive.outcomes
+
+    def attach(self, agent: Agent, *, arm_trigger: bool = False) -> None:
+        super().attach(agent, arm_trigger=False)  # the manager only guards: it never compacts
+
+    async def compact(self, agent: Agent) -> None:
+        await self._naive.compact(agent)
 
 
 def make_contender(name: ContenderName, compaction: Compaction) -> Contender:
@@ -204,4 +248,6 @@ def make_contender(name: ContenderName, compaction: Compaction) -> Contender:
         return CtxmgrContender(compaction)
     if name == "naive":
         return NaiveContender(compaction)
+    if name == "guarded":
+        return GuardedNaiveContender(compaction)
     return NoCompaction(compaction)

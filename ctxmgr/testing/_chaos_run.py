@@ -11,16 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sys
 import time
-import types
-from collections.abc import Awaitable, Coroutine, Iterator
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from livekit.agents import Agent, AgentSession, function_tool, llm
 
-from ..signals import agent_is_quiescent
+from ._chaos_blame import ChangeLog, LivekitPath
 from ._chaos_contenders import Contender, ContenderName, make_contender
 from ._chaos_schedule import (
     AckFault,
@@ -39,23 +37,34 @@ from .emulator import (
     ResponsePlan,
     ResponseRequest,
     Say,
+    StaleAnchorPolicy,
     echo_responder,
 )
 
-__all__ = ["ChaosAgent", "ScheduleResult", "chaos_responder", "run_schedule", "shortened_update_wait"]
+__all__ = ["ChaosAgent", "Excuse", "ScheduleResult", "chaos_responder", "run_schedule"]
 
-Excuse = Literal["folded", "ack_dropped", "livekit_order"]
+Excuse = Literal["ack_dropped", "livekit_order", LivekitPath]
 """Why a checker finding does not count.
 
-- ``folded``: ``item_lost`` for items the contender removed on purpose (folded into
-  its summary or trimmed as old), not for items it deleted without having seen them.
+Items a compaction folds on purpose are not excused: the checker flags only
+items still in the local context, so a folded item is flagged only when
+something (a tool starting, a playout ending) put it back locally, which is the
+seed's divergence itself.
+
 - ``ack_dropped``: ``mirror_diverged`` for items whose create or delete the server
-  applied but, by the schedule's fault, never acknowledged: the plugin cannot know.
+  applied but, by the schedule's fault, never acknowledged: the plugin cannot know;
+  and for the items the server then chained to one of them, which the plugin appends.
 - ``livekit_order``: ``order_diverged``. livekit orders the local context by creation
   time (a call joins when its tool starts, a reply after playout, a tool output by
   its call) and the server by arrival; with no compaction at all
   (``--contender none``) half the schedules end reordered. A reorder that a
   compaction turns into a loss shows as the loss.
+- ``livekit:handoff`` / ``livekit:interruption``: a loss whose deleted item livekit
+  itself deleted, from a copy of the local context, when a handoff started the
+  next agent or an interruption synced (see ``_chaos_blame``); never when the
+  contender had folded that item. A delete from no known path counts.
+- ``livekit:mirror``: the mirror's copy of an item the contender never wrote
+  differs from the server's (the plugin keeps no text of a discarded reply).
 """
 
 SETTLE_QUIET_S = 0.3
@@ -111,8 +120,8 @@ class ScheduleResult:
     """Checker findings that do not count, and why (see ``Excuse``)."""
     error: str | None = None
     """The schedule could not be played or checked (a harness failure)."""
-    compactions: int = 0
-    """Summaries written (ctxmgr: compactions applied)."""
+    outcomes: tuple[str, ...] = ()
+    """What became of each compaction: ``applied``, ``skipped:<reason>``, ``failed:<stage>``."""
     duration_s: float = 0.0
     views: tuple[str, ...] = ()
     """The server, mirror and local contexts when checked, one line per item, for a replay."""
@@ -134,6 +143,7 @@ class _Race:
     contender: Contender
     emulator: RealtimeServerEmulator
     session: AgentSession[None]
+    changes: ChangeLog
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -172,7 +182,9 @@ class _Race:
         if isinstance(event, ToolResponse):
             await self._tool_response(event)
         elif isinstance(event, UserTurn):
-            self.session.generate_reply(user_input=_user_line(50, event.tool))
+            # refused while a handoff drains the old agent: the turn is dropped, as livekit does
+            with contextlib.suppress(RuntimeError):
+                self.session.generate_reply(user_input=_user_line(50, event.tool))
         elif isinstance(event, StreamingReply):
             say = Say("Let me explain this slowly, step by step.", event.chunks, event.chunk_delay)
             self.emulator.commit_response(
@@ -195,7 +207,9 @@ class _Race:
     async def _tool_response(self, event: ToolResponse) -> None:
         outputs: list[Say | CallTool] = [Say("One moment.")] if event.lead_text else []
         outputs += [
-            CallTool("lookup", json.dumps({"query": f"fact {n}"}), dispatch_delay=event.dispatch_delay)
+            CallTool(
+                "lookup", json.dumps({"query": f"fact {n}"}), dispatch_delay=event.dispatch_delay
+            )
             for n in range(event.calls)
         ]
         response = self.emulator.commit_response(
@@ -216,43 +230,68 @@ class _Race:
             user_transcript="And tomorrow?" if follow_up.user_speech else None,
         )
 
-    def _in_flight(self) -> bool:
+    def _in_flight(self) -> str | None:
+        """What is still in flight, or None."""
         if self.contender.busy():
-            return True
+            return "a compaction"
         for server in self.emulator.server_sessions:
             if any(not r.done.is_set() for r in server.responses):
-                return True
-        if self.session.agent_state in ("thinking", "speaking"):
-            return True
-        if not agent_is_quiescent(self.agent):
-            return True
-        rt = self.agent.realtime_llm_session
-        pending = (getattr(rt, "_item_create_future", None), getattr(rt, "_item_delete_future", None))
-        return any(pending)
+                return "a server response"
+        task = getattr(self.session, "_update_activity_atask", None)
+        activity = getattr(self.agent, "_activity", None)
+        if activity is None or (task is not None and not task.done()):
+            return "a handoff"
+        # not agent_state: livekit can leave it at "thinking" with nothing left to do (after
+        # a handoff raced by an interruption); these are what a reply actually holds
+        if activity._speech_q or activity._current_speech is not None:
+            return "a speech"
+        if getattr(activity, "_background_speeches", None):
+            return "a speech awaiting its tools"
+        rt = self._rt_session()
+        if getattr(rt, "has_active_generation", False):
+            return "a generation"
+        if getattr(rt, "_item_create_future", None) or getattr(rt, "_item_delete_future", None):
+            return "an update_chat_ctx"
+        return None
 
     async def settle(self) -> None:
+        """Wait until nothing is in flight and no event has passed for ``SETTLE_QUIET_S``."""
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         seen, quiet_since = -1, time.monotonic()
         while True:
             now = time.monotonic()
             count = len(self.emulator.server_events) + len(self.emulator.client_events)
-            if count != seen or self._in_flight():
+            busy = self._in_flight()
+            if count != seen or busy is not None:
                 seen, quiet_since = count, now
             elif now - quiet_since >= SETTLE_QUIET_S:
                 return
             if now >= deadline:
-                raise TimeoutError("the session did not settle")
+                raise TimeoutError(f"the session did not settle: {busy or 'events'} in flight")
             await asyncio.sleep(0.02)
+
+    def _rt_session(self) -> Any:
+        activity = getattr(self.agent, "_activity", None)
+        return activity.realtime_llm_session if activity is not None else None
 
     def views(self) -> tuple[str, ...]:
         agent = self.agent
-        rt = agent.realtime_llm_session
+        rt = self._rt_session()
         lines = ["server:"]
         for item in self.emulator.conversation:
             what = item.role or item.name or item.call_id or ""
             stale = " (stale anchor)" if item.stale_anchor else ""
             lines.append(f"  {item.id} {item.type} {what} {item.text[:40]!r}{stale}")
-        for label, ctx in (("mirror:", rt.chat_ctx if rt is not None else None), ("local:", agent.chat_ctx)):
+        lines.append("deleted on the server (by):")
+        lines += [
+            f"  {i} ({self.changes.deleted_by.get(i, '?')})" for i in self.emulator.deleted_ids
+        ]
+        if self.contender.folded_ids:
+            lines.append(f"folded on purpose: {sorted(self.contender.folded_ids)}")
+        for label, ctx in (
+            ("mirror:", rt.chat_ctx if rt is not None else None),
+            ("local:", agent.chat_ctx),
+        ):
             lines.append(label)
             for chat_item in ctx.items if ctx is not None else ():
                 lines.append(f"  {_describe_item(chat_item)}")
@@ -260,7 +299,7 @@ class _Race:
 
     def check(self) -> tuple[list[Violation], list[tuple[Excuse, Violation]]]:
         agent = self.agent
-        rt = agent.realtime_llm_session
+        rt = self._rt_session()
         found = check_realtime_invariants(
             self.emulator.conversation,
             rt.chat_ctx if rt is not None else None,
@@ -272,15 +311,32 @@ class _Race:
         excused: list[tuple[Excuse, Violation]] = []
         for v in found:
             ids = set(v.item_ids)
-            if v.kind == "item_lost" and ids <= self.contender.folded_ids:
-                excused.append(("folded", v))
-            elif v.kind == "mirror_diverged" and ids and ids <= unacked:
+            culprit = self.changes.livekit_caused(v, self.emulator, self.contender.folded_ids)
+            if v.kind == "mirror_diverged" and (
+                (ids and ids <= unacked) or self._reordered_by_unacked(v, unacked, rt)
+            ):
                 excused.append(("ack_dropped", v))
             elif v.kind == "order_diverged":
                 excused.append(("livekit_order", v))
+            elif culprit is not None:
+                excused.append((culprit, v))
             else:
                 counted.append(v)
         return counted, excused
+
+    def _reordered_by_unacked(self, violation: Violation, unacked: set[str], rt: Any) -> bool:
+        """The mirror's order differs only where the server chained an item to one it never
+        acknowledged: the plugin, not knowing that anchor, appended the item instead."""
+        if not violation.message.startswith("mirror order") or rt is None:
+            return False
+        server = self.emulator.conversation
+        displaced = {i.id for i in server if i.previous_item_id in unacked}
+        mirror_ids = {i.id for i in rt.chat_ctx.items}
+        server_order = [i.id for i in server if i.id in mirror_ids and i.id not in displaced]
+        shared = set(server_order)
+        return bool(displaced) and [i.id for i in rt.chat_ctx.items if i.id in shared] == (
+            server_order
+        )
 
 
 def _describe_item(item: llm.ChatItem) -> str:
@@ -306,18 +362,32 @@ async def run_schedule(schedule: Schedule, contender_name: ContenderName) -> Sch
     Never raises for what happens inside the schedule: a harness failure is
     returned as ``ScheduleResult.error``.
     """
+    from livekit.plugins.openai.realtime import RealtimeModel
+
     started = time.monotonic()
     contender = make_contender(contender_name, schedule.compaction)
+    changes = ChangeLog()
+    policy: StaleAnchorPolicy = "reject" if schedule.reject_stale_anchors else "append"
     try:
-        async with RealtimeServerEmulator(responder=chaos_responder) as emulator:
-            race = await _open_race(schedule, contender, emulator)
-            try:
-                await asyncio.wait_for(race.play(), SCHEDULE_TIMEOUT_S)
-                counted, excused = race.check()
-                views = race.views()
-                error = "; ".join(race.errors) or None
-            finally:
-                await _close_race(race)
+        with changes.active():
+            async with RealtimeServerEmulator(
+                responder=chaos_responder, stale_anchor_policy=policy
+            ) as emulator:
+                model = RealtimeModel(base_url=emulator.url, api_key="test", modalities=["text"])
+                session: AgentSession[None] = AgentSession(llm=model)
+                race = _Race(schedule, contender, emulator, session, changes)
+                try:
+                    await session.start(ChaosAgent())
+                    await asyncio.wait_for(race.play(), SCHEDULE_TIMEOUT_S)
+                    counted, excused = race.check()
+                    views = race.views()
+                    error = "; ".join(race.errors) or None
+                finally:
+                    for task in race.tasks:
+                        task.cancel()
+                    await asyncio.gather(*race.tasks, return_exceptions=True)
+                    await session.aclose()
+                    await model.aclose()
     except Exception as e:  # noqa: BLE001 - a broken schedule is a result, not a crash
         return ScheduleResult(
             schedule.seed,
@@ -333,56 +403,7 @@ async def run_schedule(schedule: Schedule, contender_name: ContenderName) -> Sch
         violations=tuple(counted),
         excused=tuple(excused),
         error=error,
-        compactions=contender.compactions,
+        outcomes=tuple(contender.outcomes),
         duration_s=time.monotonic() - started,
         views=views,
     )
-
-
-async def _open_race(
-    schedule: Schedule, contender: Contender, emulator: RealtimeServerEmulator
-) -> _Race:
-    from livekit.plugins.openai.realtime import RealtimeModel
-
-    model = RealtimeModel(base_url=emulator.url, api_key="test", modalities=["text"])
-    session: AgentSession[None] = AgentSession(llm=model)
-    session._chaos_model = model  # type: ignore[attr-defined]
-    await session.start(ChaosAgent())
-    return _Race(schedule, contender, emulator, session)
-
-
-async def _close_race(race: _Race) -> None:
-    for task in race.tasks:
-        task.cancel()
-    await asyncio.gather(*race.tasks, return_exceptions=True)
-    await race.session.aclose()
-    await race.session._chaos_model.aclose()  # type: ignore[attr-defined]
-
-
-@contextlib.contextmanager
-def shortened_update_wait(seconds: float) -> Iterator[None]:
-    """Shorten only the plugin's 5 s acknowledgement wait in ``update_chat_ctx``; restore it.
-
-    The plugin's module gets an ``asyncio`` whose ``wait_for`` changes the timeout
-    when, and only when, called from ``RealtimeSession.update_chat_ctx`` with 5.0,
-    so a dropped acknowledgement times out in ``seconds``.
-    """
-    from livekit.agents.llm._realtime import openai as realtime_engine
-
-    target = realtime_engine.RealtimeSession.update_chat_ctx.__code__
-    real_wait_for = asyncio.wait_for
-
-    def wait_for(awaitable: Awaitable[Any], timeout: float | None) -> Awaitable[Any]:
-        if timeout == 5.0 and sys._getframe(1).f_code is target:
-            timeout = seconds
-        return real_wait_for(awaitable, timeout)
-
-    patched = types.ModuleType("asyncio")
-    patched.__dict__.update(vars(asyncio))
-    patched.wait_for = wait_for  # type: ignore[attr-defined]
-    original = realtime_engine.asyncio
-    realtime_engine.asyncio = patched  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        realtime_engine.asyncio = original  # type: ignore[attr-defined]

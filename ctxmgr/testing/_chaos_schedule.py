@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Union
 
 from ._emulator_script import AckKind
 
@@ -125,7 +124,8 @@ class Compaction:
     """ctxmgr also arms its trigger to fire this many items past the warm-up."""
 
 
-Event = Union[ToolResponse, UserTurn, StreamingReply, AckFault, Interrupt, Handoff]
+Event = ToolResponse | UserTurn | StreamingReply | AckFault | Interrupt | Handoff
+"""One thing that happens during the race."""
 
 
 @dataclass(frozen=True)
@@ -140,11 +140,8 @@ class Schedule:
     """In time order."""
     final_turn: bool
     """A typed turn after everything settled, to exercise the state the race left."""
-
-    @property
-    def duration(self) -> float:
-        """Seconds from the race's start to its last scheduled event."""
-        return max([self.compaction.at, *(e.at for e in self.events)])
+    reject_stale_anchors: bool = False
+    """The emulator rejects a response item whose anchor was deleted (else it appends it)."""
 
     @classmethod
     def from_seed(cls, seed: int) -> Schedule:
@@ -196,18 +193,20 @@ class Schedule:
             compaction=compaction,
             events=tuple(events),
             final_turn=rng.random() < 0.5,
+            reject_stale_anchors=rng.random() < 0.25,
         )
 
     def describe(self) -> str:
         """The schedule, one event per line, for a failure report."""
         lines = [
-            f"seed {self.seed}: warm-up {len(self.warmup)} turns"
-            f" ({sum(self.warmup)} with a tool call)",
+            f"seed {self.seed}: warm-up {len(self.warmup)} turns ({sum(self.warmup)} call a tool)",
             f"  {_describe(self.compaction)}",
             *(f"  {_describe(e)}" for e in self.events),
         ]
         if self.final_turn:
             lines.append("  then a typed turn once settled")
+        if self.reject_stale_anchors:
+            lines.append("  the server rejects items chained to a deleted item")
         return "\n".join(lines)
 
 

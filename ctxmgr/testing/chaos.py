@@ -9,19 +9,28 @@ fresh emulator and ``AgentSession``; the invariant checker then reads the
 server, the plugin's mirror and the agent's context.
 
 ```
-python -m ctxmgr.testing.chaos --seeds 1000                 # ctxmgr and naive, side by side
-python -m ctxmgr.testing.chaos --seed 17 --contender ctxmgr # replay one seed, with details
+python -m ctxmgr.testing.chaos --seeds 1000                  # ctxmgr and naive, side by side
+python -m ctxmgr.testing.chaos --seed 17 --contender ctxmgr  # replay one seed, in detail
+python -m ctxmgr.testing.chaos --seeds 200 --contender all   # + guarded naive, + no compaction
 ```
 
 The last line is ctxmgr's figure, ``schedules=N violations=V items_lost=L``;
-the exit code is 0 iff V and L are 0. The naive summarizer must show
-violations on the same schedules, or the scheduler is not exercising the race;
-``--contender none`` (nobody compacts) is the control and must show none.
+the exit code is 0 iff V and L are 0. Each failing ctxmgr seed prints
+``FAIL seed=S: ...`` and the one-line command that replays it. A replay runs the
+seed ``--repeat`` times at once (24 by default, the load of a full run), since a
+race depends on the load it ran under, and prints the three contexts of a
+failing run.
+
+Contenders: ``ctxmgr`` (a ContextManager compacts), ``naive`` (the summarizer of
+the seed; it must show violations here, or the scheduler is not racing),
+``guarded`` (that naive summarizer with a ContextManager attached, guarding its
+update) and ``none`` (the control: nobody compacts; it must show none). What
+counts and what does not is ``Excuse`` in ``_chaos_run``.
 
 From a test::
 
-    report = await run_chaos(range(200), "ctxmgr", concurrency=12)
-    assert report.violations == 0, report.failure_message()
+    report = await run_chaos(range(200), "ctxmgr")
+    assert (report.violations, report.items_lost) == (0, 0), report.failure_message()
 """
 
 from __future__ import annotations
@@ -32,17 +41,12 @@ import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ._chaos_blame import instrument_plugin, shortened_update_wait
 from ._chaos_contenders import CONTENDERS, ContenderName, naive_summarize
-from ._chaos_run import (
-    ChaosAgent,
-    ScheduleResult,
-    chaos_responder,
-    run_schedule,
-    shortened_update_wait,
-)
+from ._chaos_run import ChaosAgent, ScheduleResult, chaos_responder, run_schedule
 from ._chaos_schedule import Schedule
 
 __all__ = [
@@ -78,6 +82,7 @@ class ChaosReport:
 
     @property
     def schedules(self) -> int:
+        """Schedules run."""
         return len(self.results)
 
     @property
@@ -87,6 +92,7 @@ class ChaosReport:
 
     @property
     def items_lost(self) -> int:
+        """Counted ``item_lost`` violations."""
         return sum(r.items_lost for r in self.results)
 
     @property
@@ -96,11 +102,16 @@ class ChaosReport:
 
     @property
     def failed_seeds(self) -> list[int]:
+        """Seeds that broke an invariant or could not be checked."""
         return sorted(r.seed for r in self.results if r.failed)
 
     def by_kind(self) -> Counter[str]:
         """Counted violations by invariant."""
         return Counter(v.kind for r in self.results for v in r.violations)
+
+    def outcomes(self) -> Counter[str]:
+        """Compactions by outcome."""
+        return Counter(o for r in self.results for o in r.outcomes)
 
     def excused(self) -> Counter[str]:
         """Findings not counted, by reason."""
@@ -108,17 +119,19 @@ class ChaosReport:
 
     def line(self) -> str:
         """``schedules=N violations=V items_lost=L``."""
-        return f"schedules={self.schedules} violations={self.violations} items_lost={self.items_lost}"
+        return (
+            f"schedules={self.schedules} violations={self.violations} items_lost={self.items_lost}"
+        )
 
     def summary(self) -> str:
         """The line, with the breakdown and the wall time."""
         kinds = " ".join(f"{k}={n}" for k, n in sorted(self.by_kind().items()))
         excused = " ".join(f"{k}={n}" for k, n in sorted(self.excused().items()))
-        compactions = sum(r.compactions for r in self.results)
+        outcomes = " ".join(f"{k}={n}" for k, n in sorted(self.outcomes().items()))
         return (
             f"{self.contender}: {self.line()} failed_schedules={len(self.failed_seeds)}"
-            f" errors={self.errors} compactions={compactions} wall={self.wall_s:.1f}s"
-            f" counted=[{kinds}] not_counted=[{excused}]"
+            f" errors={self.errors} wall={self.wall_s:.1f}s\n  counted=[{kinds}]"
+            f" not_counted=[{excused}]\n  compactions=[{outcomes}]"
         )
 
     def failure_message(self, limit: int = 10) -> str:
@@ -145,15 +158,15 @@ async def run_chaos(
     seeds: Iterable[int],
     contender: ContenderName,
     *,
-    concurrency: int = 12,
+    concurrency: int = 24,
     update_wait_s: float = UPDATE_WAIT_S,
-    on_result: object = None,
+    on_result: Callable[[ScheduleResult], None] | None = None,
 ) -> ChaosReport:
     """Run one schedule per seed for ``contender``, ``concurrency`` at a time, in this loop.
 
     Args:
         seeds: The seeds; each is a complete schedule.
-        contender: ``ctxmgr``, ``naive`` or ``none``.
+        contender: ``ctxmgr``, ``naive``, ``guarded`` or ``none``.
         concurrency: Schedules (each an emulator and a session) running at once.
         update_wait_s: The plugin's acknowledgement wait during the run (restored after).
         on_result: Called with each ``ScheduleResult`` as it completes.
@@ -166,10 +179,10 @@ async def run_chaos(
         async with slots:
             result = await run_schedule(Schedule.from_seed(seed), contender)
         report.results.append(result)
-        if callable(on_result):
+        if on_result is not None:
             on_result(result)
 
-    with shortened_update_wait(update_wait_s):
+    with instrument_plugin(update_wait_s):
         await asyncio.gather(*(_one(s) for s in seeds))
     report.results.sort(key=lambda r: r.seed)
     report.wall_s = time.monotonic() - started
@@ -183,11 +196,25 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seeds", type=int, default=200, help="number of seeds (default 200)")
     parser.add_argument("--first", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--seed", type=int, default=None, help="run only this seed, in detail")
+    parser.add_argument("--seed", type=int, default=None, help="replay this seed, in detail")
     parser.add_argument(
-        "--contender", choices=[*CONTENDERS, "both"], default="both", help="default: both"
+        "--repeat",
+        type=int,
+        default=24,
+        help="with --seed: run it this many times at once (races depend on load; default 24)",
     )
-    parser.add_argument("--concurrency", type=int, default=12, help="schedules at once")
+    parser.add_argument(
+        "--contender",
+        choices=[*CONTENDERS, "both", "all"],
+        default="both",
+        help="both = ctxmgr and naive (default); all = every contender",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=24, help="schedules at once (default 24)"
+    )
+    parser.add_argument(
+        "--details", action="store_true", help="print the state at the check of each failure"
+    )
     parser.add_argument("--verbose", action="store_true", help="show livekit's and ctxmgr's logs")
     return parser.parse_args(argv)
 
@@ -199,33 +226,55 @@ def _quiet_logs(verbose: bool) -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
+def _contenders(choice: str) -> list[ContenderName]:
+    if choice == "both":
+        return ["ctxmgr", "naive"]
+    if choice == "all":
+        return list(CONTENDERS)
+    return [choice]  # type: ignore[list-item]
+
+
+def _print_replay(seed: int, reports: Iterable[ChaosReport]) -> None:
+    print(Schedule.from_seed(seed).describe())
+    for report in reports:
+        failing = [r for r in report.results if r.failed]
+        shown = (failing or report.results)[0]
+        if failing:
+            print(f"FAIL seed={seed}: {describe_failure(shown)}")
+            print(f"replay: {replay_command(seed, report.contender)}")
+        print(
+            f"{report.contender}: {len(failing)} of {report.schedules} runs failed; the state"
+            f" at the check of {'a failing' if failing else 'the first'} run:"
+        )
+        print("\n".join(shown.views))
+        for why, v in shown.excused:
+            print(f"  not counted ({why}) {v.kind}: {v.message}")
+
+
 async def _amain(args: argparse.Namespace) -> int:
-    names: list[ContenderName] = (
-        ["ctxmgr", "naive"] if args.contender == "both" else [args.contender]
-    )
-    seeds = [args.seed] if args.seed is not None else range(args.first, args.first + args.seeds)
+    replay = args.seed is not None
+    seeds = [args.seed] * args.repeat if replay else range(args.first, args.first + args.seeds)
     reports: dict[ContenderName, ChaosReport] = {}
-    for name in names:
+    for name in _contenders(args.contender):
 
         def _progress(result: ScheduleResult, name: ContenderName = name) -> None:
-            if result.failed and (name == "ctxmgr" or args.seed is not None):
+            # the naive summarizer is expected to fail; a replay reports once, at the end
+            if result.failed and name != "naive" and not replay:
                 print(f"FAIL seed={result.seed}: {describe_failure(result)}", flush=True)
                 print(f"replay: {replay_command(result.seed, name)}", flush=True)
+                if args.details:
+                    print("\n".join(result.views), flush=True)
 
-        reports[name] = await run_chaos(seeds, name, concurrency=args.concurrency, on_result=_progress)
-    if args.seed is not None:
-        print(Schedule.from_seed(args.seed).describe())
-        for report in reports.values():
-            for r in report.results:
-                print(f"{report.contender} at the check:")
-                print("\n".join(r.views))
-                for why, v in r.excused:
-                    print(f"  not counted ({why}) {v.kind}: {v.message}")
+        reports[name] = await run_chaos(
+            seeds, name, concurrency=args.concurrency, on_result=_progress
+        )
+    if replay:
+        _print_replay(args.seed, reports.values())
     for report in reports.values():
         print(report.summary())
-    final = reports.get("ctxmgr") or next(iter(reports.values()))
     if "ctxmgr" in reports and "naive" in reports:
         print(f"naive: {reports['naive'].line()}  |  ctxmgr: {reports['ctxmgr'].line()}")
+    final = reports.get("ctxmgr") or next(iter(reports.values()))
     print(final.line())
     if final.contender != "ctxmgr":
         return 0

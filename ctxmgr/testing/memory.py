@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from livekit.agents import llm
 
-from ..remote import remote_view
+from ..backends.base import ContextSource
+from ..remote import remote_view, unsynced_ids
 
 __all__ = ["InMemoryBackend"]
 
@@ -69,10 +70,14 @@ class InMemoryBackend:
     def protected_ids(self) -> frozenset[str]:
         return remote_view(self.local, self.remote).protected
 
+    def pinned_ids(self) -> frozenset[str]:
+        return unsynced_ids(self.local, self.remote)
+
     def is_quiescent(self) -> bool:
         return self.quiescent
 
-    async def update(self, chat_ctx: llm.ChatContext) -> None:
+    async def update(self, source: ContextSource) -> None:
+        chat_ctx = source() if callable(source) else source
         self.updates.append([item.id for item in chat_ctx.items])
         if self.on_update is not None:
             self.on_update(chat_ctx)

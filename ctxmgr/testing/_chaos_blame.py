@@ -1,0 +1,209 @@
+"""Who changed what: every create and delete the plugin sends, tagged with who asked.
+
+livekit deletes remote items on its own, from a copy of the local context: when
+a handoff starts the next agent (``AgentActivity._start_session`` sends the new
+agent's context, copied before in-flight items joined it) and when an
+interruption syncs away the messages nobody heard (the realtime generation
+task). Those deletes lose in-flight items with no compaction at all
+(``--contender none`` shows it), so a loss they
+cause is livekit's, not the contender's. A loss counts against the contender when
+the deleted item was the contender's own doing (deleted from its code path, or
+folded by it), or when no delete explains it. Likewise a mirror whose copy of an
+item differs from the server's counts only when the contender wrote that item: the
+plugin does not record the text of a response it discarded (an interrupted reply),
+with no compaction at all.
+
+Instrumentation is process-wide (``instrument_plugin``) and per schedule through
+a context variable, so schedules running at once in one loop keep separate logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import sys
+import types
+from collections.abc import Awaitable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .checker import Violation
+from .emulator import RealtimeServerEmulator
+
+__all__ = ["ChangeLog", "Culprit", "LivekitPath", "instrument_plugin", "shortened_update_wait"]
+
+Culprit = Literal["contender", "livekit:handoff", "livekit:interruption", "livekit:other"]
+"""Who asked for a create or a delete (``livekit:other``: no known path, so never excused)."""
+LivekitPath = Literal["livekit:handoff", "livekit:interruption", "livekit:mirror"]
+"""What livekit did on its own that explains a finding."""
+
+_CTXMGR_DIR = Path(__file__).resolve().parent.parent
+_TESTING_DIR = Path(__file__).resolve().parent
+_CONTENDER_FUNCTIONS = frozenset({"naive_summarize"})
+_HANDOFF_FUNCTIONS = frozenset({"_start_session", "_update_activity_task", "_update_activity"})
+_GENERATION_FUNCTIONS = frozenset(
+    {"_realtime_generation_task", "_realtime_generation_task_impl", "_interrupt_by_audio_activity"}
+)
+
+_current: contextvars.ContextVar[ChangeLog | None] = contextvars.ContextVar(
+    "ctxmgr_chaos_delete_log", default=None
+)
+
+
+@functools.lru_cache(maxsize=512)
+def _is_ctxmgr_code(filename: str) -> bool:
+    path = Path(filename).resolve()
+    return _CTXMGR_DIR in path.parents and _TESTING_DIR not in path.parents
+
+
+def _culprit(frame: types.FrameType | None) -> Culprit:
+    seen: Culprit = "livekit:other"
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name in _CONTENDER_FUNCTIONS or _is_ctxmgr_code(code.co_filename):
+            return "contender"
+        if seen == "livekit:other" and code.co_name in _HANDOFF_FUNCTIONS:
+            seen = "livekit:handoff"
+        elif seen == "livekit:other" and code.co_name in _GENERATION_FUNCTIONS:
+            seen = "livekit:interruption"
+        frame = frame.f_back
+    return seen
+
+
+@dataclass
+class ChangeLog:
+    """The creates and deletes of one schedule, by item id, with who asked for each."""
+
+    deleted_by: dict[str, Culprit] = field(default_factory=dict)
+    created_by: dict[str, set[Culprit]] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """Log the changes sent from this context (and the tasks it starts)."""
+        token = _current.set(self)
+        try:
+            yield
+        finally:
+            _current.reset(token)
+
+    def record(self, event: Any) -> None:
+        """Called with each client event the plugin sends."""
+        as_dict = event if isinstance(event, dict) else None
+        type_ = as_dict.get("type") if as_dict is not None else getattr(event, "type", None)
+        if type_ == "conversation.item.delete":
+            item_id = as_dict.get("item_id") if as_dict is not None else event.item_id
+            if item_id:
+                self.deleted_by.setdefault(item_id, _culprit(sys._getframe(2)))
+        elif type_ == "conversation.item.create":
+            item = as_dict.get("item") if as_dict is not None else event.item
+            item_id = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
+            if item_id:
+                self.created_by.setdefault(item_id, set()).add(_culprit(sys._getframe(2)))
+
+    def livekit_caused(
+        self, violation: Violation, emulator: RealtimeServerEmulator, folded_ids: set[str]
+    ) -> LivekitPath | None:
+        """The livekit path that explains ``violation``; None when the violation counts."""
+        if violation.kind == "mirror_diverged" and violation.message.startswith("mirror content"):
+            writers = self.created_by.get(violation.item_ids[0], set())
+            return None if "contender" in writers else "livekit:mirror"
+        deleted = self._deleted_item_behind(violation, emulator)
+        if deleted is None or deleted in folded_ids:
+            return None
+        culprit = self.deleted_by.get(deleted)
+        if culprit == "livekit:handoff" or culprit == "livekit:interruption":
+            return culprit
+        return None
+
+    def _deleted_item_behind(
+        self, violation: Violation, emulator: RealtimeServerEmulator
+    ) -> str | None:
+        ids = violation.item_ids
+        if violation.kind == "orphaned_previous_item_id" and len(ids) > 1:
+            return ids[1]
+        if violation.kind == "orphaned_function_call_output" and ids:
+            return _call_item_id(emulator, ids[0])
+        if violation.kind == "item_lost" and ids:
+            if ids[0] in self.deleted_by:
+                return ids[0]
+            # it never reached the server: rejected because the item it was to follow was
+            # deleted, whether a response chained it or the client created it after that item
+            for server in emulator.server_sessions:
+                for response in server.responses:
+                    if ids[0] in response.item_ids:
+                        return response.anchor
+            for event in emulator.client_events:
+                if (
+                    event.get("type") == "conversation.item.create"
+                    and event["item"].get("id") == ids[0]
+                    and event.get("previous_item_id") in self.deleted_by
+                ):
+                    return str(event["previous_item_id"])
+        return None
+
+
+def _call_item_id(emulator: RealtimeServerEmulator, output_id: str) -> str | None:
+    call_id = next((i.call_id for i in emulator.conversation if i.id == output_id), None)
+    for event in emulator.server_events:
+        item = event.get("item")
+        if (
+            event.get("type") == "conversation.item.added"
+            and isinstance(item, dict)
+            and item.get("type") == "function_call"
+            and item.get("call_id") == call_id
+        ):
+            return str(item["id"])
+    return None
+
+
+@contextlib.contextmanager
+def shortened_update_wait(seconds: float) -> Iterator[None]:
+    """Shorten only the plugin's 5 s acknowledgement wait in ``update_chat_ctx``; restore it.
+
+    The plugin's module gets an ``asyncio`` whose ``wait_for`` changes the timeout
+    when, and only when, called from ``RealtimeSession.update_chat_ctx`` with 5.0,
+    so a dropped acknowledgement times out in ``seconds``.
+    """
+    from livekit.agents.llm._realtime import openai as realtime_engine
+
+    target = realtime_engine.RealtimeSession.update_chat_ctx.__code__
+    real_wait_for = asyncio.wait_for
+
+    def wait_for(awaitable: Awaitable[Any], timeout: float | None) -> Awaitable[Any]:
+        if timeout == 5.0 and sys._getframe(1).f_code is target:
+            timeout = seconds
+        return real_wait_for(awaitable, timeout)
+
+    patched = types.ModuleType("asyncio")
+    patched.__dict__.update(vars(asyncio))
+    patched.wait_for = wait_for  # type: ignore[attr-defined]
+    original = realtime_engine.asyncio
+    realtime_engine.asyncio = patched  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        realtime_engine.asyncio = original  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def instrument_plugin(update_wait_s: float) -> Iterator[None]:
+    """Shorten the plugin's acknowledgement wait and log its deletes; restore both on exit."""
+    from livekit.agents.llm._realtime import openai as realtime_engine
+
+    cls = realtime_engine.RealtimeSession
+    original = cls.send_event
+
+    def send_event(self: Any, event: Any) -> None:
+        if (log := _current.get()) is not None:
+            log.record(event)
+        original(self, event)
+
+    cls.send_event = send_event  # type: ignore[method-assign]
+    try:
+        with shortened_update_wait(update_wait_s):
+            yield
+    finally:
+        cls.send_event = original  # type: ignore[method-assign]
