@@ -159,14 +159,10 @@ def _call_item_id(emulator: RealtimeServerEmulator, output_id: str) -> str | Non
     return None
 
 
-@contextlib.contextmanager
-def shortened_update_wait(seconds: float) -> Iterator[None]:
-    """Shorten only the plugin's 5 s acknowledgement wait in ``update_chat_ctx``; restore it.
-
-    The plugin's module gets an ``asyncio`` whose ``wait_for`` changes the timeout
-    when, and only when, called from ``RealtimeSession.update_chat_ctx`` with 5.0,
-    so a dropped acknowledgement times out in ``seconds``.
-    """
+def asyncio_with_short_update_wait(seconds: float) -> types.ModuleType:
+    """An ``asyncio`` for the plugin's module whose ``wait_for`` turns the 5 s wait
+    inside ``RealtimeSession.update_chat_ctx`` (and only there) into ``seconds``, so a
+    dropped acknowledgement times out sooner; the logic is untouched."""
     from livekit.agents.llm._realtime import openai as realtime_engine
 
     target = realtime_engine.RealtimeSession.update_chat_ctx.__code__
@@ -180,8 +176,16 @@ def shortened_update_wait(seconds: float) -> Iterator[None]:
     patched = types.ModuleType("asyncio")
     patched.__dict__.update(vars(asyncio))
     patched.wait_for = wait_for  # type: ignore[attr-defined]
+    return patched
+
+
+@contextlib.contextmanager
+def shortened_update_wait(seconds: float) -> Iterator[None]:
+    """Shorten the plugin's 5 s acknowledgement wait to ``seconds`` while inside."""
+    from livekit.agents.llm._realtime import openai as realtime_engine
+
     original = realtime_engine.asyncio
-    realtime_engine.asyncio = patched  # type: ignore[attr-defined]
+    realtime_engine.asyncio = asyncio_with_short_update_wait(seconds)  # type: ignore[attr-defined]
     try:
         yield
     finally:

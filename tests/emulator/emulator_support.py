@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sys
-import types
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pytest
-from livekit.agents import Agent, AgentSession, function_tool, llm
+from livekit.agents import AgentSession, llm
 from livekit.agents.llm._realtime import openai as realtime_engine
 from livekit.plugins.openai.realtime import RealtimeModel
 from openai.types.realtime import RealtimeServerEvent
 from pydantic import BaseModel, TypeAdapter
 
+from ctxmgr.testing._chaos_blame import asyncio_with_short_update_wait
+from ctxmgr.testing._chaos_run import ChaosAgent
 from ctxmgr.testing.checker import Violation, check_realtime_invariants
 from ctxmgr.testing.emulator import RealtimeServerEmulator
 
@@ -40,22 +39,8 @@ def _assert_no_extra(value: object, path: str) -> None:
             _assert_no_extra(entry, f"{path}[{index}]")
 
 
-class ToolAgent(Agent):
-    """An agent with one tool that records its calls."""
-
-    def __init__(self) -> None:
-        super().__init__(instructions="You are terse.")
-        self.lookups: list[str] = []
-
-    @function_tool
-    async def lookup(self, query: str) -> str:
-        """Look a fact up.
-
-        Args:
-            query: What to look up.
-        """
-        self.lookups.append(query)
-        return f"fact about {query}"
+ToolAgent = ChaosAgent
+"""An agent with one tool, ``lookup``, that records its calls (shared with the chaos runs)."""
 
 
 @dataclass
@@ -104,23 +89,8 @@ async def open_live(
 
 
 def shorten_update_wait(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """Shorten only the 5 s acknowledgement wait inside ``RealtimeSession.update_chat_ctx``.
-
-    The plugin's module gets an ``asyncio`` whose ``wait_for`` changes the
-    timeout when, and only when, called from that method with 5.0.
-    """
-    target = realtime_engine.RealtimeSession.update_chat_ctx.__code__
-    real_wait_for = asyncio.wait_for
-
-    def wait_for(awaitable: Awaitable[Any], timeout: float | None) -> Awaitable[Any]:
-        if timeout == 5.0 and sys._getframe(1).f_code is target:
-            timeout = seconds
-        return real_wait_for(awaitable, timeout)
-
-    patched = types.ModuleType("asyncio")
-    patched.__dict__.update(vars(asyncio))
-    patched.wait_for = wait_for  # type: ignore[attr-defined]
-    monkeypatch.setattr(realtime_engine, "asyncio", patched)
+    """Shorten only the 5 s acknowledgement wait inside ``RealtimeSession.update_chat_ctx``."""
+    monkeypatch.setattr(realtime_engine, "asyncio", asyncio_with_short_update_wait(seconds))
 
 
 def plugin_problems(records: Sequence[logging.LogRecord]) -> list[str]:
