@@ -24,8 +24,8 @@ def section(encoding: tiktoken.Encoding) -> Section:
         title="Plan + guard",
         intro=(
             "`policy.plan(ctx, counter=...)` of the default preset (`token-budget`) on a context"
-            " sitting at its trigger (budget = tokens / 0.8, so the plan cuts to half the"
-            " budget), with a warm counter as in the manager. The plan includes `guard_plan`;"
+            " sitting at its trigger (budget = tokens / 0.8, so the plan cuts to the preset's target,"
+            " 10% of the budget), with a warm counter as in the manager. The plan includes `guard_plan`;"
             " *guard alone* re-guards the finished plan. *growth* is the time ratio over the"
             " previous size divided by the size ratio: 1.0 is linear, above 1 super-linear."
         ),
