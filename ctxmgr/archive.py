@@ -286,9 +286,7 @@ class SQLiteArchive:
                 (match, session_id, limit),
             ).fetchall()
             positions = self._positions(session_id)
-        return [
-            ArchivedItem(*r[:7], position=positions[r[7]]) for r in rows
-        ]
+        return [_archived(r[:7], positions[r[7]]) for r in rows]
 
     def _positions(self, session_id: str) -> dict[int, int]:
         ids = self._db.execute(
@@ -304,7 +302,7 @@ class SQLiteArchive:
                 " WHERE session_id = ? ORDER BY rowid",
                 (session_id,),
             ).fetchall()
-        return [ArchivedItem(*r, position=n) for n, r in enumerate(rows)]
+        return [_archived(r, n) for n, r in enumerate(rows)]
 
     def compactions(self, session_id: str) -> list[Compaction]:
         with self._lock:
@@ -326,6 +324,14 @@ class SQLiteArchive:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _archived(row: Sequence[object], position: int) -> ArchivedItem:
+    session_id, item_id, kind, text, created_at, summary_id, compaction_id = row
+    return ArchivedItem(
+        str(session_id), str(item_id), str(kind), str(text), float(created_at),  # type: ignore[arg-type]
+        None if summary_id is None else str(summary_id), str(compaction_id), position,
+    )
 
 
 def _scan(rows: list[ArchivedItem], terms: list[str], limit: int) -> list[ArchivedItem]:

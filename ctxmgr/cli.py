@@ -162,7 +162,7 @@ def _run_settings(args: argparse.Namespace) -> int:
     env_file: Path | str = args.env_file if args.env_file is not None else ".env"
     _warn_unknown_env_vars(sys.stderr)
     try:
-        settings = Settings(_env_file=env_file, **overrides)
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except (SettingsError, ValidationError) as e:
         return _invalid(e)
     origins = _origins(overrides, env_file)

@@ -9,7 +9,7 @@ manager.on("compaction_failed", lambda ev: log.warning("compaction failed at %s"
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 from .plan import PlanAction
 
@@ -108,11 +108,6 @@ class CompactionFailedEvent:
     error_type: str = ""
     """The exception's class name."""
     type: Literal["compaction_failed"] = "compaction_failed"
-
-
-CompactionEvent = Union[
-    CompactionStartedEvent, CompactionAppliedEvent, CompactionSkippedEvent, CompactionFailedEvent
-]
 
 
 @dataclass(frozen=True)

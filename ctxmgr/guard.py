@@ -248,8 +248,8 @@ def _allowed(
 
     units = group_units(items)
     members: dict[str, list[str]] = {}
-    for item_id, unit in units.items():
-        members.setdefault(unit, []).append(item_id)
+    for member_id, unit_id in units.items():
+        members.setdefault(unit_id, []).append(member_id)
     # Pair closure and (for a summary) contiguity each shrink the set; repeat until
     # neither changes it, so that neither can undo the other.
     while True:

@@ -38,14 +38,20 @@ __all__ = [
 class Policy(Protocol):
     """Decides what to compact. Implementations must be pure (no I/O, no awaiting)."""
 
-    name: str
-    """Short name used in events and logs."""
+    @property
+    def name(self) -> str:
+        """Short name used in events and logs."""
+        ...
 
-    tail: TailWindow
-    """The tail window the guard protects for this policy."""
+    @property
+    def tail(self) -> TailWindow:
+        """The tail window the guard protects for this policy."""
+        ...
 
-    summary_tokens: int
-    """Expected size of a summary (0 for policies that never summarize)."""
+    @property
+    def summary_tokens(self) -> int:
+        """Expected size of a summary (0 for policies that never summarize)."""
+        ...
 
     def plan(
         self,
