@@ -32,6 +32,7 @@ from livekit.agents import llm
 
 from ._exceptions import RealtimeSyncError
 from .backends.base import Backend
+from .chat_items import reaches_server
 from .compose import live_union, weave
 from .events import FailureStage, SkipReason
 from .guard import TailWindow, guard_plan, guard_removals
@@ -385,12 +386,7 @@ class Applier:
         remote = self.backend.read_remote()
         if remote is None or remote_before is None:
             return error
-        # what the plugin sends at all: not bookkeeping, not empty placeholders
-        sent_ids = {
-            i.id
-            for i in sent.items
-            if (i.type == "message" and i.content) or i.type in ("function_call", "function_call_output")
-        }
+        sent_ids = {i.id for i in sent.items if reaches_server(i)}
         mirror = {i.id for i in remote.items}
         unconfirmed = frozenset(sent_ids - {i.id for i in remote_before.items} - mirror)
         undeleted = frozenset(({i.id for i in remote_before.items} - sent_ids) & mirror)

@@ -13,6 +13,7 @@ __all__ = [
     "is_summary",
     "is_structural",
     "is_user_turn_start",
+    "reaches_server",
     "pair_key",
     "oldest_in_progress_index",
 ]
@@ -41,6 +42,13 @@ def is_instruction(item: llm.ChatItem) -> bool:
 def is_structural(item: llm.ChatItem) -> bool:
     """Local bookkeeping (handoffs, config updates): costs no tokens, never compacted."""
     return isinstance(item, (llm.AgentHandoff, llm.AgentConfigUpdate))
+
+
+def reaches_server(item: llm.ChatItem) -> bool:
+    """An item a realtime plugin sends to the server: not bookkeeping, not an empty message."""
+    if isinstance(item, llm.ChatMessage):
+        return bool(item.content)
+    return isinstance(item, (llm.FunctionCall, llm.FunctionCallOutput))
 
 
 def is_user_turn_start(item: llm.ChatItem) -> bool:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from livekit.agents import llm
 
+from .chat_items import reaches_server
+
 __all__ = ["RemoteView", "is_placeholder", "remote_view", "unsynced_ids"]
 
 
@@ -82,12 +84,4 @@ def unsynced_ids(local: llm.ChatContext, remote: llm.ChatContext | None) -> froz
     if remote is None:
         return frozenset()
     mirrored = {item.id for item in remote.items}
-    return frozenset(
-        item.id
-        for item in local.items
-        if item.id not in mirrored
-        and (
-            (item.type == "message" and item.content)
-            or item.type in ("function_call", "function_call_output")
-        )
-    )
+    return frozenset(i.id for i in local.items if i.id not in mirrored and reaches_server(i))
