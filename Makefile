@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench chaos clean
+.PHONY: demo test bench chaos mutants chaos-figures clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,6 +21,12 @@ bench: $(STAMP)
 
 chaos: $(STAMP)
 	$(PY) -m ctxmgr.testing.chaos --seeds 1000 --contender both --concurrency 24
+
+mutants: $(STAMP)
+	$(PY) tools/mutants.py --write
+
+chaos-figures: $(STAMP)
+	$(PY) tools/chaos_figures.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -62,6 +62,9 @@ class ApplyOutcome:
     skip_reason: SkipReason | None = None
     stage: FailureStage | None = None
     error: BaseException | None = None
+    removed_ids: tuple[str, ...] = ()
+    """When failed: the planned items the local context no longer holds (a delete cut
+    short); some may still be on the server (``RealtimeSyncError.undeleted_ids``)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class Applier:
         self._tail = tail
         self._quiescence_timeout_s = quiescence_timeout_s
         self._confirm_timeout_s = confirm_timeout_s
+        self._deleting: tuple[str, ...] = ()
 
     # -- plans ---------------------------------------------------------------------------
 
@@ -140,7 +144,11 @@ class Applier:
         except _Skip as skip:
             return ApplyOutcome("skipped", skip_reason=skip.reason)
         except _Fail as fail:
-            return ApplyOutcome("failed", stage=fail.stage, error=fail.error)
+            still = {i.id for i in self.backend.read_local().items}
+            removed = tuple(i for i in self._deleting if i not in still)
+            return ApplyOutcome("failed", stage=fail.stage, error=fail.error, removed_ids=removed)
+        finally:
+            self._deleting = ()
         kept = tuple(i for i in plan.remove_ids if i not in set(final.remove_ids))
         return ApplyOutcome("applied", plan=final, kept_ids=kept)
 
@@ -232,11 +240,13 @@ class Applier:
         placed = summary.model_copy(update={"created_at": items[first].created_at - 1e-6})
         items.insert(at, placed)
         if remove:
+            self._deleting = plan.remove_ids
             gone = set(plan.remove_ids)
             items = [i for i in items if i.id not in gone]
         return llm.ChatContext(items)
 
     def _without(self, remove_ids: Collection[str]) -> llm.ChatContext:
+        self._deleting = tuple(remove_ids)
         gone = set(remove_ids)
         return llm.ChatContext([i for i in self._union() if i.id not in gone])
 

@@ -99,7 +99,7 @@ class CompactionSkippedEvent:
 
 @dataclass(frozen=True)
 class CompactionFailedEvent:
-    """A compaction failed; the context holds every item it held before."""
+    """A compaction failed; the context holds every item it held before, but ``removed_ids``."""
 
     request_id: str
     stage: FailureStage
@@ -107,6 +107,10 @@ class CompactionFailedEvent:
     """The exception (its message may quote chat content: log it only at debug level)."""
     error_type: str = ""
     """The exception's class name."""
+    removed_ids: tuple[str, ...] = ()
+    """Planned items already gone when a delete step failed part-way (the server applied
+    some deletes, or applied them without acknowledging): the archive holds them. Empty
+    for every failure before the delete step."""
     type: Literal["compaction_failed"] = "compaction_failed"
 
 

@@ -588,12 +588,25 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self.emit("compaction_skipped", event)
         return CompactionResult("skipped", event)
 
-    def _fail(self, request_id: str, stage: FailureStage, error: BaseException) -> CompactionResult:
+    def _fail(
+        self,
+        request_id: str,
+        stage: FailureStage,
+        error: BaseException,
+        removed_ids: tuple[str, ...] = (),
+    ) -> CompactionResult:
         self._stats.failed += 1
-        event = CompactionFailedEvent(request_id, stage, error, type(error).__name__)
+        event = CompactionFailedEvent(request_id, stage, error, type(error).__name__, removed_ids)
         logger.warning(
-            "compaction failed; the context was left as it was",
-            extra={"stage": stage, "error_type": type(error).__name__, "request_id": request_id},
+            "compaction failed part-way; some planned items are gone (archived)"
+            if removed_ids
+            else "compaction failed; the context was left as it was",
+            extra={
+                "stage": stage,
+                "error_type": type(error).__name__,
+                "request_id": request_id,
+                "removed": len(removed_ids),
+            },
         )
         logger.debug("compaction failure detail", exc_info=error, extra={"request_id": request_id})
         self.emit("compaction_failed", event)
@@ -615,7 +628,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return self._skip(outcome.skip_reason, tokens_before, request_id)
         if outcome.status == "failed":
             assert outcome.stage is not None and outcome.error is not None
-            return self._fail(request_id, outcome.stage, outcome.error)
+            return self._fail(request_id, outcome.stage, outcome.error, outcome.removed_ids)
         assert outcome.plan is not None and self._backend is not None
         self._stats.server_input_tokens = None  # stale until the next response reports
         tokens_after = self._measure(self._backend.read_local())

@@ -37,7 +37,9 @@ __all__ = ["ChangeLog", "Culprit", "LivekitPath", "instrument_plugin", "shortene
 
 Culprit = Literal["contender", "livekit:handoff", "livekit:interruption", "livekit:other"]
 """Who asked for a create or a delete (``livekit:other``: no known path, so never excused)."""
-LivekitPath = Literal["livekit:handoff", "livekit:interruption", "livekit:mirror"]
+LivekitPath = Literal[
+    "livekit:handoff", "livekit:interruption", "livekit:mirror", "livekit:placement"
+]
 """What livekit did on its own that explains a finding."""
 
 _CTXMGR_DIR = Path(__file__).resolve().parent.parent
@@ -107,6 +109,8 @@ class ChangeLog:
         self, violation: Violation, emulator: RealtimeServerEmulator, folded_ids: set[str]
     ) -> LivekitPath | None:
         """The livekit path that explains ``violation``; None when the violation counts."""
+        if violation.kind == "order_changed":
+            return self._placed_by_livekit(violation.item_ids[0], emulator)
         if violation.kind == "mirror_diverged" and violation.message.startswith("mirror content"):
             writers = self.created_by.get(violation.item_ids[0], set())
             return None if "contender" in writers else "livekit:mirror"
@@ -118,10 +122,32 @@ class ChangeLog:
             return culprit
         return None
 
+    def _placed_by_livekit(
+        self, item_id: str, emulator: RealtimeServerEmulator
+    ) -> LivekitPath | None:
+        """livekit created the item after one the contender never wrote: its own placement
+        (a typed turn sent after the last local item while the server had more)."""
+        if "contender" in self.created_by.get(item_id, {"contender"}):
+            return None
+        create = next(
+            (
+                e
+                for e in emulator.client_events
+                if e.get("type") == "conversation.item.create" and e["item"].get("id") == item_id
+            ),
+            None,
+        )
+        anchor = create.get("previous_item_id") if create is not None else None
+        if anchor is None or "contender" in self.created_by.get(anchor, set()):
+            return None
+        return "livekit:placement"
+
     def _deleted_item_behind(
         self, violation: Violation, emulator: RealtimeServerEmulator
     ) -> str | None:
         ids = violation.item_ids
+        if violation.kind in ("forbidden_delete", "summary_missing", "pair_split"):
+            return next((i for i in ids if i in self.deleted_by), None)
         if violation.kind == "orphaned_previous_item_id" and len(ids) > 1:
             return ids[1]
         if violation.kind == "orphaned_function_call_output" and ids:

@@ -53,12 +53,13 @@ async def naive_summarize(
     keep_last: int = 2,
     fail: bool = False,
     read_as_old: set[str] | None = None,
+    wrote: list[str] | None = None,
 ) -> None:
     """Read the local context, summarize the old part, replace it with summary + tail.
 
     The summarizer users wrote before ctxmgr (tests/emulator/test_emulator_race.py),
-    unchanged but for two hooks: ``fail`` raises where its LLM call would, and
-    ``read_as_old`` receives the ids it meant to fold.
+    unchanged but for three hooks: ``fail`` raises where its LLM call would,
+    ``read_as_old`` receives the ids it meant to fold and ``wrote`` its summary text.
     """
     chat_ctx = agent.chat_ctx.copy()
     old, tail = chat_ctx.items[:-keep_last], chat_ctx.items[-keep_last:]
@@ -69,6 +70,8 @@ async def naive_summarize(
         read_as_old.update(i.id for i in old)
     folded = " / ".join(i.text_content or "" for i in old if i.type == "message")
     summary = llm.ChatMessage(role="system", content=[f"Summary so far: {folded}"])
+    if wrote is not None:
+        wrote.append(summary.text_content or "")
     await agent.update_chat_ctx(llm.ChatContext([summary, *tail]))
 
 
@@ -78,8 +81,13 @@ class Contender(Protocol):
     name: ContenderName
     folded_ids: set[str]
     """Ids removed on purpose."""
+    summaries: list[str]
+    """The text of every summary its summarizer returned (the ledger looks for it)."""
     outcomes: list[str]
     """What became of each compaction: ``applied``, ``skipped:<reason>``, ``failed:<stage>``."""
+
+    def named(self) -> dict[str, bool]:
+        """Ids an applied compaction removed: True when summarized, False when trimmed."""
 
     def attach(self, agent: Agent) -> None:
         """Start managing ``agent`` (the first one, and each handoff target)."""
@@ -101,7 +109,11 @@ class NoCompaction:
 
     def __init__(self, compaction: Compaction) -> None:
         self.folded_ids: set[str] = set()
+        self.summaries: list[str] = []
         self.outcomes: list[str] = []
+
+    def named(self) -> dict[str, bool]:
+        return {}
 
     def attach(self, agent: Agent) -> None:
         return None
@@ -124,7 +136,12 @@ class NaiveContender:
     def __init__(self, compaction: Compaction) -> None:
         self._compaction = compaction
         self.folded_ids: set[str] = set()
+        self.summaries: list[str] = []
         self.outcomes: list[str] = []
+        self._applied: set[str] = set()
+
+    def named(self) -> dict[str, bool]:
+        return dict.fromkeys(self._applied, True)
 
     def attach(self, agent: Agent) -> None:
         return None
@@ -138,6 +155,7 @@ class NaiveContender:
                 keep_last=2 * c.keep_last_turns,
                 fail=c.summarizer_fails,
                 read_as_old=self.folded_ids,
+                wrote=self.summaries,
             )
         except SummarizerFailed:
             self.outcomes.append("failed:summarize")
@@ -146,6 +164,7 @@ class NaiveContender:
             # the naive code would log it and go on
             self.outcomes.append("failed:update")
         else:
+            self._applied.update(self.folded_ids)
             self.outcomes.append("applied")
 
     def busy(self) -> bool:
@@ -166,11 +185,30 @@ class CtxmgrContender:
         fail = (
             SummarizerFailed("the summarizer LLM failed") if compaction.summarizer_fails else None
         )
-        self.summarizer = FakeLLM(delay_s=compaction.summarizer_delay, fail_with=fail)
+        self.summaries: list[str] = []
+        self.summarizer = FakeLLM(
+            self._verbatim_summary, delay_s=compaction.summarizer_delay, fail_with=fail
+        )
         self.managers: dict[int, ContextManager] = {}
         self.folded_ids: set[str] = set()
         self.outcomes: list[str] = []
         self.applied: list[CompactionAppliedEvent] = []
+        self.cut_short: list[CompactionFailedEvent] = []
+        """Failed compactions that had removed some items (``removed_ids``)."""
+
+    def _verbatim_summary(self, chat_ctx: llm.ChatContext, tools: object) -> str:
+        """The whole transcript it was sent, so every folded item is in the summary."""
+        last = chat_ctx.items[-1]
+        text = last.text_content if isinstance(last, llm.ChatMessage) else None
+        self.summaries.append(text or "")
+        return text or ""
+
+    def named(self) -> dict[str, bool]:
+        named = {i: False for event in self.cut_short for i in event.removed_ids}
+        named.update(
+            {i: event.summary_id is not None for event in self.applied for i in event.removed_ids}
+        )
+        return named
 
     def _settings(self, agent: Agent, *, arm_trigger: bool) -> Settings:
         c = self._compaction
@@ -205,6 +243,8 @@ class CtxmgrContender:
             self.outcomes.append(f"skipped:{event.reason}")
 
     def _on_failed(self, event: CompactionFailedEvent) -> None:
+        if event.removed_ids:
+            self.cut_short.append(event)
         self.outcomes.append(f"failed:{event.stage}")
 
     async def compact(self, agent: Agent) -> None:
@@ -233,7 +273,11 @@ class GuardedNaiveContender(CtxmgrContender):
         super().__init__(compaction)
         self._naive = NaiveContender(compaction)
         self.folded_ids = self._naive.folded_ids
+        self.summaries = self._naive.summaries
         self.outcomes = self._naive.outcomes
+
+    def named(self) -> dict[str, bool]:
+        return self._naive.named()
 
     def attach(self, agent: Agent, *, arm_trigger: bool = False) -> None:
         super().attach(agent, arm_trigger=False)  # the manager only guards: it never compacts

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Coroutine
@@ -30,7 +31,7 @@ from ._chaos_schedule import (
     ToolResponse,
     UserTurn,
 )
-from .checker import Violation, check_realtime_invariants
+from .checker import Violation, check_realtime_invariants, fingerprint
 from .emulator import (
     CallTool,
     RealtimeServerEmulator,
@@ -40,31 +41,30 @@ from .emulator import (
     StaleAnchorPolicy,
     echo_responder,
 )
+from .ledger import Ledger
 
 __all__ = ["ChaosAgent", "Excuse", "ScheduleResult", "chaos_responder", "run_schedule"]
 
-Excuse = Literal["ack_dropped", "livekit_order", LivekitPath]
-"""Why a checker finding does not count.
+Excuse = Literal["ack_dropped", "control", "local_order", LivekitPath]
+"""Why a finding does not count; nothing else excuses one, for any contender.
 
-Items a compaction folds on purpose are not excused: the checker flags only
-items still in the local context, so a folded item is flagged only when
-something (a tool starting, a playout ending) put it back locally, which is the
-seed's divergence itself.
-
+- ``control``: the same seed played with nobody compacting (``none``) shows the
+  same finding (same kind) on the same items (same fingerprints): it belongs to
+  the scheduler or to livekit, not to the compaction.
 - ``ack_dropped``: ``mirror_diverged`` for items whose create or delete the server
   applied but, by the schedule's fault, never acknowledged: the plugin cannot know;
   and for the items the server then chained to one of them, which the plugin appends.
-- ``livekit_order``: ``order_diverged``. livekit orders the local context by creation
-  time (a call joins when its tool starts, a reply after playout, a tool output by
-  its call) and the server by arrival; with no compaction at all
-  (``--contender none``) half the schedules end reordered. A reorder that a
-  compaction turns into a loss shows as the loss.
-- ``livekit:handoff`` / ``livekit:interruption``: a loss whose deleted item livekit
-  itself deleted, from a copy of the local context, when a handoff started the
-  next agent or an interruption synced (see ``_chaos_blame``); never when the
-  contender had folded that item. A delete from no known path counts.
-- ``livekit:mirror``: the mirror's copy of an item the contender never wrote
-  differs from the server's (the plugin keeps no text of a discarded reply).
+  Only the mirror's view is excused: the server's order and every item still count.
+- ``local_order``: ``order_diverged``, the agent's local copy ordered otherwise than
+  the server. livekit orders the local context by creation time (a call joins when
+  its tool starts, a reply after playout) and the server by arrival; the control
+  shows it in half the schedules, at timings a compaction shifts. The server's own
+  order is judged by the ledger (``order_changed``), and that counts.
+- ``livekit:handoff`` / ``livekit:interruption``: the item behind the finding was
+  deleted by livekit itself (the call stack of the plugin's send, see
+  ``_chaos_blame``), from a copy of the local context, when a handoff started the
+  next agent or an interruption synced; never an item the contender folded. These
+  paths call the realtime session directly, past any ``Agent.update_chat_ctx``.
 """
 
 SETTLE_QUIET_S = 0.3
@@ -125,6 +125,10 @@ class ScheduleResult:
     duration_s: float = 0.0
     views: tuple[str, ...] = ()
     """The server, mirror and local contexts when checked, one line per item, for a replay."""
+    findings: tuple[Violation, ...] = ()
+    """Every finding, counted or not (the per-seed control of another run compares these)."""
+    exercised: frozenset[str] = frozenset()
+    """What a compaction's deletes met (``Ledger.exercised``)."""
 
     @property
     def items_lost(self) -> int:
@@ -270,6 +274,16 @@ class _Race:
                 raise TimeoutError(f"the session did not settle: {busy or 'events'} in flight")
             await asyncio.sleep(0.02)
 
+    def copies(self) -> tuple[llm.ChatContext | None, llm.ChatContext | None]:
+        """The plugin's mirror and the agent's context, right now (for the ledger)."""
+        rt = self._rt_session()
+        mirror = rt.chat_ctx if rt is not None else None
+        try:
+            local = self.agent.chat_ctx
+        except RuntimeError:
+            local = None
+        return mirror, local
+
     def _rt_session(self) -> Any:
         activity = getattr(self.agent, "_activity", None)
         return activity.realtime_llm_session if activity is not None else None
@@ -297,7 +311,10 @@ class _Race:
                 lines.append(f"  {_describe_item(chat_item)}")
         return tuple(lines)
 
-    def check(self) -> tuple[list[Violation], list[tuple[Excuse, Violation]]]:
+    def check(
+        self, ledger: Ledger, control: ScheduleResult | None
+    ) -> tuple[list[Violation], list[tuple[Excuse, Violation]], list[Violation]]:
+        """Counted findings, excused ones, and all of them."""
         agent = self.agent
         rt = self._rt_session()
         found = check_realtime_invariants(
@@ -306,23 +323,38 @@ class _Race:
             agent.chat_ctx,
             deleted_ids=self.emulator.deleted_ids,
         )
+        known: dict[str, Any] = {i.id: i for i in agent.chat_ctx.items}
+        if rt is not None:
+            known.update({i.id: i for i in rt.chat_ctx.items})
+        known.update(ledger.seen)
+        found = [
+            dataclasses.replace(
+                v, fingerprints=frozenset(fingerprint(known[i]) for i in v.item_ids if i in known)
+            )
+            for v in found
+        ]
+        found += ledger.findings()
         unacked = _unacknowledged_ids(self.emulator)
+        in_control = {v.key for v in control.findings} if control is not None else set()
         counted: list[Violation] = []
         excused: list[tuple[Excuse, Violation]] = []
         for v in found:
             ids = set(v.item_ids)
-            culprit = self.changes.livekit_caused(v, self.emulator, self.contender.folded_ids)
             if v.kind == "mirror_diverged" and (
                 (ids and ids <= unacked) or self._reordered_by_unacked(v, unacked, rt)
             ):
                 excused.append(("ack_dropped", v))
             elif v.kind == "order_diverged":
-                excused.append(("livekit_order", v))
-            elif culprit is not None:
+                excused.append(("local_order", v))
+            elif v.key in in_control:
+                excused.append(("control", v))
+            elif (
+                culprit := self.changes.livekit_caused(v, self.emulator, self.contender.folded_ids)
+            ) is not None:
                 excused.append((culprit, v))
             else:
                 counted.append(v)
-        return counted, excused
+        return counted, excused, found
 
     def _reordered_by_unacked(self, violation: Violation, unacked: set[str], rt: Any) -> bool:
         """The mirror's order differs only where the server chained an item to one it never
@@ -356,11 +388,14 @@ def _unacknowledged_ids(emulator: RealtimeServerEmulator) -> set[str]:
     return ids
 
 
-async def run_schedule(schedule: Schedule, contender_name: ContenderName) -> ScheduleResult:
+async def run_schedule(
+    schedule: Schedule, contender_name: ContenderName, *, control: ScheduleResult | None = None
+) -> ScheduleResult:
     """Play ``schedule`` with one contender on a fresh emulator and session; check the result.
 
-    Never raises for what happens inside the schedule: a harness failure is
-    returned as ``ScheduleResult.error``.
+    ``control`` is the same schedule played by ``none``: a finding it shows too, on
+    the same items, is excused. Never raises for what happens inside the schedule:
+    a harness failure is returned as ``ScheduleResult.error``.
     """
     from livekit.plugins.openai.realtime import RealtimeModel
 
@@ -376,12 +411,19 @@ async def run_schedule(schedule: Schedule, contender_name: ContenderName) -> Sch
                 model = RealtimeModel(base_url=emulator.url, api_key="test", modalities=["text"])
                 session: AgentSession[None] = AgentSession(llm=model)
                 race = _Race(schedule, contender, emulator, session, changes)
+                ledger = Ledger(
+                    emulator,
+                    state=race.copies,
+                    keep_last_turns=schedule.compaction.keep_last_turns,
+                    summaries=lambda: contender.summaries,
+                    named=contender.named,
+                )
                 try:
                     await session.start(ChaosAgent())
                     await asyncio.wait_for(race.play(), SCHEDULE_TIMEOUT_S)
-                    counted, excused = race.check()
+                    counted, excused, found = race.check(ledger, control)
                     views = race.views()
-                    error = "; ".join(race.errors) or None
+                    error = "; ".join(race.errors + emulator.observer_errors) or None
                 finally:
                     for task in race.tasks:
                         task.cancel()
@@ -406,4 +448,6 @@ async def run_schedule(schedule: Schedule, contender_name: ContenderName) -> Sch
         outcomes=tuple(contender.outcomes),
         duration_s=time.monotonic() - started,
         views=views,
+        findings=tuple(found),
+        exercised=frozenset(ledger.exercised),
     )

@@ -99,6 +99,8 @@ class ServerConversation:
         """Where a generated item goes when its anchor was deleted (see StaleAnchorPolicy)."""
         self.deleted_ids: list[str] = []
         """Ids deleted so far, in order."""
+        self.arrivals: dict[str, int] = {}
+        """Each id ever placed, with the order in which the server placed it first."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -184,6 +186,7 @@ class ServerConversation:
         return item
 
     def _place(self, item: dict[str, Any], index: int) -> str | None:
+        self.arrivals.setdefault(item["id"], len(self.arrivals))
         previous = self._entries[index - 1].item["id"] if index > 0 else None
         self._entries.insert(index, _Entry(item=item, previous_item_id=previous))
         return previous

@@ -219,7 +219,9 @@ class EmulatedSession:
         except ValidationError as e:
             self.send(proto.invalid_event(*_describe(e), event_id))
             return
+        before = self.conversation.snapshot()
         self._handlers[type_](event)
+        self._emulator._observe(self, event, before)
 
     def _on_session_update(self, event: dict[str, Any]) -> None:
         _merge(self.config, event["session"])

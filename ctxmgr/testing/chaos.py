@@ -5,8 +5,11 @@ compaction raced by server-started responses whose function calls reach the
 client late, responses committed while a call is pending, user turns, replies
 still streaming when the summary lands, a slow or failing summarizer, late and
 dropped acknowledgements, interruptions and handoffs. Every schedule runs on a
-fresh emulator and ``AgentSession``; the invariant checker then reads the
-server, the plugin's mirror and the agent's context.
+fresh emulator and ``AgentSession``, once with nobody compacting (the control)
+and once per contender; the ledger (``ctxmgr.testing.ledger``) judges every client
+event from the server's side, the invariant checker reads the server, the
+plugin's mirror and the agent's context at the end, and a finding counts unless
+the seed's control shows it too (``Excuse`` in ``_chaos_run``).
 
 ```
 python -m ctxmgr.testing.chaos --seeds 1000                  # ctxmgr and naive, side by side
@@ -117,6 +120,10 @@ class ChaosReport:
         """Findings not counted, by reason."""
         return Counter(why for r in self.results for why, _ in r.excused)
 
+    def exercised(self) -> Counter[str]:
+        """Schedules in which a compaction's delete met each kind of item in flight."""
+        return Counter(kind for r in self.results for kind in r.exercised)
+
     def line(self) -> str:
         """``schedules=N violations=V items_lost=L``."""
         return (
@@ -128,10 +135,13 @@ class ChaosReport:
         kinds = " ".join(f"{k}={n}" for k, n in sorted(self.by_kind().items()))
         excused = " ".join(f"{k}={n}" for k, n in sorted(self.excused().items()))
         outcomes = " ".join(f"{k}={n}" for k, n in sorted(self.outcomes().items()))
+        met = " ".join(
+            f"{k}={n / max(1, self.schedules):.0%}" for k, n in sorted(self.exercised().items())
+        )
         return (
             f"{self.contender}: {self.line()} failed_schedules={len(self.failed_seeds)}"
             f" errors={self.errors} wall={self.wall_s:.1f}s\n  counted=[{kinds}]"
-            f" not_counted=[{excused}]\n  compactions=[{outcomes}]"
+            f" not_counted=[{excused}]\n  compactions=[{outcomes}]\n  deletes_met=[{met}]"
         )
 
     def failure_message(self, limit: int = 10) -> str:
@@ -161,6 +171,7 @@ async def run_chaos(
     concurrency: int = 24,
     update_wait_s: float = UPDATE_WAIT_S,
     on_result: Callable[[ScheduleResult], None] | None = None,
+    controls: dict[int, ScheduleResult] | None = None,
 ) -> ChaosReport:
     """Run one schedule per seed for ``contender``, ``concurrency`` at a time, in this loop.
 
@@ -170,14 +181,23 @@ async def run_chaos(
         concurrency: Schedules (each an emulator and a session) running at once.
         update_wait_s: The plugin's acknowledgement wait during the run (restored after).
         on_result: Called with each ``ScheduleResult`` as it completes.
+        controls: The control runs (``none``) by seed, reused and filled in: each
+            seed's findings are excused only when its control shows them too.
     """
     report = ChaosReport(contender)
     started = time.monotonic()
     slots = asyncio.Semaphore(concurrency)
+    controls = {} if controls is None else controls
 
     async def _one(seed: int) -> None:
         async with slots:
-            result = await run_schedule(Schedule.from_seed(seed), contender)
+            schedule = Schedule.from_seed(seed)
+            control = None
+            if contender != "none":
+                if seed not in controls:
+                    controls[seed] = await run_schedule(schedule, "none")
+                control = controls[seed]
+            result = await run_schedule(schedule, contender, control=control)
         report.results.append(result)
         if on_result is not None:
             on_result(result)
@@ -255,6 +275,7 @@ async def _amain(args: argparse.Namespace) -> int:
     replay = args.seed is not None
     seeds = [args.seed] * args.repeat if replay else range(args.first, args.first + args.seeds)
     reports: dict[ContenderName, ChaosReport] = {}
+    controls: dict[int, ScheduleResult] = {}  # a replay plays its control once per run
     for name in _contenders(args.contender):
 
         def _progress(result: ScheduleResult, name: ContenderName = name) -> None:
@@ -266,7 +287,11 @@ async def _amain(args: argparse.Namespace) -> int:
                     print("\n".join(result.views), flush=True)
 
         reports[name] = await run_chaos(
-            seeds, name, concurrency=args.concurrency, on_result=_progress
+            seeds,
+            name,
+            concurrency=args.concurrency,
+            on_result=_progress,
+            controls=None if replay else controls,
         )
     if replay:
         _print_replay(args.seed, reports.values())

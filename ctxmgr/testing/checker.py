@@ -28,12 +28,19 @@ from ._emulator_conversation import ServerItem
 
 ViolationKind = Literal[
     "item_lost",
+    "forbidden_delete",
+    "pair_split",
+    "summary_missing",
+    "order_changed",
     "orphaned_function_call_output",
     "orphaned_previous_item_id",
     "mirror_diverged",
     "order_diverged",
 ]
-"""What kind of invariant a violation breaks."""
+"""What kind of invariant a violation breaks (the last five are the ledger's)."""
+
+Fingerprint = tuple[str, ...]
+"""What an item says, stable across runs of one seed (ids are not)."""
 
 _LOCAL_ONLY_TYPES = frozenset({"agent_config_update", "agent_handoff"})
 _INSTRUCTION_IDS = frozenset({"lk.agent_task.instructions", "lk.agent_task.instructions.dynamic"})
@@ -49,6 +56,13 @@ class Violation:
     """What is wrong, naming item ids only (never chat content)."""
     item_ids: tuple[str, ...] = ()
     """The items involved."""
+    fingerprints: frozenset[Fingerprint] = frozenset()
+    """What the items say (see :func:`fingerprint`): stable across runs of one seed."""
+
+    @property
+    def key(self) -> tuple[str, frozenset[Fingerprint]]:
+        """What the per-seed control compares: the kind and what the items say."""
+        return (self.kind, self.fingerprints)
 
 
 def check_realtime_invariants(
@@ -105,6 +119,23 @@ def _server_violations(server_items: Sequence[ServerItem]) -> list[Violation]:
                 )
             )
     return found
+
+
+def fingerprint(item: ServerItem | llm.ChatItem) -> Fingerprint:
+    """What an item says: role and text, call name and arguments, or output."""
+    if isinstance(item, ServerItem):
+        text = item.text
+    elif isinstance(item, llm.ChatMessage):
+        text = "".join(c for c in item.content if isinstance(c, str))
+    else:
+        text = ""
+    if item.type == "message":
+        return (item.type, str(item.role or ""), text[:80])
+    if item.type == "function_call":
+        return (item.type, str(item.name), str(item.arguments))
+    if item.type == "function_call_output":
+        return (item.type, str(item.output))
+    return (item.type,)
 
 
 def _fingerprint(item: ServerItem | llm.ChatItem) -> tuple[object, ...]:

@@ -34,6 +34,7 @@ from ._emulator_session import AckRule, EmulatedSession
 __all__ = [
     "AckKind",
     "CallTool",
+    "ClientEventObserver",
     "EmulatedSession",
     "RealtimeServerEmulator",
     "Responder",
@@ -48,6 +49,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("ctxmgr.testing")
+
+ClientEventObserver = Callable[[EmulatedSession, dict[str, Any], tuple[ServerItem, ...]], None]
+"""``(session, event, before)``: sees each valid client event right after the server applied it."""
 
 
 class RealtimeServerEmulator:
@@ -100,6 +104,11 @@ class RealtimeServerEmulator:
         """Every server event sent, in order, across connections."""
         self.dropped_acks: list[dict[str, Any]] = []
         """Acknowledgements withheld by ``drop_acks``."""
+        self.observers: list[ClientEventObserver] = []
+        """Called after each valid client event is applied: ``(session, event, before)``,
+        ``before`` being the server conversation just before it (see ``ctxmgr.testing.ledger``)."""
+        self.observer_errors: list[str] = []
+        """What the observers raised (logged, never passed to the connection)."""
         self._host, self._port = host, port
         self._plans: deque[ResponsePlan] = deque()
         self._ack_rules: list[AckRule] = []
@@ -297,6 +306,16 @@ class RealtimeServerEmulator:
     def _record_received(self, event: dict[str, Any]) -> None:
         self.client_events.append(event)
         self._notify()
+
+    def _observe(
+        self, session: EmulatedSession, event: dict[str, Any], before: tuple[ServerItem, ...]
+    ) -> None:
+        for observer in self.observers:
+            try:
+                observer(session, event, before)
+            except Exception as e:  # noqa: BLE001 - a broken observer must not break the server
+                logger.exception("client event observer failed")
+                self.observer_errors.append(f"{type(e).__name__}: {e}")
 
     def _notify(self) -> None:
         self._changed.set()

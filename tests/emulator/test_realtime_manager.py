@@ -219,3 +219,50 @@ async def test_a_snapshot_taken_mid_reply_never_empties_the_reply(
             await manager.aclose()
         else:
             assert not kept_whole  # the plugin deleted the reply and re-created it empty
+
+
+async def test_a_summary_whose_ack_was_dropped_is_never_sent_again_elsewhere(
+    live: Live, emulator: RealtimeServerEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seed 525: the server applied the summary's create but never acknowledged it."""
+    from emulator_support import shorten_update_wait
+
+    from ctxmgr.testing.ledger import Ledger
+
+    shorten_update_wait(monkeypatch, 0.5)
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer)
+        await _turns(live, 4)
+        ledger = Ledger(
+            emulator,
+            state=lambda: (live.rt_session.chat_ctx, live.agent.chat_ctx),
+            keep_last_turns=1,
+            summaries=lambda: [],
+            named=lambda: {},
+        )
+        emulator.drop_acks("create", count=1)
+
+        result = await manager.compact(force=True)
+        # what comes next: a server-started tool call, then a typed turn
+        emulator.queue_response(ResponsePlan.say("Found it."))
+        call = emulator.commit_response(
+            ResponsePlan(outputs=(CallTool("lookup", '{"query": "order"}', dispatch_delay=0.05),))
+        )
+        await call.wait_done()
+        await emulator.wait_until(lambda: all(r.done.is_set() for r in emulator.responses))
+        await live.session.wait_for_idle()
+        await live.session.run(user_input="Turn 9: what is my order?")
+
+        assert result.status == "failed" and result.event.stage == "insert", result
+        [summary] = [i for i in emulator.conversation if i.role == "system"]
+        creates = [
+            e for e in emulator.client_events
+            if e["type"] == "conversation.item.create" and e["item"]["id"] == summary.id
+        ]
+        assert len(creates) == 1, creates  # never re-sent, at any position
+        users = [i.text for i in emulator.conversation if i.role == "user"]
+        assert users[-1].startswith("Turn 9"), users
+        assert [f for f in ledger.findings() if f.kind == "order_changed"] == []
+        # nothing was deleted: the failed compaction left every item on the server
+        assert emulator.deleted_ids == []
+        await manager.aclose()

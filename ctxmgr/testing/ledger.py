@@ -1,0 +1,360 @@
+"""The ledger: every item ever seen, accounted for, judged from the server's side only.
+
+A :class:`Ledger` watches an emulator (``emulator.observers``) and, at every
+client event the server applies, reads the server's conversation, the
+plugin's mirror and the agent's context. It never asks ctxmgr what it did; it
+knows only what the harness itself owns: the texts its summarizer LLM
+returned (``summaries``) and the items an applied compaction names
+(``named``, from the public ``compaction_applied`` event, or the naive
+summarizer's own list).
+
+What it finds (as :class:`~ctxmgr.testing.checker.Violation`):
+
+- ``item_lost``: an item left the server other than through a delete an
+  applied compaction names, with its text in a summary that was on the server
+  before that delete (or a trim that names it); whichever copy still holds it.
+- ``forbidden_delete``: the reference guard, written from DESIGN.md's
+  invariants (not from ``ctxmgr.guard``), forbids a delete the client sent: the
+  tail window, an item in flight (still generating, not yet acknowledged,
+  remote-only or a placeholder, or after the oldest such item), instructions.
+- ``pair_split``: a function call left the server without its output, or the
+  other way round.
+- ``summary_missing``: a folded item left the server while no summary holding
+  it was there (a transient state: deleted before the summary was in).
+- ``order_changed``: the client placed a new user message before an earlier
+  one (only deletions and a summary's insertion may change what sits where;
+  what the server generates goes after its response's anchor, not judged).
+
+Each finding carries content fingerprints, so the per-seed control (the same
+seed with nobody compacting) can be compared item by item although ids differ.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from livekit.agents import llm
+
+from ._emulator_conversation import ServerItem
+from ._emulator_session import EmulatedSession
+from .checker import Fingerprint, Violation, ViolationKind, fingerprint
+from .emulator import RealtimeServerEmulator
+
+__all__ = ["Ledger"]
+
+LocalState = Callable[[], tuple[llm.ChatContext | None, llm.ChatContext | None]]
+"""Returns ``(plugin mirror, agent context)`` as they are right now."""
+
+_INSTRUCTION_IDS = frozenset({"lk.agent_task.instructions", "lk.agent_task.instructions.dynamic"})
+
+
+def _said(item: ServerItem) -> list[str]:
+    """The texts a summary must hold for ``item`` to be represented in it."""
+    if item.type == "message":
+        return [item.text] if item.text else []
+    if item.type == "function_call":
+        return [item.call_id or "", item.arguments or ""]
+    return [item.call_id or "", item.output or ""]
+
+
+@dataclass
+class _Delete:
+    item: ServerItem
+    at_event: int
+    on_server_before: frozenset[str]
+    session: int
+    unreconciled: tuple[str, ...] = ()
+    """Items on the server, in the plugin's mirror, missing locally or placeholders there."""
+    server_order: tuple[str, ...] = ()
+
+
+@dataclass
+class Ledger:
+    """Watches one emulator; :meth:`findings` judges what it saw.
+
+    Args:
+        emulator: The emulator to watch (the ledger adds itself to its observers).
+        state: Returns the plugin's mirror and the agent's context right now.
+        keep_last_turns: The tail window the compaction must leave alone (user turns).
+        summaries: The texts the harness's summarizer returned (or wrote), so far.
+        named: Ids an applied compaction removed on purpose, and whether it summarized
+            them (``True``) or trimmed them (``False``).
+    """
+
+    emulator: RealtimeServerEmulator
+    state: LocalState
+    keep_last_turns: int
+    summaries: Callable[[], Sequence[str]]
+    named: Callable[[], dict[str, bool]]
+    seen: dict[str, ServerItem] = field(default_factory=dict)
+    deletes: list[_Delete] = field(default_factory=list)
+    _found: list[Violation] = field(default_factory=list)
+    _events: int = 0
+    exercised: set[str] = field(default_factory=set)
+    """What the race put in a compaction's way at some delete: ``in_flight``,
+    ``pending_ack``, ``remote_only``, ``placeholder``, ``streaming``."""
+
+    def __post_init__(self) -> None:
+        self.emulator.observers.append(self._on_client_event)
+
+    # --- watching -------------------------------------------------------------
+
+    def _on_client_event(
+        self, session: EmulatedSession, event: dict[str, Any], before: tuple[ServerItem, ...]
+    ) -> None:
+        self._events += 1
+        for item in before:
+            self.seen[item.id] = item
+        if event.get("type") == "conversation.item.delete":
+            self._on_delete(session, event["item_id"], before)
+        after = session.conversation.snapshot()
+        for item in after:
+            self.seen.setdefault(item.id, item)
+        self._check_order(event, after)
+
+    def _on_delete(
+        self, session: EmulatedSession, item_id: str, before: tuple[ServerItem, ...]
+    ) -> None:
+        item = next((i for i in before if i.id == item_id), None)
+        if item is None:
+            return  # the server refused it: nothing left
+        index = self.emulator.server_sessions.index(session)
+        self.deletes.append(
+            _Delete(item, self._events, frozenset(i.id for i in before), index)
+        )
+        reasons = self._forbidding(session, item, before)
+        if reasons:
+            self._add(
+                "forbidden_delete",
+                f"the client deleted {item.type} {item.id} ({', '.join(reasons)})",
+                [item],
+            )
+
+    def _forbidding(
+        self, session: EmulatedSession, item: ServerItem, before: tuple[ServerItem, ...]
+    ) -> list[str]:
+        """Why the reference guard forbids deleting ``item`` now; empty when it may go."""
+        mirror, local = self.state()
+        mirror_ids = [i.id for i in mirror.items] if mirror is not None else []
+        local_items = {i.id: i for i in local.items} if local is not None else {}
+        reasons: list[str] = []
+        if item.id in _INSTRUCTION_IDS or (
+            item.type == "message" and item.role in ("system", "developer")
+            and not self._is_summary(item)
+        ):
+            reasons.append("instructions")
+        server_ids = [i.id for i in before]
+        if item.id in _tail(before, self.keep_last_turns):
+            reasons.append("tail window on the server")
+        if local is not None and item.id in _tail_local(local, self.keep_last_turns):
+            reasons.append("tail window in the agent's context")
+        generating = any(
+            item.id in r.item_ids and not r.done.is_set() for r in session.responses
+        )
+        if item.status == "in_progress" or generating:
+            reasons.append("still generating")
+        if streaming := [i for i in before if i.status == "in_progress"]:
+            self.exercised.add("streaming")
+            if server_ids.index(item.id) > server_ids.index(streaming[0].id):
+                reasons.append("after a reply still streaming")
+        if mirror is not None and item.id not in mirror_ids:
+            reasons.append("not acknowledged to the plugin")
+        if mirror is not None and local is not None:
+            unreconciled = [
+                i
+                for i in mirror_ids
+                if i not in local_items or _is_placeholder(local_items[i])
+            ]
+            by_id = {i.id: i for i in before}
+            on_server = [
+                i for i in unreconciled if i in by_id and not self._is_summary(by_id[i])
+            ]
+            if on_server:
+                self.exercised.add("remote_only")
+                if any(_calls_in_flight(before, local_items, i) for i in on_server):
+                    self.exercised.add("in_flight")
+            # judged at the end: the update's own deletes are not remote-only, they are gone
+            # locally because the update removes them (see _judge_remote_only)
+            self.deletes[-1].unreconciled = tuple(on_server)
+            self.deletes[-1].server_order = tuple(server_ids)
+            if any(_is_placeholder(local_items[i]) for i in mirror_ids if i in local_items):
+                self.exercised.add("placeholder")
+        if self.emulator.dropped_acks or any(
+            i.id not in mirror_ids for i in before if mirror is not None
+        ):
+            self.exercised.add("pending_ack")
+        if item.type == "function_call" and not any(
+            s.type == "function_call_output" and s.call_id == item.call_id
+            for s in self.seen.values()
+        ):
+            reasons.append("a call without its output yet")
+        return reasons
+
+    def _judge_remote_only(self) -> None:
+        """A delete at or after the oldest remote-only item or placeholder is forbidden.
+
+        The deletes one update sends arrive back to back (a burst); an item the
+        burst deletes is missing locally because the update removes it, so it
+        does not count as remote-only for that burst.
+        """
+        bursts: list[list[_Delete]] = []
+        for d in self.deletes:
+            if bursts and bursts[-1][-1].at_event == d.at_event - 1:
+                bursts[-1].append(d)
+            else:
+                bursts.append([d])
+        for burst in bursts:
+            going = {d.item.id for d in burst}
+            for d in burst:
+                protected = [i for i in d.unreconciled if i not in going]
+                if not protected:
+                    continue
+                oldest = min(d.server_order.index(i) for i in protected)
+                if d.server_order.index(d.item.id) >= oldest:
+                    self._add(
+                        "forbidden_delete",
+                        f"the client deleted {d.item.type} {d.item.id} (at or after"
+                        f" {d.server_order[oldest]}, remote-only or a placeholder)",
+                        [d.item],
+                    )
+
+    def _check_order(self, event: dict[str, Any], after: tuple[ServerItem, ...]) -> None:
+        """A user message the client creates goes after every earlier user message.
+
+        The server places what it generates after its response's anchor, and the
+        client may insert a summary anywhere: neither is judged. A user turn placed
+        before an earlier one rewrites the conversation's order.
+        """
+        if event.get("type") != "conversation.item.create":
+            return
+        created = event.get("item") or {}
+        ids = [i.id for i in after]
+        if created.get("role") != "user" or created.get("id") not in ids:
+            return
+        index = ids.index(created["id"])
+        new = after[index]
+        if self._is_summary(new):
+            return
+        later = [
+            i
+            for i in after[index + 1 :]
+            if i.type == "message" and i.role == "user" and not self._is_summary(i)
+        ]
+        if later:
+            self._add(
+                "order_changed",
+                f"the client created user message {new.id} before the earlier {later[0].id}",
+                [new, later[0]],
+            )
+
+    # --- judging --------------------------------------------------------------
+
+    def _is_summary(self, item: ServerItem) -> bool:
+        body = _plain(item.text)
+        return item.type == "message" and any(
+            t and t in body for t in (_plain(s) for s in self.summaries())
+        )
+
+    def _represented(self, item: ServerItem, summary_ids: Collection[str]) -> bool:
+        said = [s for s in _said(item) if s]
+        for sid in summary_ids:
+            summary = self.seen.get(sid)
+            if summary is None or not self._is_summary(summary):
+                continue
+            body = _plain(summary.text)
+            if all(_plain(s) in body for s in said):
+                return True
+        return False
+
+    def _add(self, kind: ViolationKind, message: str, items: Sequence[ServerItem]) -> None:
+        finding = Violation(
+            kind, message, tuple(i.id for i in items), frozenset(fingerprint(i) for i in items)
+        )
+        if finding.key not in {f.key for f in self._found}:
+            self._found.append(finding)
+
+    def findings(self) -> list[Violation]:
+        """Everything found so far, plus the end-of-run accounting of every item seen."""
+        final_session = self.emulator.server_sessions[-1] if self.emulator.server_sessions else None
+        final = final_session.conversation.snapshot() if final_session is not None else ()
+        for item in final:
+            self.seen.setdefault(item.id, item)
+        self._judge_remote_only()
+        on_server = {i.id for i in final}
+        named = self.named()
+        deleted: dict[str, _Delete] = {}
+        for d in self.deletes:
+            deleted.setdefault(d.item.id, d)
+        for item_id, item in self.seen.items():
+            if item_id in on_server:
+                continue
+            d = deleted.get(item_id)
+            if d is None:
+                self._add("item_lost", f"{item.type} {item_id} left with an old connection", [item])
+                continue
+            item = d.item  # as it was when deleted
+            if self._represented(item, d.on_server_before):
+                continue  # folded: its words were on the server, in a summary, before it went
+            if named.get(item_id) is False:
+                continue  # trimmed: an applied compaction dropped it on purpose, by name
+            holder = self._represented(item, self.seen)
+            self._add(
+                "summary_missing" if holder else "item_lost",
+                f"{item.type} {item_id} was deleted "
+                + ("before its summary was on the server" if holder else "into no summary"),
+                [item],
+            )
+        calls = {i.call_id: i for i in self.seen.values() if i.type == "function_call"}
+        outputs = {i.call_id: i for i in self.seen.values() if i.type == "function_call_output"}
+        for call_id, call in calls.items():
+            output = outputs.get(call_id)
+            if output is not None and (call.id in on_server) != (output.id in on_server):
+                gone = call if call.id not in on_server else output
+                self._add(
+                    "pair_split",
+                    f"{gone.type} {gone.id} left the server without its other half",
+                    [call, output],
+                )
+        return list(self._found)
+
+
+def _plain(text: str) -> str:
+    """Text with XML escapes undone (however many times) and whitespace stripped."""
+    while (plain := html.unescape(text)) != text:
+        text = plain
+    return text.strip()
+
+
+def _tail(items: Sequence[ServerItem], keep_last_turns: int) -> set[str]:
+    users = [n for n, i in enumerate(items) if i.type == "message" and i.role == "user"]
+    if keep_last_turns <= 0:
+        return set()
+    start = users[-keep_last_turns] if len(users) >= keep_last_turns else 0
+    return {i.id for i in items[start:]}
+
+
+def _tail_local(chat_ctx: llm.ChatContext, keep_last_turns: int) -> set[str]:
+    items = chat_ctx.items
+    users = [
+        n
+        for n, i in enumerate(items)
+        if isinstance(i, llm.ChatMessage) and i.role == "user" and not i.extra.get("is_summary")
+    ]
+    if keep_last_turns <= 0:
+        return set()
+    start = users[-keep_last_turns] if len(users) >= keep_last_turns else 0
+    return {i.id for i in items[start:]}
+
+
+def _is_placeholder(item: llm.ChatItem) -> bool:
+    return isinstance(item, llm.ChatMessage) and not item.text_content
+
+
+def _calls_in_flight(
+    server: Sequence[ServerItem], local: dict[str, llm.ChatItem], item_id: str
+) -> bool:
+    item = next((i for i in server if i.id == item_id), None)
+    return item is not None and item.type == "function_call" and item_id not in local

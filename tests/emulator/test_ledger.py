@@ -1,0 +1,114 @@
+"""The ledger judges from the server's side: each check is seen failing on a real session."""
+
+from __future__ import annotations
+
+import pytest
+from emulator_support import Live
+from livekit.agents import llm
+
+from ctxmgr.testing.emulator import RealtimeServerEmulator
+from ctxmgr.testing.ledger import Ledger
+
+pytestmark = pytest.mark.emulator
+
+
+def _ledger(
+    live: Live,
+    emulator: RealtimeServerEmulator,
+    *,
+    summaries: list[str] | None = None,
+    named: dict[str, bool] | None = None,
+    keep_last_turns: int = 1,
+) -> Ledger:
+    return Ledger(
+        emulator,
+        state=lambda: (live.rt_session.chat_ctx, live.agent.chat_ctx),
+        keep_last_turns=keep_last_turns,
+        summaries=lambda: summaries or [],
+        named=lambda: named or {},
+    )
+
+
+async def _turns(live: Live, n: int) -> None:
+    for t in range(n):
+        await live.session.run(user_input=f"Turn {t}: my order is {4400 + t}.")
+
+
+def _kinds(ledger: Ledger) -> list[str]:
+    return sorted(f.kind for f in ledger.findings())
+
+
+async def test_an_item_removed_from_both_copies_is_lost(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    ledger = _ledger(live, emulator)
+    await _turns(live, 3)
+    first_user = next(i for i in live.agent.chat_ctx.items if i.type == "message")
+    kept = [i for i in live.agent.chat_ctx.items if i.id != first_user.id]
+
+    await live.agent.update_chat_ctx(llm.ChatContext(kept))
+
+    # gone from the server and from the agent: the three-copy checker sees nothing
+    assert live.violations() == []
+    lost = [f for f in ledger.findings() if f.kind == "item_lost"]
+    assert [f.item_ids for f in lost] == [(first_user.id,)]
+
+
+async def test_a_fold_into_a_summary_on_the_server_first_is_accounted_for(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    await _turns(live, 3)
+    items = live.agent.chat_ctx.copy().items
+    old = [i for i in items[:3] if i.type == "message"]
+    body = " ".join(i.text_content or "" for i in old)
+    ledger = _ledger(live, emulator, summaries=[body])
+    summary = llm.ChatMessage(role="system", content=[f"Summary: {body}"])
+
+    await live.agent.update_chat_ctx(llm.ChatContext([summary, *items]))
+    await live.agent.update_chat_ctx(llm.ChatContext([summary, *items[3:]]))
+
+    assert _kinds(ledger) == []
+    assert emulator.observer_errors == []
+
+
+async def test_deleting_before_the_summary_is_in_is_caught(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    await _turns(live, 3)
+    items = live.agent.chat_ctx.copy().items
+    old = [i for i in items[:3] if i.type == "message"]
+    body = " ".join(i.text_content or "" for i in old)
+    ledger = _ledger(live, emulator, summaries=[body])
+    summary = llm.ChatMessage(role="system", content=[f"Summary: {body}"])
+
+    await live.agent.update_chat_ctx(llm.ChatContext(items[3:]))  # the deletes first
+    await live.agent.update_chat_ctx(llm.ChatContext([summary, *items[3:]]))
+
+    assert set(_kinds(ledger)) == {"summary_missing"}
+
+
+async def test_the_reference_guard_forbids_deleting_the_tail(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    await _turns(live, 3)
+    ledger = _ledger(live, emulator, keep_last_turns=1)
+    items = live.agent.chat_ctx.copy().items
+
+    await live.agent.update_chat_ctx(llm.ChatContext(items[:-1]))  # the last reply
+
+    forbidden = [f for f in ledger.findings() if f.kind == "forbidden_delete"]
+    assert [f.item_ids for f in forbidden] == [(items[-1].id,)]
+    assert "tail window" in forbidden[0].message
+
+
+async def test_a_user_turn_placed_before_an_earlier_one_is_an_order_change(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    await _turns(live, 2)
+    ledger = _ledger(live, emulator)
+    late = llm.ChatMessage(role="user", content=["A late turn."])
+    items = live.agent.chat_ctx.copy().items
+
+    await live.agent.update_chat_ctx(llm.ChatContext([late, *items]))
+
+    assert _kinds(ledger) == ["order_changed"]

@@ -1,0 +1,206 @@
+"""Mutation gate: break ctxmgr one line at a time and check that the race harness notices.
+
+Each mutant is a textual edit of one file of ``ctxmgr/``, applied to a copy of
+the package in a temporary directory; the race harness alone (``python -m
+ctxmgr.testing.chaos``, never the unit tests) then plays the seeds on that copy.
+A schedule kills a mutant when it fails with the mutant and passed unbroken in
+the same invocation. ::
+
+    python tools/mutants.py                 # every mutant, seeds 0-199 (the ones make test runs)
+    python tools/mutants.py --seeds 48      # a fast subset
+    python tools/mutants.py --only verify_disabled
+    python tools/mutants.py --write         # make mutants: also writes the README's table
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "<!-- mutants:begin -->", "<!-- mutants:end -->"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    file: str
+    edits: tuple[tuple[str, str], ...]
+    """(old, new) pairs; each old text must occur in the file."""
+
+
+MUTANTS = (
+    Mutant(
+        "summary_and_deletes_in_one_update",
+        "apply.py",
+        (("two_step = summary is not None and self.backend.two_step", "two_step = False"),),
+    ),
+    Mutant(
+        "guard_ignores_protected_ids",
+        "apply.py",
+        (("protected_ids=self.backend.protected_ids(),", "protected_ids=frozenset(),"),),
+    ),
+    Mutant(
+        "remote_view_protects_nothing",
+        "remote.py",
+        (("    protected = set(unsettled)\n", "    protected: set[str] = set()\n"),),
+    ),
+    Mutant("tail_off_by_one", "guard.py", (("start = i\n", "start = i + 1\n"),)),
+    Mutant(
+        "no_revalidation",
+        "apply.py",
+        (
+            ("current = self._revalidate(plan, planned_fingerprints, summary)", "current = plan"),
+            ("current = self._revalidate(current, planned_fingerprints, summary)", "pass"),
+        ),
+    ),
+    Mutant("verify_disabled", "apply.py", (("self._verify(current, summary, before)", "None"),)),
+    Mutant("summary_unconfirmed", "apply.py", (("await self._confirm({summary.id})", "pass"),)),
+    Mutant(
+        "server_last_item_unprotected",
+        "remote.py",
+        (("        protected.add(remote.items[-1].id)", "        pass"),),
+    ),
+    Mutant(
+        "no_placeholder_detection",
+        "remote.py",
+        (
+            ("    if local_item is remote_item:\n        return True", "    if False:\n        pass"),
+            (
+                'return extra is not None and extra is getattr(remote_item, "extra", None)',
+                "return False",
+            ),
+        ),
+    ),
+    Mutant(
+        "quiescence_skipped",
+        "apply.py",
+        (
+            (
+                "if remaining <= 0 or not await wait_quiescent(self.backend.is_quiescent, remaining):",
+                "if remaining <= 0:",
+            ),
+            ("if self.backend.is_quiescent():", "if True:"),
+        ),
+    ),
+    Mutant(
+        "no_wait_for_livekit_realtime_locks",
+        "backends/agent.py",
+        (("while any(lock.locked() for lock in locks):", "while False:"),),
+    ),
+    Mutant(
+        "pair_closure_removed",
+        "guard.py",
+        (
+            (
+                "if unit is not None and not all(m in removable for m in members[unit]):",
+                "if False:",
+            ),
+        ),
+    ),
+    Mutant(
+        "partial_copy_written_back",
+        "apply.py",
+        (("return len(old) < len(new) and new.startswith(old)", "return False"),),
+    ),
+    Mutant(
+        "no_pins_for_unacked_items",
+        "apply.py",
+        (("pinned = self.backend.pinned_ids()", "pinned: set[str] = set()"),),
+    ),
+)
+
+_FAIL = re.compile(r"^FAIL seed=(\d+):", re.MULTILINE)
+
+
+def _failing(package_parent: Path, first: int, seeds: int) -> set[int]:
+    env = {**os.environ, "PYTHONPATH": str(package_parent)}
+    done = subprocess.run(
+        [sys.executable, "-m", "ctxmgr.testing.chaos", "--first", str(first), "--seeds",
+         str(seeds), "--contender", "ctxmgr"],
+        cwd=package_parent, env=env, capture_output=True, text=True, check=False,
+    )
+    if "schedules=" not in done.stdout:
+        raise RuntimeError(f"the harness did not run:\n{done.stdout}\n{done.stderr}")
+    return {int(s) for s in _FAIL.findall(done.stdout)}
+
+
+def _copy(into: Path) -> None:
+    shutil.copytree(ROOT / "ctxmgr", into / "ctxmgr")
+    shutil.copytree(ROOT / "policies", into / "policies")  # found beside the package
+
+
+def _mutated_copy(mutant: Mutant, into: Path) -> None:
+    _copy(into)
+    path = into / "ctxmgr" / mutant.file
+    text = path.read_text()
+    for old, new in mutant.edits:
+        if old not in text:
+            raise SystemExit(f"mutant {mutant.name}: {old!r} is not in ctxmgr/{mutant.file}")
+        text = text.replace(old, new)
+    path.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--first", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=200)
+    parser.add_argument("--only", action="append", default=None)
+    parser.add_argument(
+        "--write", action="store_true", help="also write the table into README.md"
+    )
+    args = parser.parse_args()
+    chosen = [m for m in MUTANTS if args.only is None or m.name in args.only]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "unbroken"
+        _copy(base)
+        unbroken = _failing(base, args.first, args.seeds)
+    lines = [
+        f"Printed by `python tools/mutants.py --first {args.first} --seeds {args.seeds}` at"
+        f" commit {_commit()}; unbroken, {len(unbroken)} of {args.seeds} schedules fail"
+        f"{': ' + str(sorted(unbroken)) if unbroken else ''}.",
+        "",
+        f"| mutant | schedules that kill it (of {args.seeds}) | first killing seed |",
+        "| --- | ---: | ---: |",
+    ]
+    print("\n".join(lines), flush=True)
+    survivors = []
+    for mutant in chosen:
+        with tempfile.TemporaryDirectory() as tmp:
+            _mutated_copy(mutant, Path(tmp))
+            kills = sorted(_failing(Path(tmp), args.first, args.seeds) - unbroken)
+        first = str(kills[0]) if kills else "-"
+        lines.append(f"| {mutant.name} | {len(kills)} | {first} |")
+        print(lines[-1], flush=True)
+        if len(kills) < 2:
+            survivors.append(mutant.name)
+    if survivors:
+        lines.append(f"\nNot killed by more than one schedule: {', '.join(survivors)}.")
+        print(lines[-1])
+    if args.write:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+        readme.write_text(text[:start] + "\n" + "\n".join(lines) + "\n" + text[end:])
+    return 1 if survivors else 0
+
+
+def _commit() -> str:
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "ctxmgr"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return f"{head}{' (ctxmgr/ modified)' if dirty else ''}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
