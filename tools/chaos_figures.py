@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mutants import commit_label  # tools/ is on the path when run as a script
+
 from ctxmgr.testing.chaos import ChaosReport, ScheduleResult, run_chaos
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,16 +42,6 @@ def _competitor(on: bool) -> Iterator[None]:
     finally:
         busy.kill()
         busy.wait()
-
-
-def _commit() -> str:
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "ctxmgr"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    return f"{head}{' (ctxmgr/ modified)' if dirty else ''}"
 
 
 async def _run(seeds: range, concurrency: int) -> list[ChaosReport]:
@@ -87,7 +79,7 @@ def main() -> int:
         (f"concurrency {2 * args.concurrency}", 2 * args.concurrency, False),
     )
     lines = [
-        f"Printed by `python tools/chaos_figures.py --seeds {args.seeds}` at commit {_commit()}"
+        f"Printed by `python tools/chaos_figures.py --seeds {args.seeds}` at commit {commit_label()}"
         f" (seeds 0-{args.seeds - 1}, each judged against its own no-compaction run).",
         "",
         "| run | contender | counted findings | items lost | schedules failing | by kind |",

@@ -44,8 +44,13 @@ MUTANTS = (
     ),
     Mutant(
         "guard_ignores_protected_ids",
-        "apply.py",
-        (("protected_ids=self.backend.protected_ids(),", "protected_ids=frozenset(),"),),
+        "guard.py",
+        (("    if protected_ids:\n        first =", "    if False:\n        first ="),),
+    ),
+    Mutant(
+        "in_progress_items_not_frozen",
+        "guard.py",
+        (("    if in_progress is not None:\n", "    if False:\n"),),
     ),
     Mutant(
         "remote_view_protects_nothing",
@@ -164,7 +169,7 @@ def main() -> int:
         unbroken = _failing(base, args.first, args.seeds)
     lines = [
         f"Printed by `python tools/mutants.py --first {args.first} --seeds {args.seeds}` at"
-        f" commit {_commit()}; unbroken, {len(unbroken)} of {args.seeds} schedules fail"
+        f" commit {commit_label()}; unbroken, {len(unbroken)} of {args.seeds} schedules fail"
         f"{': ' + str(sorted(unbroken)) if unbroken else ''}.",
         "",
         f"| mutant | schedules that kill it (of {args.seeds}) | first killing seed |",
@@ -192,7 +197,8 @@ def main() -> int:
     return 1 if survivors else 0
 
 
-def _commit() -> str:
+def commit_label() -> str:
+    """The short commit, and whether ctxmgr/ differs from it."""
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()

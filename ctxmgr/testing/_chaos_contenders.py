@@ -62,7 +62,8 @@ async def naive_summarize(
     ``read_as_old`` receives the ids it meant to fold and ``wrote`` its summary text.
     """
     chat_ctx = agent.chat_ctx.copy()
-    old, tail = chat_ctx.items[:-keep_last], chat_ctx.items[-keep_last:]
+    split = len(chat_ctx.items) - keep_last  # keep_last 0: no tail, everything is old
+    old, tail = chat_ctx.items[:split], chat_ctx.items[split:]
     await asyncio.sleep(summarizing_for)  # the summarizer LLM call
     if fail:
         raise SummarizerFailed("the summarizer LLM failed")

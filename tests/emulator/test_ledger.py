@@ -54,15 +54,22 @@ async def test_an_item_removed_from_both_copies_is_lost(
     assert [f.item_ids for f in lost] == [(first_user.id,)]
 
 
-async def test_a_fold_into_a_summary_on_the_server_first_is_accounted_for(
+async def _fold_of_the_first_turns(
     live: Live, emulator: RealtimeServerEmulator
-) -> None:
+) -> tuple[list[llm.ChatItem], llm.ChatMessage, Ledger]:
+    """Three turns; a summary of the first items, and a ledger that knows its text."""
     await _turns(live, 3)
     items = live.agent.chat_ctx.copy().items
     old = [i for i in items[:3] if i.type == "message"]
     body = " ".join(i.text_content or "" for i in old)
-    ledger = _ledger(live, emulator, summaries=[body])
     summary = llm.ChatMessage(role="system", content=[f"Summary: {body}"])
+    return items, summary, _ledger(live, emulator, summaries=[body])
+
+
+async def test_a_fold_into_a_summary_on_the_server_first_is_accounted_for(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    items, summary, ledger = await _fold_of_the_first_turns(live, emulator)
 
     await live.agent.update_chat_ctx(llm.ChatContext([summary, *items]))
     await live.agent.update_chat_ctx(llm.ChatContext([summary, *items[3:]]))
@@ -74,12 +81,7 @@ async def test_a_fold_into_a_summary_on_the_server_first_is_accounted_for(
 async def test_deleting_before_the_summary_is_in_is_caught(
     live: Live, emulator: RealtimeServerEmulator
 ) -> None:
-    await _turns(live, 3)
-    items = live.agent.chat_ctx.copy().items
-    old = [i for i in items[:3] if i.type == "message"]
-    body = " ".join(i.text_content or "" for i in old)
-    ledger = _ledger(live, emulator, summaries=[body])
-    summary = llm.ChatMessage(role="system", content=[f"Summary: {body}"])
+    items, summary, ledger = await _fold_of_the_first_turns(live, emulator)
 
     await live.agent.update_chat_ctx(llm.ChatContext(items[3:]))  # the deletes first
     await live.agent.update_chat_ctx(llm.ChatContext([summary, *items[3:]]))
