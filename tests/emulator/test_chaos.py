@@ -41,7 +41,7 @@ def _quiet_race_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_MUTANTS = ("summary_and_deletes_in_one_update", "tail_off_by_one")
-MUTANT_SEEDS = 48
+MUTANT_SEEDS = 100
 CTXMGR_SEEDS = range(200)
 NAIVE_SEEDS = range(40)
 CONTROL_SEEDS = range(40)
