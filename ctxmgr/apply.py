@@ -193,14 +193,19 @@ class Applier:
         deadline = time.monotonic() + self._quiescence_timeout_s
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not await wait_quiescent(self.backend.is_quiescent, remaining):
+            if remaining <= 0 or not await wait_quiescent(self._ready, remaining):
+                running = self.backend.is_running()
                 if stage is None:
-                    raise _Skip("not_quiescent")
-                raise _Fail(stage, TimeoutError("no quiet moment for the next step"))
+                    raise _Skip("not_quiescent" if running else "agent_inactive")
+                what = "no quiet moment" if running else "the agent stopped running"
+                raise _Fail(stage, TimeoutError(f"{what} before the next step"))
             async with self.lock:
-                if self.backend.is_quiescent():
+                if self._ready():
                     yield
                     return
+
+    def _ready(self) -> bool:
+        return self.backend.is_running() and self.backend.is_quiescent()
 
     def _revalidate(
         self,

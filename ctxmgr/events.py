@@ -40,6 +40,7 @@ SkipReason = Literal[
     "plan_went_stale",
     "append_only_model",
     "not_running",
+    "agent_inactive",
 ]
 
 FailureStage = Literal["summarize", "archive", "insert", "confirm", "delete", "verify"]

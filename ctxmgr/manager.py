@@ -433,6 +433,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return self._skip("below_trigger", tokens)
         if not self._backend.mutable:
             return self._skip("append_only_model", tokens)
+        if not self._backend.is_running():
+            return self._skip("agent_inactive", tokens)
         plan = self._policy.plan(
             live, counter=self._planning_counter(), protected_ids=self._backend.protected_ids()
         )

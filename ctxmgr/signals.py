@@ -12,9 +12,30 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["agent_is_quiescent", "wait_quiescent"]
+from livekit.agents import llm
+
+__all__ = ["agent_is_quiescent", "agent_is_running", "wait_quiescent"]
 
 POLL_INTERVAL_S = 0.02
+
+
+def agent_is_running(agent: Any) -> bool:
+    """True when ``agent`` runs in a session: started, scheduling, not closed, and (on a
+    realtime model) still holding its realtime session.
+
+    Before that (not started, or a handoff to it still pending) and after (draining,
+    paused, handed its realtime session on, closed), livekit owns the context: at the
+    next start it pushes the agent's context to the server itself, deletes before
+    creates, so a compaction landed meanwhile would delete the folded items before
+    the summary is in.
+    """
+    activity = getattr(agent, "_activity", None)
+    if activity is None or getattr(activity, "_closed", False):
+        return False
+    if getattr(activity, "scheduling_paused", False):
+        return False
+    realtime = isinstance(getattr(activity, "llm", None), llm.RealtimeModel)
+    return not realtime or activity.realtime_llm_session is not None
 
 
 def agent_is_quiescent(agent: Any) -> bool:

@@ -65,6 +65,29 @@ async def test_not_quiescent_skips_and_touches_nothing() -> None:
     assert _snapshot(backend.local) == before and backend.updates == []
 
 
+async def test_an_agent_not_running_is_never_compacted() -> None:
+    backend, applier, plan, fps = _setup(remote=True)
+    backend.running = False
+    before = _snapshot(backend.local)
+    out = await applier.apply(plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps)
+    assert out.status == "skipped" and out.skip_reason == "agent_inactive"
+    assert backend.updates == [] and _snapshot(backend.local) == before
+
+
+async def test_an_agent_that_stops_running_after_the_insert_keeps_summary_and_span() -> None:
+    backend, applier, plan, fps = _setup(remote=True)
+
+    def stop_after_insert(chat_ctx: llm.ChatContext) -> None:
+        backend.running = False  # e.g. a handoff starts while the summary is confirmed
+
+    backend.on_update = stop_after_insert
+    out = await applier.apply(plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps)
+    assert out.status == "failed" and out.stage == "delete"
+    assert len(backend.updates) == 1  # the insert; no delete was sent
+    ids = {i.id for i in backend.local.items}
+    assert "summary_new" in ids and set(plan.remove_ids) <= ids
+
+
 async def test_item_changed_since_the_plan_is_kept() -> None:
     backend, applier, plan, fps = _setup()
     changed = backend.local.get_by_id(plan.remove_ids[-1])

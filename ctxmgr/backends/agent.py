@@ -9,7 +9,7 @@ from typing import Any
 from livekit.agents import Agent, llm
 
 from ..remote import remote_view, unsynced_ids
-from ..signals import agent_is_quiescent
+from ..signals import agent_is_quiescent, agent_is_running
 from .base import ContextSource
 
 __all__ = ["AgentBackend"]
@@ -58,6 +58,9 @@ class AgentBackend:
 
     def pinned_ids(self) -> frozenset[str]:
         return unsynced_ids(self.read_local(), self.read_remote())
+
+    def is_running(self) -> bool:
+        return agent_is_running(self._agent)
 
     def is_quiescent(self) -> bool:
         return agent_is_quiescent(self._agent)

@@ -44,6 +44,11 @@ class Backend(Protocol):
         """Ids no update may delete, one by one: local items the server never confirmed."""
         ...
 
+    def is_running(self) -> bool:
+        """False while the context belongs to someone else (an agent not running in a
+        session): nothing may be compacted then."""
+        ...
+
     def is_quiescent(self) -> bool:
         """True when no response is being generated, spoken or executed."""
         ...

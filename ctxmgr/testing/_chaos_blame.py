@@ -80,7 +80,8 @@ class ChangeLog:
     """The creates and deletes of one schedule, by item id, with who asked for each."""
 
     deleted_by: dict[str, Culprit] = field(default_factory=dict)
-    created_by: dict[str, set[Culprit]] = field(default_factory=dict)
+    created_by: dict[str, list[Culprit]] = field(default_factory=dict)
+    """Who sent each create of an id, in order (the first one is the one that lands)."""
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
@@ -103,16 +104,24 @@ class ChangeLog:
             item = as_dict.get("item") if as_dict is not None else event.item
             item_id = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
             if item_id:
-                self.created_by.setdefault(item_id, set()).add(_culprit(sys._getframe(2)))
+                self.created_by.setdefault(item_id, []).append(_culprit(sys._getframe(2)))
 
     def livekit_caused(
-        self, violation: Violation, emulator: RealtimeServerEmulator, folded_ids: set[str]
+        self,
+        violation: Violation,
+        emulator: RealtimeServerEmulator,
+        folded_ids: set[str],
+        placed_by: dict[str, int] | None = None,
     ) -> LivekitPath | None:
-        """The livekit path that explains ``violation``; None when the violation counts."""
+        """The livekit path that explains ``violation``; None when the violation counts.
+
+        ``placed_by``: which create of an id put it on the server (``Ledger.placed_by``).
+        """
         if violation.kind == "order_changed":
-            return self._placed_by_livekit(violation.item_ids[0], emulator)
+            item_id = violation.item_ids[0]
+            return self._placed_by_livekit(item_id, emulator, (placed_by or {}).get(item_id, 0))
         if violation.kind == "mirror_diverged" and violation.message.startswith("mirror content"):
-            writers = self.created_by.get(violation.item_ids[0], set())
+            writers = self.created_by.get(violation.item_ids[0], [])
             return None if "contender" in writers else "livekit:mirror"
         deleted = self._deleted_item_behind(violation, emulator)
         if deleted is None or deleted in folded_ids:
@@ -123,22 +132,22 @@ class ChangeLog:
         return None
 
     def _placed_by_livekit(
-        self, item_id: str, emulator: RealtimeServerEmulator
+        self, item_id: str, emulator: RealtimeServerEmulator, ordinal: int
     ) -> LivekitPath | None:
-        """livekit created the item after one the contender never wrote: its own placement
-        (a typed turn sent after the last local item while the server had more)."""
-        if "contender" in self.created_by.get(item_id, {"contender"}):
+        """livekit's create (the ``ordinal``-th of the id) placed the item after one the
+        contender never wrote: its own placement (a typed turn sent after the last local
+        item while the server had more). A later create of the id, rejected, is not judged."""
+        creators = self.created_by.get(item_id, [])
+        if len(creators) <= ordinal or creators[ordinal] == "contender":
             return None
-        create = next(
-            (
-                e
-                for e in emulator.client_events
-                if e.get("type") == "conversation.item.create" and e["item"].get("id") == item_id
-            ),
-            None,
-        )
+        creates = [
+            e
+            for e in emulator.client_events
+            if e.get("type") == "conversation.item.create" and e["item"].get("id") == item_id
+        ]
+        create = creates[ordinal] if len(creates) > ordinal else None
         anchor = create.get("previous_item_id") if create is not None else None
-        if anchor is None or "contender" in self.created_by.get(anchor, set()):
+        if anchor is None or "contender" in self.created_by.get(anchor, []):
             return None
         return "livekit:placement"
 

@@ -349,7 +349,9 @@ class _Race:
             elif v.key in in_control:
                 excused.append(("control", v))
             elif (
-                culprit := self.changes.livekit_caused(v, self.emulator, self.contender.folded_ids)
+                culprit := self.changes.livekit_caused(
+                    v, self.emulator, self.contender.folded_ids, ledger.placed_by
+                )
             ) is not None:
                 excused.append((culprit, v))
             else:

@@ -91,6 +91,10 @@ class Ledger:
     named: Callable[[], dict[str, bool]]
     seen: dict[str, ServerItem] = field(default_factory=dict)
     deletes: list[_Delete] = field(default_factory=list)
+    placed_by: dict[str, int] = field(default_factory=dict)
+    """For each item a client create put on the server: which create of its id did
+    (0: the first one sent; a create of an id already there is rejected)."""
+    _creates: dict[str, int] = field(default_factory=dict)
     _found: list[Violation] = field(default_factory=list)
     _events: int = 0
     exercised: set[str] = field(default_factory=set)
@@ -113,7 +117,20 @@ class Ledger:
         after = session.conversation.snapshot()
         for item in after:
             self.seen.setdefault(item.id, item)
-        self._check_order(event, after)
+        if event.get("type") == "conversation.item.create":
+            self._note_create(event, before, after)
+        self._check_order(event, before, after)
+
+    def _note_create(
+        self, event: dict[str, Any], before: tuple[ServerItem, ...], after: tuple[ServerItem, ...]
+    ) -> None:
+        item_id = (event.get("item") or {}).get("id")
+        if not item_id:
+            return
+        ordinal = self._creates.get(item_id, 0)
+        self._creates[item_id] = ordinal + 1
+        if all(i.id != item_id for i in before) and any(i.id == item_id for i in after):
+            self.placed_by[item_id] = ordinal
 
     def _on_delete(
         self, session: EmulatedSession, item_id: str, before: tuple[ServerItem, ...]
@@ -221,18 +238,23 @@ class Ledger:
                         [d.item],
                     )
 
-    def _check_order(self, event: dict[str, Any], after: tuple[ServerItem, ...]) -> None:
+    def _check_order(
+        self, event: dict[str, Any], before: tuple[ServerItem, ...], after: tuple[ServerItem, ...]
+    ) -> None:
         """A user message the client creates goes after every earlier user message.
 
         The server places what it generates after its response's anchor, and the
         client may insert a summary anywhere: neither is judged. A user turn placed
-        before an earlier one rewrites the conversation's order.
+        before an earlier one rewrites the conversation's order. Only the create that
+        placed the item is judged: a later create of the same id is rejected.
         """
         if event.get("type") != "conversation.item.create":
             return
         created = event.get("item") or {}
         ids = [i.id for i in after]
         if created.get("role") != "user" or created.get("id") not in ids:
+            return
+        if any(i.id == created["id"] for i in before):
             return
         index = ids.index(created["id"])
         new = after[index]

@@ -44,6 +44,8 @@ class InMemoryBackend:
         )
         self.quiescent = True
         """Set to False to simulate a response in progress."""
+        self.running = True
+        """Set to False to simulate an agent not running (e.g. a handoff to it pending)."""
         self.fail_next_update: BaseException | None = None
         """Raised (once) by the next ``update`` instead of applying it."""
         self.ack_delay_s = ack_delay_s
@@ -72,6 +74,9 @@ class InMemoryBackend:
 
     def pinned_ids(self) -> frozenset[str]:
         return unsynced_ids(self.local, self.remote)
+
+    def is_running(self) -> bool:
+        return self.running
 
     def is_quiescent(self) -> bool:
         return self.quiescent

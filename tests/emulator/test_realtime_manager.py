@@ -266,3 +266,51 @@ async def test_a_summary_whose_ack_was_dropped_is_never_sent_again_elsewhere(
         # nothing was deleted: the failed compaction left every item on the server
         assert emulator.deleted_ids == []
         await manager.aclose()
+
+
+async def test_an_agent_handed_off_to_is_compacted_only_once_it_runs(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """Seed 929: compacted while the handoff to it was pending, the new agent's context
+    changed locally only; livekit then pushed it to the server itself, deletes first,
+    so the folded turns left the server before their summary was on it."""
+    from emulator_support import ToolAgent
+
+    async with FakeLLM() as summarizer:
+        old = _manager(live, summarizer)
+        await _turns(live, 5)
+        target = ToolAgent(chat_ctx=live.agent.chat_ctx)
+
+        async def slow_exit() -> None:
+            await asyncio.sleep(0.5)  # the old agent drains (as it would finishing a reply)
+
+        live.agent.on_exit = slow_exit  # type: ignore[method-assign]
+        new = ContextManager(
+            Settings(policy="realtime", max_tokens=4000, keep_last_turns=1),
+            summarizer_llm=summarizer,
+        ).attach(target)
+        live.session.update_agent(target)
+
+        early = await new.compact(force=True)  # the handoff has not started the agent yet
+        handoff = live.session._update_activity_atask
+        assert handoff is not None
+        await handoff
+        await live.session.wait_for_idle()
+        late = await old.compact(force=True)  # the old agent is gone
+        result = await new.compact(force=True)
+
+        # from the server's side: nothing left before a summary was there to hold it
+        events = emulator.client_events
+        summaries = [
+            n for n, e in enumerate(events)
+            if e["type"] == "conversation.item.create" and e["item"].get("role") == "system"
+        ]
+        deletes = [n for n, e in enumerate(events) if e["type"] == "conversation.item.delete"]
+        assert summaries and deletes and min(deletes) > min(summaries)
+        assert [i.id for i in emulator.conversation][0] == events[summaries[0]]["item"]["id"]
+        assert early.status == "skipped" and early.event.reason == "agent_inactive", early
+        assert late.status == "skipped" and late.event.reason == "agent_inactive", late
+        assert result.status == "applied", result
+        assert set(result.event.removed_ids) <= set(emulator.deleted_ids)  # type: ignore[union-attr]
+        await new.aclose()
+        await old.aclose()
