@@ -65,6 +65,9 @@ class ApplyOutcome:
     removed_ids: tuple[str, ...] = ()
     """When failed: the planned items the local context no longer holds (a delete cut
     short); some may still be on the server (``RealtimeSyncError.undeleted_ids``)."""
+    summary_inserted: bool = False
+    """When failed: the summary was inserted and confirmed before the failure (it stays,
+    beside the span it summarizes)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class Applier:
         self._quiescence_timeout_s = quiescence_timeout_s
         self._confirm_timeout_s = confirm_timeout_s
         self._deleting: tuple[str, ...] = ()
+        self._inserted = False
 
     # -- plans ---------------------------------------------------------------------------
 
@@ -146,9 +150,16 @@ class Applier:
         except _Fail as fail:
             still = {i.id for i in self.backend.read_local().items}
             removed = tuple(i for i in self._deleting if i not in still)
-            return ApplyOutcome("failed", stage=fail.stage, error=fail.error, removed_ids=removed)
+            return ApplyOutcome(
+                "failed",
+                stage=fail.stage,
+                error=fail.error,
+                removed_ids=removed,
+                summary_inserted=self._inserted,
+            )
         finally:
             self._deleting = ()
+            self._inserted = False
         kept = tuple(i for i in plan.remove_ids if i not in set(final.remove_ids))
         return ApplyOutcome("applied", plan=final, kept_ids=kept)
 
@@ -169,6 +180,7 @@ class Applier:
                     lambda: self._with_summary(current, summary, remove=False), "insert"
                 )
                 await self._confirm({summary.id})
+                self._inserted = True
             else:
                 self._archive(before_delete, current)
                 if summary is not None:
@@ -180,7 +192,12 @@ class Applier:
                 self._verify(current, summary, before)
                 return current
         async with self._quiet_lock(stage="delete"):
-            current = self._revalidate(current, planned_fingerprints, summary)
+            try:
+                current = self._revalidate(current, planned_fingerprints, summary)
+            except _Skip as skip:
+                # the summary is in: not a skip, the compaction stopped half-way (both kept)
+                raise _Fail("delete", RuntimeError(f"nothing left to delete: {skip.reason}"))
+
             before = self._id_sets()
             self._archive(before_delete, current)
             await self._step(lambda: self._without(current.remove_ids), "delete")
@@ -228,7 +245,10 @@ class Applier:
             replace(plan, remove_ids=unchanged),
             counter=self._counter,
             tail=self._tail,
-            protected_ids=self.backend.protected_ids(),
+            # the summary is ours: wherever the mirror put it, it protects nothing
+            protected_ids=self.backend.protected_ids(
+                ignoring=(summary.id,) if summary is not None else ()
+            ),
         )
         if result.plan is None:
             raise _Skip("plan_went_stale")
@@ -241,6 +261,12 @@ class Applier:
         ids = [i.id for i in items]
         first = ids.index(plan.remove_ids[0])
         at = ids.index(plan.insert_after_id) + 1 if plan.insert_after_id in ids else first
+        # the plugin anchors a create to the item before it; one the server never
+        # acknowledged is unknown to its mirror, which would then put the summary at its
+        # tail (unlike the server): anchor to the nearest acknowledged item instead
+        pinned = self.backend.pinned_ids()
+        while at > 0 and ids[at - 1] in pinned:
+            at -= 1
         # order by creation time like livekit does: just before the first folded item
         placed = summary.model_copy(update={"created_at": items[first].created_at - 1e-6})
         items.insert(at, placed)

@@ -100,7 +100,8 @@ class CompactionSkippedEvent:
 
 @dataclass(frozen=True)
 class CompactionFailedEvent:
-    """A compaction failed; the context holds every item it held before, but ``removed_ids``."""
+    """A compaction failed; the context holds every item it held before, but ``removed_ids``
+    (and with ``summary_id``, the summary too)."""
 
     request_id: str
     stage: FailureStage
@@ -112,6 +113,9 @@ class CompactionFailedEvent:
     """Planned items already gone when a delete step failed part-way (the server applied
     some deletes, or applied them without acknowledging): the archive holds them. Empty
     for every failure before the delete step."""
+    summary_id: str | None = None
+    """The summary, when it was inserted before the failure: it stays in the context,
+    beside the span it summarizes (nothing is lost; the context is larger)."""
     type: Literal["compaction_failed"] = "compaction_failed"
 
 

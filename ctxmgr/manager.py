@@ -596,12 +596,17 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         stage: FailureStage,
         error: BaseException,
         removed_ids: tuple[str, ...] = (),
+        summary_id: str | None = None,
     ) -> CompactionResult:
         self._stats.failed += 1
-        event = CompactionFailedEvent(request_id, stage, error, type(error).__name__, removed_ids)
+        event = CompactionFailedEvent(
+            request_id, stage, error, type(error).__name__, removed_ids, summary_id
+        )
         logger.warning(
             "compaction failed part-way; some planned items are gone (archived)"
             if removed_ids
+            else "compaction failed after its summary was inserted; the span was kept"
+            if summary_id is not None
             else "compaction failed; the context was left as it was",
             extra={
                 "stage": stage,
@@ -630,7 +635,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return self._skip(outcome.skip_reason, tokens_before, request_id)
         if outcome.status == "failed":
             assert outcome.stage is not None and outcome.error is not None
-            return self._fail(request_id, outcome.stage, outcome.error, outcome.removed_ids)
+            inserted = summary.id if summary is not None and outcome.summary_inserted else None
+            return self._fail(
+                request_id, outcome.stage, outcome.error, outcome.removed_ids, inserted
+            )
         assert outcome.plan is not None and self._backend is not None
         self._stats.server_input_tokens = None  # stale until the next response reports
         tokens_after = self._measure(self._backend.read_local())

@@ -15,6 +15,7 @@ placeholders, and every item the server placed after the oldest of them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from livekit.agents import llm
@@ -44,17 +45,24 @@ def is_placeholder(local_item: llm.ChatItem, remote_item: llm.ChatItem) -> bool:
     return extra is not None and extra is getattr(remote_item, "extra", None)
 
 
-def remote_view(local: llm.ChatContext, remote: llm.ChatContext | None) -> RemoteView:
+def remote_view(
+    local: llm.ChatContext, remote: llm.ChatContext | None, *, ignoring: Collection[str] = ()
+) -> RemoteView:
     """Compute the protected ids from the two contexts.
 
     Unsettled: remote-only items and placeholders (the local object is the mirror's
     own, or livekit's shallow copy of it: no local version of the item exists yet).
     Protected: the unsettled ones, everything after the oldest of them in either
     order, and the server's last item (a response the server committed but has not
-    announced yet chains to it).
+    announced yet chains to it). Items in ``ignoring`` (a compaction's own summary,
+    between its insert and its delete) are left out of both contexts first.
     """
     if remote is None:
         return RemoteView(frozenset(), frozenset(), frozenset())
+    if ignoring:
+        skip = set(ignoring)
+        local = llm.ChatContext([i for i in local.items if i.id not in skip])
+        remote = llm.ChatContext([i for i in remote.items if i.id not in skip])
     local_by_id = {item.id: item for item in local.items}
     remote_only = frozenset(item.id for item in remote.items if item.id not in local_by_id)
     placeholders = frozenset(

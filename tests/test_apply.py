@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from livekit.agents import llm
 
 from ctxmgr import CompactionPlan, TailWindow, TokenCounter
 from ctxmgr.apply import Applier, fingerprints
+from ctxmgr.backends.base import ContextSource
 from ctxmgr.testing.memory import InMemoryBackend
 
 from .builders import Ctx
@@ -84,6 +86,48 @@ async def test_an_agent_that_stops_running_after_the_insert_keeps_summary_and_sp
     out = await applier.apply(plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps)
     assert out.status == "failed" and out.stage == "delete"
     assert len(backend.updates) == 1  # the insert; no delete was sent
+    ids = {i.id for i in backend.local.items}
+    assert "summary_new" in ids and set(plan.remove_ids) <= ids
+
+
+def _after_each_update(backend: InMemoryBackend, then: Callable[[llm.ChatContext], None]) -> None:
+    original = backend.update
+
+    async def update(source: ContextSource) -> None:
+        await original(source)
+        assert backend.remote is not None
+        then(backend.remote)
+
+    backend.update = update  # type: ignore[method-assign]
+
+
+async def test_a_summary_the_mirror_put_at_its_tail_protects_nothing() -> None:
+    backend, applier, plan, fps = _setup(remote=True)
+
+    def summary_last(remote: llm.ChatContext) -> None:
+        # a plugin that does not know the summary's anchor appends it instead
+        summary = remote.get_by_id("summary_new")
+        if summary is not None:
+            remote.items.remove(summary)
+            remote.items.append(summary)
+
+    _after_each_update(backend, summary_last)
+    out = await applier.apply(plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps)
+    assert out.status == "applied", out
+    assert not set(plan.remove_ids) & {i.id for i in backend.local.items}
+
+
+async def test_a_plan_gone_stale_after_the_insert_fails_at_delete_and_keeps_both() -> None:
+    backend, applier, plan, fps = _setup(remote=True)
+
+    def server_item_at_the_head(remote: llm.ChatContext) -> None:
+        # a remote-only item now precedes the span: everything after it is protected
+        if not any(i.id == "remote_only" for i in remote.items):
+            remote.items.insert(0, llm.ChatMessage(id="remote_only", role="user", content=["hi"]))
+
+    _after_each_update(backend, server_item_at_the_head)
+    out = await applier.apply(plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps)
+    assert out.status == "failed" and out.stage == "delete" and out.summary_inserted, out
     ids = {i.id for i in backend.local.items}
     assert "summary_new" in ids and set(plan.remove_ids) <= ids
 

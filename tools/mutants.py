@@ -89,10 +89,9 @@ MUTANTS = (
         "apply.py",
         (
             (
-                "if remaining <= 0 or not await wait_quiescent(self.backend.is_quiescent, remaining):",
-                "if remaining <= 0:",
+                "return self.backend.is_running() and self.backend.is_quiescent()",
+                "return self.backend.is_running()",
             ),
-            ("if self.backend.is_quiescent():", "if True:"),
         ),
     ),
     Mutant(
@@ -109,6 +108,21 @@ MUTANTS = (
                 "if False:",
             ),
         ),
+    ),
+    Mutant(
+        "inactive_agent_compacted",
+        "signals.py",
+        (
+            (
+                '    if activity is None or getattr(activity, "_closed", False):\n        return False',
+                "    if activity is None:\n        return True",
+            ),
+        ),
+    ),
+    Mutant(
+        "summary_anchored_to_unacked_item",
+        "apply.py",
+        (("while at > 0 and ids[at - 1] in pinned:", "while False:"),),
     ),
     Mutant(
         "partial_copy_written_back",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from livekit.agents import Agent, llm
@@ -53,8 +53,8 @@ class AgentBackend:
         rt = self._rt_session()
         return rt.chat_ctx if rt is not None else None
 
-    def protected_ids(self) -> frozenset[str]:
-        return remote_view(self.read_local(), self.read_remote()).protected
+    def protected_ids(self, ignoring: Collection[str] = ()) -> frozenset[str]:
+        return remote_view(self.read_local(), self.read_remote(), ignoring=ignoring).protected
 
     def pinned_ids(self) -> frozenset[str]:
         return unsynced_ids(self.read_local(), self.read_remote())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol, Union, runtime_checkable
 
 from livekit.agents import llm
@@ -36,8 +36,9 @@ class Backend(Protocol):
         """The server's conversation as last seen (the remote mirror), or None without one."""
         ...
 
-    def protected_ids(self) -> frozenset[str]:
-        """Ids no update may delete: remote-only items, placeholders, all after them."""
+    def protected_ids(self, ignoring: Collection[str] = ()) -> frozenset[str]:
+        """Ids no update may delete: remote-only items, placeholders, all after them
+        (computed without the items in ``ignoring``)."""
         ...
 
     def pinned_ids(self) -> frozenset[str]:

@@ -25,7 +25,7 @@ import contextvars
 import functools
 import sys
 import types
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -80,6 +80,8 @@ class ChangeLog:
     """The creates and deletes of one schedule, by item id, with who asked for each."""
 
     deleted_by: dict[str, Culprit] = field(default_factory=dict)
+    before_update: list[Callable[[], None]] = field(default_factory=list)
+    """Called as an update is about to replace an agent's context (the ledger's hook)."""
     created_by: dict[str, list[Culprit]] = field(default_factory=dict)
     """Who sent each create of an id, in order (the first one is the one that lands)."""
 
@@ -232,17 +234,28 @@ def instrument_plugin(update_wait_s: float) -> Iterator[None]:
     """Shorten the plugin's acknowledgement wait and log its deletes; restore both on exit."""
     from livekit.agents.llm._realtime import openai as realtime_engine
 
+    from livekit.agents.voice.agent_activity import AgentActivity
+
     cls = realtime_engine.RealtimeSession
     original = cls.send_event
+    original_update = AgentActivity.update_chat_ctx
 
     def send_event(self: Any, event: Any) -> None:
         if (log := _current.get()) is not None:
             log.record(event)
         original(self, event)
 
+    async def update_chat_ctx(self: Any, chat_ctx: Any, **kwargs: Any) -> None:
+        if (log := _current.get()) is not None:
+            for hook in log.before_update:
+                hook()
+        await original_update(self, chat_ctx, **kwargs)
+
     cls.send_event = send_event  # type: ignore[method-assign]
+    AgentActivity.update_chat_ctx = update_chat_ctx  # type: ignore[method-assign]
     try:
         with shortened_update_wait(update_wait_s):
             yield
     finally:
         cls.send_event = original  # type: ignore[method-assign]
+        AgentActivity.update_chat_ctx = original_update  # type: ignore[method-assign]

@@ -175,9 +175,25 @@ class _Race:
             if isinstance(result, BaseException):
                 self.errors.append(f"{type(result).__name__}: {result}")
         await self.settle()
-        if self.schedule.final_turn:
+        residue = self.schedule.residue
+        if self.schedule.final_turn and (residue is None or residue.turn_during is None):
             await self.session.run(user_input=_user_line(99, tool=False))
             await self.settle()
+        if residue is not None:
+            await self._compact_residue(residue.turn_during)
+            await self.settle()
+            # the call goes on: the next turn is placed by what the compaction left behind
+            with contextlib.suppress(RuntimeError):
+                await self.session.run(user_input=_user_line(98, tool=False))
+            await self.settle()
+
+    async def _compact_residue(self, turn_during: float | None) -> None:
+        compaction = asyncio.create_task(self._compact(), name="ctxmgr.chaos.residue")
+        if turn_during is not None:
+            await asyncio.sleep(turn_during)
+            with contextlib.suppress(RuntimeError):
+                await self.session.run(user_input=_user_line(99, tool=False))
+        await compaction
 
     async def _compact(self) -> None:
         await self.contender.compact(self.agent)
@@ -420,6 +436,7 @@ async def run_schedule(
                     summaries=lambda: contender.summaries,
                     named=contender.named,
                 )
+                changes.before_update.append(ledger.before_update)
                 try:
                     await session.start(ChaosAgent())
                     await asyncio.wait_for(race.play(), SCHEDULE_TIMEOUT_S)

@@ -21,6 +21,7 @@ __all__ = [
     "FollowUp",
     "Handoff",
     "Interrupt",
+    "Residue",
     "Schedule",
     "StreamingReply",
     "ToolResponse",
@@ -125,6 +126,22 @@ class Compaction:
     """ctxmgr also arms its trigger to fire this many items past the warm-up."""
 
 
+@dataclass(frozen=True)
+class Residue:
+    """Once the race settled, a second compaction of what it left behind.
+
+    A real call compacts again later, at a quiet moment, over what earlier races
+    left in the context: placeholders that never resolve (audio turns livekit never
+    got a transcript for), calls an interruption left without output, items whose
+    acknowledgement was lost, a summary among them. Only the realtime protection
+    stands between those and the delete.
+    """
+
+    turn_during: float | None
+    """A typed turn arrives this many seconds into the compaction (back to back with
+    it), instead of the final turn before it; ``None``: no turn during it."""
+
+
 Event = ToolResponse | UserTurn | StreamingReply | AckFault | Interrupt | Handoff
 """One thing that happens during the race."""
 
@@ -143,6 +160,8 @@ class Schedule:
     """A typed turn after everything settled, to exercise the state the race left."""
     reject_stale_anchors: bool = False
     """The emulator rejects a response item whose anchor was deleted (else it appends it)."""
+    residue: Residue | None = None
+    """A second compaction once everything settled (after the final turn, or with it)."""
 
     @classmethod
     def from_seed(cls, seed: int) -> Schedule:
@@ -197,6 +216,12 @@ class Schedule:
             events=tuple(events),
             final_turn=rng.random() < 0.5,
             reject_stale_anchors=rng.random() < 0.25,
+            # drawn last: the draws above, and so every earlier schedule, stay as they were
+            residue=(
+                Residue(turn_during=_ms(rng, 0, 300) if rng.random() < 0.5 else None)
+                if rng.random() < 0.7
+                else None
+            ),
         )
 
     def describe(self) -> str:
@@ -210,6 +235,13 @@ class Schedule:
             lines.append("  then a typed turn once settled")
         if self.reject_stale_anchors:
             lines.append("  the server rejects items chained to a deleted item")
+        if self.residue is not None:
+            during = self.residue.turn_during
+            lines.append(
+                "  then a second compaction of what the race left"
+                + (f", a typed turn {during * 1000:.0f} ms into it" if during is not None else "")
+                + ", then a typed turn"
+            )
         return "\n".join(lines)
 
 

@@ -95,6 +95,7 @@ class Ledger:
     """For each item a client create put on the server: which create of its id did
     (0: the first one sent; a create of an id already there is rejected)."""
     _creates: dict[str, int] = field(default_factory=dict)
+    _before_updates: list[tuple[int, frozenset[str]]] = field(default_factory=list)
     _found: list[Violation] = field(default_factory=list)
     _events: int = 0
     exercised: set[str] = field(default_factory=set)
@@ -120,6 +121,23 @@ class Ledger:
         if event.get("type") == "conversation.item.create":
             self._note_create(event, before, after)
         self._check_order(event, before, after)
+
+    def before_update(self) -> None:
+        """Call right before an update replaces the agent's context (the race hooks it).
+
+        Deletes reach the server after the agent's context already lost the items
+        they remove, so only now can the ledger see which of them were still in flight.
+        """
+        mirror, local = self.state()
+        if mirror is None or local is None:
+            return
+        local_items = {i.id: i for i in local.items}
+        unreconciled = frozenset(
+            i.id
+            for i in mirror.items
+            if i.id not in local_items or _is_placeholder(local_items[i.id])
+        )
+        self._before_updates.append((self._events, unreconciled))
 
     def _note_create(
         self, event: dict[str, Any], before: tuple[ServerItem, ...], after: tuple[ServerItem, ...]
@@ -225,8 +243,16 @@ class Ledger:
                 bursts.append([d])
         for burst in bursts:
             going = {d.item.id for d in burst}
+            # what was in flight when the update began, its own deletes included
+            before = next(
+                (ids for at, ids in reversed(self._before_updates) if at < burst[0].at_event),
+                frozenset(),
+            )
             for d in burst:
                 protected = [i for i in d.unreconciled if i not in going]
+                protected += [
+                    i for i in before if i in d.server_order and not self._summary_id(i)
+                ]
                 if not protected:
                     continue
                 oldest = min(d.server_order.index(i) for i in protected)
@@ -273,6 +299,10 @@ class Ledger:
             )
 
     # --- judging --------------------------------------------------------------
+
+    def _summary_id(self, item_id: str) -> bool:
+        item = self.seen.get(item_id)
+        return item is not None and self._is_summary(item)
 
     def _is_summary(self, item: ServerItem) -> bool:
         body = _plain(item.text)

@@ -11,7 +11,7 @@ applier = Applier(backend, counter=TokenCounter(), tail=TailWindow(2), quiescenc
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from livekit.agents import llm
 
@@ -69,8 +69,8 @@ class InMemoryBackend:
     def read_remote(self) -> llm.ChatContext | None:
         return self.remote
 
-    def protected_ids(self) -> frozenset[str]:
-        return remote_view(self.local, self.remote).protected
+    def protected_ids(self, ignoring: Collection[str] = ()) -> frozenset[str]:
+        return remote_view(self.local, self.remote, ignoring=ignoring).protected
 
     def pinned_ids(self) -> frozenset[str]:
         return unsynced_ids(self.local, self.remote)

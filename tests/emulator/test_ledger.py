@@ -114,3 +114,24 @@ async def test_a_user_turn_placed_before_an_earlier_one_is_an_order_change(
     await live.agent.update_chat_ctx(llm.ChatContext([late, *items]))
 
     assert _kinds(ledger) == ["order_changed"]
+
+
+async def test_deleting_the_one_item_in_flight_is_forbidden(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """The update that deletes it has already taken it out of the agent's context when
+    the delete reaches the server: only a look before the update sees it in flight."""
+    ledger = _ledger(live, emulator, keep_last_turns=0)
+    await _turns(live, 2)
+    heard = emulator.server_session.add_user_item({"type": "input_audio", "transcript": None})
+    await emulator.wait_until(lambda: live.rt_session.chat_ctx.get_by_id(heard) is not None)
+    # on the server and in the mirror, not (yet) in the agent's context: remote-only
+    live.agent._chat_ctx.items[:] = [i for i in live.agent._chat_ctx.items if i.id != heard]
+    stale = live.agent.chat_ctx.copy()
+
+    ledger.before_update()  # what the chaos runs hook into every update
+    await live.agent.update_chat_ctx(stale)
+
+    assert heard in emulator.deleted_ids
+    forbidden = [f for f in ledger.findings() if f.kind == "forbidden_delete"]
+    assert [f.item_ids for f in forbidden] == [(heard,)], forbidden

@@ -314,3 +314,35 @@ async def test_an_agent_handed_off_to_is_compacted_only_once_it_runs(
         assert set(result.event.removed_ids) <= set(emulator.deleted_ids)  # type: ignore[union-attr]
         await new.aclose()
         await old.aclose()
+
+
+async def test_after_a_summary_whose_ack_was_lost_the_next_compaction_lands_whole(
+    live: Live, emulator: RealtimeServerEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seed 18: the next summary was anchored to the unacknowledged one, which the mirror
+    does not know; the plugin put it at the mirror's tail, where it protected everything
+    after it in the local order, and the compaction stopped after its insert."""
+    from emulator_support import shorten_update_wait
+
+    shorten_update_wait(monkeypatch, 0.5)
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, keep_last_turns=1, target_fraction=0.01)
+        await _turns(live, 4)
+        emulator.drop_acks("create", count=1)
+        first = await manager.compact(force=True)
+        assert first.status == "failed" and first.event.stage == "insert", first
+        for t in (5, 6):
+            await live.session.run(user_input=f"Turn {t}: and my order is {4400 + t}.")
+
+        second = await manager.compact(force=True)
+
+        assert second.status == "applied", second
+        summary_id = second.event.summary_id  # type: ignore[union-attr]
+        server = [i.id for i in emulator.conversation]
+        mirror = [i.id for i in live.rt_session.chat_ctx.items]
+        assert summary_id in server[:2] and summary_id in mirror[:1], (server, mirror)
+        assert [i for i in server if i in set(mirror)] == mirror  # the same order
+        assert set(second.event.removed_ids) <= set(emulator.deleted_ids)  # type: ignore[union-attr]
+        users = [i.text for i in emulator.conversation if i.role == "user"]
+        assert users == [users[-1]] and users[-1].startswith("Turn 6"), users
+        await manager.aclose()
