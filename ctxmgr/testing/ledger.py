@@ -339,7 +339,9 @@ class Ledger:
         named = self.named()
         deleted: dict[str, _Delete] = {}
         for d in self.deletes:
-            deleted.setdefault(d.item.id, d)
+            # the last delete is the one it left by: after an earlier one it came back
+            # (an update deletes and re-creates an item whose content it changes)
+            deleted[d.item.id] = d
         for item_id, item in self.seen.items():
             if item_id in on_server:
                 continue

@@ -135,3 +135,28 @@ async def test_deleting_the_one_item_in_flight_is_forbidden(
     assert heard in emulator.deleted_ids
     forbidden = [f for f in ledger.findings() if f.kind == "forbidden_delete"]
     assert [f.item_ids for f in forbidden] == [(heard,)], forbidden
+
+
+async def test_an_item_edited_then_folded_is_judged_by_the_delete_it_left_by(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """Seed 77: livekit's interruption path truncates a reply (delete, then create under
+    the same id); a later fold of the truncated reply is not a loss at the first delete."""
+    await _turns(live, 3)
+    texts: list[str] = []
+    ledger = _ledger(live, emulator, summaries=texts)
+    items = live.agent.chat_ctx.copy().items
+    reply = next(i for i in items[:3] if isinstance(i, llm.ChatMessage) and i.role == "assistant")
+    cut = reply.model_copy(update={"content": ["You said"]})
+    edited = [cut if i.id == reply.id else i for i in items]
+    await live.agent.update_chat_ctx(llm.ChatContext(edited))  # delete + create, same id
+    assert reply.id in emulator.deleted_ids and reply.id in emulator.item_ids
+
+    old = [i for i in edited[:3] if i.type == "message"]
+    body = " ".join(i.text_content or "" for i in old)
+    summary = llm.ChatMessage(role="system", content=[f"Summary: {body}"])
+    texts.append(body)
+    await live.agent.update_chat_ctx(llm.ChatContext([summary, *edited]))
+    await live.agent.update_chat_ctx(llm.ChatContext([summary, *edited[3:]]))
+
+    assert _kinds(ledger) == []
