@@ -35,7 +35,7 @@ from .backends.base import Backend
 from .chat_items import reaches_server
 from .compose import live_union, weave
 from .events import FailureStage, SkipReason
-from .guard import TailWindow, guard_plan, guard_removals
+from .guard import Boundary, TailWindow, frozen_boundary, guard_plan, guard_removals
 from .log import logger
 from .plan import CompactionPlan
 from .signals import POLL_INTERVAL_S, wait_quiescent
@@ -196,8 +196,8 @@ class Applier:
                 current = self._revalidate(current, planned_fingerprints, summary)
             except _Skip as skip:
                 # the summary is in: not a skip, the compaction stopped half-way (both kept)
-                raise _Fail("delete", RuntimeError(f"nothing left to delete: {skip.reason}"))
-
+                error = RuntimeError(f"nothing left to delete: {skip.reason}")
+                raise _Fail("delete", error) from None
             before = self._id_sets()
             self._archive(before_delete, current)
             await self._step(lambda: self._without(current.remove_ids), "delete")
@@ -240,19 +240,33 @@ class Applier:
         )
         if not unchanged:
             raise _Skip("plan_went_stale")
+        # the summary is ours: wherever the mirror put it, it protects nothing
+        protected = self.backend.protected_ids(ignoring=(summary.id,) if summary else ())
         result = guard_plan(
             items,
             replace(plan, remove_ids=unchanged),
             counter=self._counter,
             tail=self._tail,
-            # the summary is ours: wherever the mirror put it, it protects nothing
-            protected_ids=self.backend.protected_ids(
-                ignoring=(summary.id,) if summary is not None else ()
-            ),
+            protected_ids=protected,
+            boundary=self._boundary_of_confirmed(items, pinned, protected),
         )
         if result.plan is None:
             raise _Skip("plan_went_stale")
         return result.plan
+
+    def _boundary_of_confirmed(
+        self, items: list[llm.ChatItem], pinned: Collection[str], protected: Collection[str]
+    ) -> Boundary:
+        """The frozen boundary with the tail counted over confirmed items only: a turn the
+        server never acknowledged may never have reached it (its create refused), and the
+        turns before it would then be the server's own tail."""
+        confirmed = [i for i in items if i.id not in pinned]
+        counts = self._counter.count_items(confirmed)
+        found = frozen_boundary(confirmed, counts, self._tail, protected)
+        if found.index >= len(confirmed):
+            return Boundary(len(items), found.reason)
+        first_frozen = confirmed[found.index].id
+        return Boundary(next(n for n, i in enumerate(items) if i.id == first_frozen), found.reason)
 
     def _with_summary(
         self, plan: CompactionPlan, summary: llm.ChatMessage, *, remove: bool

@@ -132,6 +132,25 @@ async def test_a_plan_gone_stale_after_the_insert_fails_at_delete_and_keeps_both
     assert "summary_new" in ids and set(plan.remove_ids) <= ids
 
 
+async def test_a_turn_the_server_never_confirmed_does_not_count_toward_the_tail() -> None:
+    """Seed 569: livekit's create of a typed turn was refused (its anchor had been deleted),
+    so on the server the turn before it was the last one; folding it emptied the server's
+    tail window."""
+    b = Ctx().system().turn(3)
+    backend = InMemoryBackend(b.ctx, remote=True)
+    unconfirmed = llm.ChatMessage(id="typed", role="user", content=["Turn 98."], created_at=2e3)
+    backend.local.items.append(unconfirmed)  # local only: never in the mirror
+    applier = Applier(backend, counter=TokenCounter(), tail=TailWindow(1), quiescence_timeout_s=0.2,
+                      confirm_timeout_s=0.2)
+    ids = b.ids()
+    plan = CompactionPlan("summarize", tuple(ids[1:7]), "sys1", 0, 0)
+    out = await applier.apply(plan, summary=_summary(list(ids[1:7])),
+                              planned_fingerprints=fingerprints(backend.local, ids[1:7]))
+    assert out.status == "applied", out
+    assert out.plan is not None and out.plan.remove_ids == tuple(ids[1:5])
+    assert {ids[5], ids[6], "typed"} <= {i.id for i in backend.local.items}
+
+
 async def test_item_changed_since_the_plan_is_kept() -> None:
     backend, applier, plan, fps = _setup()
     changed = backend.local.get_by_id(plan.remove_ids[-1])

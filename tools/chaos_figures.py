@@ -86,12 +86,15 @@ def main() -> int:
         "| --- | --- | ---: | ---: | ---: | --- |",
     ]
     shares: list[str] = []
+    failing: list[str] = []
     ctxmgr_failed = False
     for label, concurrency, busy in runs:
         with _competitor(busy):
             reports = asyncio.run(_run(seeds, concurrency))
         lines += _rows(label, reports)
         ctxmgr_failed |= reports[0].violations > 0
+        if reports[0].failed_seeds:
+            failing.append(f"- {label}: seeds {reports[0].failed_seeds}")
         met = reports[0].exercised()
         shares.append(
             f"| {label} | "
@@ -107,6 +110,14 @@ def main() -> int:
         "| --- |" + " ---: |" * len(SHARES),
         *shares,
     ]
+    if failing:
+        lines += [
+            "",
+            "Schedules ctxmgr failed (replay: `python -m ctxmgr.testing.chaos --seed S"
+            " --contender ctxmgr`):",
+            "",
+            *failing,
+        ]
     table = "\n".join(lines)
     print(table)
     if not args.no_write:

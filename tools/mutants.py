@@ -125,6 +125,11 @@ MUTANTS = (
         (("while at > 0 and ids[at - 1] in pinned:", "while False:"),),
     ),
     Mutant(
+        "tail_counts_unconfirmed_turns",
+        "apply.py",
+        (("confirmed = [i for i in items if i.id not in pinned]", "confirmed = list(items)"),),
+    ),
+    Mutant(
         "partial_copy_written_back",
         "apply.py",
         (("return len(old) < len(new) and new.startswith(old)", "return False"),),

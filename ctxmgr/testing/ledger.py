@@ -337,11 +337,9 @@ class Ledger:
         self._judge_remote_only()
         on_server = {i.id for i in final}
         named = self.named()
-        deleted: dict[str, _Delete] = {}
-        for d in self.deletes:
-            # the last delete is the one it left by: after an earlier one it came back
-            # (an update deletes and re-creates an item whose content it changes)
-            deleted[d.item.id] = d
+        # the last delete is the one it left by: after an earlier one it came back (an
+        # update deletes and re-creates an item whose content it changes)
+        deleted = {d.item.id: d for d in self.deletes}
         for item_id, item in self.seen.items():
             if item_id in on_server:
                 continue
