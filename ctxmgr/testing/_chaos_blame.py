@@ -233,7 +233,6 @@ def shortened_update_wait(seconds: float) -> Iterator[None]:
 def instrument_plugin(update_wait_s: float) -> Iterator[None]:
     """Shorten the plugin's acknowledgement wait and log its deletes; restore both on exit."""
     from livekit.agents.llm._realtime import openai as realtime_engine
-
     from livekit.agents.voice.agent_activity import AgentActivity
 
     cls = realtime_engine.RealtimeSession

@@ -118,9 +118,8 @@ class Ledger:
         after = session.conversation.snapshot()
         for item in after:
             self.seen.setdefault(item.id, item)
-        if event.get("type") == "conversation.item.create":
-            self._note_create(event, before, after)
-        self._check_order(event, before, after)
+        if event.get("type") == "conversation.item.create" and self._placed(event, before, after):
+            self._check_order(event, after)
 
     def before_update(self) -> None:
         """Call right before an update replaces the agent's context (the race hooks it).
@@ -139,16 +138,19 @@ class Ledger:
         )
         self._before_updates.append((self._events, unreconciled))
 
-    def _note_create(
+    def _placed(
         self, event: dict[str, Any], before: tuple[ServerItem, ...], after: tuple[ServerItem, ...]
-    ) -> None:
+    ) -> bool:
+        """Count a create of its id; True when this one put the item on the server."""
         item_id = (event.get("item") or {}).get("id")
         if not item_id:
-            return
+            return False
         ordinal = self._creates.get(item_id, 0)
         self._creates[item_id] = ordinal + 1
-        if all(i.id != item_id for i in before) and any(i.id == item_id for i in after):
-            self.placed_by[item_id] = ordinal
+        if any(i.id == item_id for i in before) or all(i.id != item_id for i in after):
+            return False  # already there (a rejected duplicate), or refused
+        self.placed_by[item_id] = ordinal
+        return True
 
     def _on_delete(
         self, session: EmulatedSession, item_id: str, before: tuple[ServerItem, ...]
@@ -251,7 +253,7 @@ class Ledger:
             for d in burst:
                 protected = [i for i in d.unreconciled if i not in going]
                 protected += [
-                    i for i in before if i in d.server_order and not self._summary_id(i)
+                    i for i in before if i in d.server_order and not self._is_summary_id(i)
                 ]
                 if not protected:
                     continue
@@ -264,24 +266,18 @@ class Ledger:
                         [d.item],
                     )
 
-    def _check_order(
-        self, event: dict[str, Any], before: tuple[ServerItem, ...], after: tuple[ServerItem, ...]
-    ) -> None:
+    def _check_order(self, event: dict[str, Any], after: tuple[ServerItem, ...]) -> None:
         """A user message the client creates goes after every earlier user message.
 
         The server places what it generates after its response's anchor, and the
         client may insert a summary anywhere: neither is judged. A user turn placed
-        before an earlier one rewrites the conversation's order. Only the create that
-        placed the item is judged: a later create of the same id is rejected.
+        before an earlier one rewrites the conversation's order. Called only for the
+        create that placed the item: a later create of the same id is rejected.
         """
-        if event.get("type") != "conversation.item.create":
+        created = event["item"]
+        if created.get("role") != "user":
             return
-        created = event.get("item") or {}
         ids = [i.id for i in after]
-        if created.get("role") != "user" or created.get("id") not in ids:
-            return
-        if any(i.id == created["id"] for i in before):
-            return
         index = ids.index(created["id"])
         new = after[index]
         if self._is_summary(new):
@@ -300,7 +296,7 @@ class Ledger:
 
     # --- judging --------------------------------------------------------------
 
-    def _summary_id(self, item_id: str) -> bool:
+    def _is_summary_id(self, item_id: str) -> bool:
         item = self.seen.get(item_id)
         return item is not None and self._is_summary(item)
 
