@@ -259,10 +259,20 @@ class Applier:
     ) -> Boundary:
         """The frozen boundary with the tail counted over confirmed items only: a turn the
         server never acknowledged may never have reached it (its create refused), and the
-        turns before it would then be the server's own tail."""
+        turns before it would then be the server's own tail.
+
+        The tail is the tail in either order: the server's (``items``) and the agent's.
+        livekit adds an interrupted reply to the agent's context when it is cut off, after
+        turns the server holds after it (seed 331): it is old on the server and recent
+        locally, and stays.
+        """
         confirmed = [i for i in items if i.id not in pinned]
         counts = self._counter.count_items(confirmed)
-        found = frozen_boundary(confirmed, counts, self._tail, protected)
+        ids = {i.id for i in confirmed}
+        local = [i for i in self.backend.read_local().items if i.id in ids]
+        local_tail = frozen_boundary(local, self._counter.count_items(local), self._tail)
+        recent = {i.id for i in local[local_tail.index :]}
+        found = frozen_boundary(confirmed, counts, self._tail, {*protected, *recent})
         if found.index >= len(confirmed):
             return Boundary(len(items), found.reason)
         first_frozen = confirmed[found.index].id

@@ -151,6 +151,28 @@ async def test_a_turn_the_server_never_confirmed_does_not_count_toward_the_tail(
     assert {ids[5], ids[6], "typed"} <= {i.id for i in backend.local.items}
 
 
+async def test_a_reply_recent_in_the_agents_context_stays_though_old_on_the_server() -> None:
+    """Seed 331: livekit adds an interrupted reply to the agent's context when it is cut
+    off, after turns the server holds after it: it is in the agent's tail window (and
+    before the server's last item, which protects what follows it locally)."""
+    b = Ctx().system().turn(3)
+    backend = InMemoryBackend(b.ctx, remote=True)
+    ids = b.ids()
+    cut = llm.ChatMessage(id="cut", role="assistant", content=["Let me explain"], created_at=3e3)
+    assert backend.remote is not None
+    backend.remote.items.insert(3, cut.model_copy(deep=True))  # the server: after turn 1
+    backend.local.items.insert(6, cut)  # the agent: inside the last turn
+    applier = Applier(backend, counter=TokenCounter(), tail=TailWindow(1), quiescence_timeout_s=0.2,
+                      confirm_timeout_s=0.2)
+    span = (*ids[1:3], "cut", *ids[3:5])
+    plan = CompactionPlan("summarize", span, "sys1", 0, 0)
+    out = await applier.apply(plan, summary=_summary(list(span)),
+                              planned_fingerprints=fingerprints(backend.local, span))
+    assert out.status == "applied", out
+    assert out.plan is not None and out.plan.remove_ids == tuple(ids[1:3])
+    assert backend.local.get_by_id("cut") is not None
+
+
 async def test_item_changed_since_the_plan_is_kept() -> None:
     backend, applier, plan, fps = _setup()
     changed = backend.local.get_by_id(plan.remove_ids[-1])

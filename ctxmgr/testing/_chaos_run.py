@@ -53,8 +53,11 @@ Excuse = Literal["ack_dropped", "control", "local_order", LivekitPath]
   the scheduler or to livekit, not to the compaction.
 - ``ack_dropped``: ``mirror_diverged`` for items whose create or delete the server
   applied but, by the schedule's fault, never acknowledged: the plugin cannot know;
-  and for the items the server then chained to one of them, which the plugin appends.
-  Only the mirror's view is excused: the server's order and every item still count.
+  and for the items the server then chained to one of them, which the plugin appends;
+  and ``order_changed`` where the earlier user message a new one went before is such an
+  item, still unknown to the plugin (the client placed the new one after the last item
+  it knew of, seed 159). Only what the client could not know is excused: every item
+  still counts, and so does an order the client could have kept.
 - ``local_order``: ``order_diverged``, the agent's local copy ordered otherwise than
   the server. livekit orders the local context by creation time (a call joins when
   its tool starts, a reply after playout) and the server by arrival; the control
@@ -360,6 +363,8 @@ class _Race:
                 (ids and ids <= unacked) or self._reordered_by_unacked(v, unacked, rt)
             ):
                 excused.append(("ack_dropped", v))
+            elif v.kind == "order_changed" and self._placed_before_unacked(v, unacked, rt):
+                excused.append(("ack_dropped", v))
             elif v.kind == "order_diverged":
                 excused.append(("local_order", v))
             elif v.key in in_control:
@@ -373,6 +378,15 @@ class _Race:
             else:
                 counted.append(v)
         return counted, excused, found
+
+    def _placed_before_unacked(self, violation: Violation, unacked: set[str], rt: Any) -> bool:
+        """The earlier user message the new one went before is one whose create the
+        server applied but never acknowledged, and the plugin never learned of: the
+        client placed the new message after the last item it knew there."""
+        if rt is None or len(violation.item_ids) < 2:
+            return False
+        earlier = violation.item_ids[1]
+        return earlier in unacked and rt.chat_ctx.get_by_id(earlier) is None
 
     def _reordered_by_unacked(self, violation: Violation, unacked: set[str], rt: Any) -> bool:
         """The mirror's order differs only where the server chained an item to one it never

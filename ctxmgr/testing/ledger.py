@@ -21,9 +21,11 @@ What it finds (as :class:`~ctxmgr.testing.checker.Violation`):
   other way round.
 - ``summary_missing``: a folded item left the server while no summary holding
   it was there (a transient state: deleted before the summary was in).
-- ``order_changed``: the client placed a new user message before an earlier
-  one (only deletions and a summary's insertion may change what sits where;
-  what the server generates goes after its response's anchor, not judged).
+- ``order_changed``: the client placed a user message out of the order in
+  which user messages were first seen (a new one before an earlier one, or one
+  restored after a later one); only deletions and a summary's insertion may
+  change what sits where; what the server generates goes after its response's
+  anchor, not judged.
 
 Each finding carries content fingerprints, so the per-seed control (the same
 seed with nobody compacting) can be compared item by item although ids differ.
@@ -267,31 +269,39 @@ class Ledger:
                     )
 
     def _check_order(self, event: dict[str, Any], after: tuple[ServerItem, ...]) -> None:
-        """A user message the client creates goes after every earlier user message.
+        """A user message the client creates sits where it was first seen among user messages.
 
-        The server places what it generates after its response's anchor, and the
-        client may insert a summary anywhere: neither is judged. A user turn placed
-        before an earlier one rewrites the conversation's order. Called only for the
-        create that placed the item: a later create of the same id is rejected.
+        A new message goes after every earlier one. A message created again (livekit
+        deleted it, and a later update restored it from the agent's context) goes back
+        between the ones that came before and after it. The server places what it
+        generates after its response's anchor, and the client may insert a summary
+        anywhere: neither is judged. Called only for the create that placed the item: a
+        later create of the same id is rejected.
         """
         created = event["item"]
         if created.get("role") != "user":
             return
-        ids = [i.id for i in after]
-        index = ids.index(created["id"])
-        new = after[index]
-        if self._is_summary(new):
-            return
-        later = [
-            i
-            for i in after[index + 1 :]
-            if i.type == "message" and i.role == "user" and not self._is_summary(i)
+        users = [
+            i for i in after if i.type == "message" and i.role == "user" and not self._is_summary(i)
         ]
+        index = next((n for n, i in enumerate(users) if i.id == created["id"]), None)
+        if index is None:
+            return  # a summary
+        first_seen = {item_id: n for n, item_id in enumerate(self.seen)}
+        new = users[index]
+        later = [i for i in users[index + 1 :] if first_seen[i.id] < first_seen[new.id]]
         if later:
             self._add(
                 "order_changed",
                 f"the client created user message {new.id} before the earlier {later[0].id}",
                 [new, later[0]],
+            )
+        earlier = [i for i in users[:index] if first_seen[i.id] > first_seen[new.id]]
+        if earlier:
+            self._add(
+                "order_changed",
+                f"the client created user message {new.id} again after the later {earlier[-1].id}",
+                [new, earlier[-1]],
             )
 
     # --- judging --------------------------------------------------------------

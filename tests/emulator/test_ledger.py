@@ -160,3 +160,36 @@ async def test_an_item_edited_then_folded_is_judged_by_the_delete_it_left_by(
     await live.agent.update_chat_ctx(llm.ChatContext([summary, *edited[3:]]))
 
     assert _kinds(ledger) == []
+
+
+async def test_a_user_turn_restored_at_its_place_is_not_an_order_change(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """Seed 257: livekit's handoff deletes a turn the new agent's context later holds;
+    the next update creates it again, between the turns around it: the order stands."""
+    await _turns(live, 3)
+    ledger = _ledger(live, emulator, keep_last_turns=0)
+    items = live.agent.chat_ctx.copy().items
+    second = [i for i in items if i.type == "message" and i.role == "user"][1]
+    await live.agent.update_chat_ctx(llm.ChatContext([i for i in items if i.id != second.id]))
+
+    await live.agent.update_chat_ctx(llm.ChatContext(items))  # back between turns 0 and 2
+
+    assert second.id in emulator.item_ids
+    assert "order_changed" not in _kinds(ledger)
+
+
+async def test_a_user_turn_restored_after_a_later_one_is_an_order_change(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    await _turns(live, 3)
+    ledger = _ledger(live, emulator, keep_last_turns=0)
+    items = live.agent.chat_ctx.copy().items
+    second = [i for i in items if i.type == "message" and i.role == "user"][1]
+    rest = [i for i in items if i.id != second.id]
+    await live.agent.update_chat_ctx(llm.ChatContext(rest))
+
+    await live.agent.update_chat_ctx(llm.ChatContext([*rest, second]))  # after turn 2
+
+    order = [f for f in ledger.findings() if f.kind == "order_changed"]
+    assert [f.item_ids[0] for f in order] == [second.id], order
