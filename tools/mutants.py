@@ -130,6 +130,11 @@ MUTANTS = (
         (("confirmed = [i for i in items if i.id not in pinned]", "confirmed = list(items)"),),
     ),
     Mutant(
+        "tail_in_server_order_only",
+        "apply.py",
+        (("self._tail, {*protected, *recent})", "self._tail, protected)"),),
+    ),
+    Mutant(
         "partial_copy_written_back",
         "apply.py",
         (("return len(old) < len(new) and new.startswith(old)", "return False"),),
