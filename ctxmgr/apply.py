@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -42,6 +42,12 @@ from .signals import POLL_INTERVAL_S, wait_quiescent
 from .tokens import TokenCounter
 
 __all__ = ["Applier", "ApplyOutcome", "UpdateOutcome", "fingerprints"]
+
+QUIET_ATTEMPTS = 3
+"""How often a step waits for a quiet moment again when one ended before its send."""
+DELETE_ATTEMPTS = 3
+"""How often the delete step sends the deletes the server refused (a ``server_error`` is
+transient); what is still there after that is reported (``verify``)."""
 
 
 def fingerprints(chat_ctx: llm.ChatContext, ids: Collection[str]) -> dict[str, bytes]:
@@ -88,6 +94,13 @@ def _partial_copy(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
         return False
     old, new = copy.raw_text_content or "", live.raw_text_content or ""
     return len(old) < len(new) and new.startswith(old)
+
+
+_PAIR_TYPES = (llm.FunctionCall, llm.FunctionCallOutput)
+
+
+class _NotQuiet(Exception):
+    """A response or a tool started between the quiet moment and the send."""
 
 
 class _Skip(Exception):
@@ -171,7 +184,8 @@ class Applier:
         before_delete: Callable[[CompactionPlan], None] | None,
     ) -> CompactionPlan:
         two_step = summary is not None and self.backend.two_step
-        async with self._quiet_lock(stage=None):
+
+        async def first_step() -> CompactionPlan:
             current = self._revalidate(plan, planned_fingerprints, summary)
             before = self._id_sets()
             if two_step:
@@ -179,30 +193,56 @@ class Applier:
                 await self._step(
                     lambda: self._with_summary(current, summary, remove=False), "insert"
                 )
-                await self._confirm({summary.id})
+                try:
+                    await self._confirm({summary.id})
+                except _Fail:
+                    await self._withdraw(summary)
+                    raise
                 self._inserted = True
-            else:
-                self._archive(before_delete, current)
-                if summary is not None:
-                    await self._step(
-                        lambda: self._with_summary(current, summary, remove=True), "insert"
-                    )
-                else:
-                    await self._step(lambda: self._without(current.remove_ids), "delete")
-                self._verify(current, summary, before)
                 return current
-        async with self._quiet_lock(stage="delete"):
+            self._archive(before_delete, current)
+            if summary is not None:
+                await self._step(
+                    lambda: self._with_summary(current, summary, remove=True), "insert"
+                )
+            else:
+                await self._delete(current)
+            self._verify(current, summary, before)
+            return current
+
+        current = await self._while_quiet(first_step, stage=None)
+        if not two_step:
+            return current
+
+        async def delete_step() -> CompactionPlan:
             try:
-                current = self._revalidate(current, planned_fingerprints, summary)
+                final = self._revalidate(current, planned_fingerprints, summary)
             except _Skip as skip:
                 # the summary is in: not a skip, the compaction stopped half-way (both kept)
                 error = RuntimeError(f"nothing left to delete: {skip.reason}")
                 raise _Fail("delete", error) from None
             before = self._id_sets()
-            self._archive(before_delete, current)
-            await self._step(lambda: self._without(current.remove_ids), "delete")
-            self._verify(current, summary, before)
-            return current
+            self._archive(before_delete, final)
+            await self._delete(final)
+            self._verify(final, summary, before)
+            return final
+
+        return await self._while_quiet(delete_step, stage="delete")
+
+    async def _while_quiet(
+        self, step: Callable[[], Awaitable[CompactionPlan]], *, stage: FailureStage | None
+    ) -> CompactionPlan:
+        """Run ``step`` under the lock at a quiet moment; again if a response or a tool
+        started before its change was sent (nothing was sent then)."""
+        for _ in range(QUIET_ATTEMPTS):
+            try:
+                async with self._quiet_lock(stage=stage):
+                    return await step()
+            except _NotQuiet:
+                continue
+        if stage is None:
+            raise _Skip("not_quiescent")
+        raise _Fail(stage, TimeoutError("never quiet when the change was sent"))
 
     @contextlib.asynccontextmanager
     async def _quiet_lock(self, *, stage: FailureStage | None) -> AsyncIterator[None]:
@@ -223,6 +263,13 @@ class Applier:
 
     def _ready(self) -> bool:
         return self.backend.is_running() and self.backend.is_quiescent()
+
+    def _still_quiet(self) -> None:
+        """Called as a context that deletes is built, with nothing awaited before it is
+        sent: a response or a tool that started meanwhile (while livekit held its locks)
+        stops the send."""
+        if not self._ready():
+            raise _NotQuiet
 
     def _revalidate(
         self,
@@ -278,6 +325,78 @@ class Applier:
         first_frozen = confirmed[found.index].id
         return Boundary(next(n for n, i in enumerate(items) if i.id == first_frozen), found.reason)
 
+    async def _delete(self, plan: CompactionPlan) -> None:
+        """Delete the plan's span; send again what the server refused, while still quiet.
+
+        The plugin only logs a refused delete and returns as if it had worked; the
+        mirror still holds the item. If some stay after ``DELETE_ATTEMPTS``, a call or
+        output among them gets its deleted other half back, so no pair is left split.
+        """
+        span = [i for i in self._union() if i.id in set(plan.remove_ids)]
+        await self._step(lambda: self._without(plan.remove_ids), "delete")
+        for _ in range(DELETE_ATTEMPTS - 1):
+            left = self._still_on_server(plan.remove_ids)
+            if not left or not self._ready():
+                break
+            logger.warning(
+                "the server refused deletes; sending them again", extra={"refused": len(left)}
+            )
+            try:
+                await self._step(lambda: self._without(left), "delete")
+            except _NotQuiet:
+                break
+        left = self._still_on_server(plan.remove_ids)
+        if left:
+            await self._rejoin_pairs(span, left)
+
+    def _still_on_server(self, ids: Collection[str]) -> tuple[str, ...]:
+        remote = self.backend.read_remote()
+        if remote is None:
+            return ()
+        held = {i.id for i in remote.items}
+        return tuple(i for i in ids if i in held)
+
+    async def _rejoin_pairs(self, span: list[llm.ChatItem], left: Collection[str]) -> None:
+        """Re-create the deleted other half of every call or output the server kept."""
+        kept_calls = {
+            i.call_id for i in span if i.id in left and isinstance(i, _PAIR_TYPES)
+        }
+        lost = [
+            i for i in span if i.id not in left and isinstance(i, _PAIR_TYPES)
+            and i.call_id in kept_calls
+        ]
+        if not lost:
+            return
+        logger.warning("restoring the other half of pairs the server kept", extra={"restored": len(lost)})
+
+        def build() -> llm.ChatContext:
+            items = self._union()
+            for item in lost:
+                ids = [i.id for i in items]
+                partner = next(
+                    (n for n, i in enumerate(items) if isinstance(i, _PAIR_TYPES)
+                     and i.call_id == item.call_id and i.id != item.id),
+                    None,
+                )
+                if item.id in ids or partner is None:
+                    continue
+                at = partner + 1 if isinstance(item, llm.FunctionCallOutput) else partner
+                items.insert(at, item)
+            return llm.ChatContext(items)
+
+        await self._step(build, "delete")
+
+    async def _withdraw(self, summary: llm.ChatMessage) -> None:
+        """Take back a summary the server never confirmed (it refused the create): the
+        agent's context must not hold a summary the model never saw, nor keep sending it."""
+        remote = self.backend.read_remote()
+        if remote is not None and remote.get_by_id(summary.id) is not None:
+            return
+        with contextlib.suppress(Exception):
+            await self.backend.update(
+                lambda: llm.ChatContext([i for i in self._union() if i.id != summary.id])
+            )
+
     def _with_summary(
         self, plan: CompactionPlan, summary: llm.ChatMessage, *, remove: bool
     ) -> llm.ChatContext:
@@ -295,12 +414,14 @@ class Applier:
         placed = summary.model_copy(update={"created_at": items[first].created_at - 1e-6})
         items.insert(at, placed)
         if remove:
+            self._still_quiet()
             self._deleting = plan.remove_ids
             gone = set(plan.remove_ids)
             items = [i for i in items if i.id not in gone]
         return llm.ChatContext(items)
 
     def _without(self, remove_ids: Collection[str]) -> llm.ChatContext:
+        self._still_quiet()
         self._deleting = tuple(remove_ids)
         gone = set(remove_ids)
         return llm.ChatContext([i for i in self._union() if i.id not in gone])
@@ -432,7 +553,7 @@ class Applier:
 
         try:
             await self.backend.update(built)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, _NotQuiet):
             raise
         except Exception as e:  # noqa: BLE001 - every failure is reported, none is lost
             if not sent:

@@ -51,6 +51,9 @@ def agent_is_quiescent(agent: Any) -> bool:
     # a speech awaiting its tool executions keeps a handle open until the tools are done
     if not getattr(activity, "_no_pending_speech", True):
         return False
+    # a tool still running for a generation that has ended (its call has no output yet)
+    if getattr(activity, "_background_speeches", None):
+        return False
     rt_session = activity.realtime_llm_session
     if rt_session is not None and getattr(rt_session, "has_active_generation", False):
         return False

@@ -203,10 +203,12 @@ async def test_update_failure_leaves_context_as_it_was() -> None:
 
 async def test_unconfirmed_summary_fails_before_any_delete() -> None:
     backend, applier, plan, fps = _setup(remote=True, ack_delay_s=None)
-    out = await applier.apply(plan, summary=_summary([]), planned_fingerprints=fps)
+    summary = _summary([])
+    out = await applier.apply(plan, summary=summary, planned_fingerprints=fps)
     assert (out.status, out.stage) == ("failed", "confirm")
-    assert len(backend.updates) == 1  # the insert; no delete was sent
+    assert len(backend.updates) == 2  # the insert, then the summary taken back: no delete
     assert all(backend.local.get_by_id(i) is not None for i in plan.remove_ids)
+    assert backend.local.get_by_id(summary.id) is None
 
 
 async def test_archive_failure_aborts_the_delete() -> None:
@@ -276,3 +278,30 @@ async def test_remote_only_item_and_all_after_it_are_kept_and_sent_back() -> Non
     assert "fc_remote" in remote_ids  # never deleted: it was sent back in server order
     assert remote_ids.index("fc_remote") == remote_ids.index(ids[5]) - 1
     assert set(out.plan.remove_ids) == set(ids[1:5])  # nothing after the remote-only item
+
+
+async def test_a_response_that_starts_before_the_delete_is_sent_stops_the_send() -> None:
+    """Between the quiet moment and the send, livekit may hold its locks while a response
+    starts: the context that deletes is never built then; the step waits and goes again."""
+    backend, applier, plan, fps = _setup(remote=True, ack_delay_s=0.0)
+    original = backend.update
+    built_while_busy: list[bool] = []
+    calls = 0
+
+    async def update(source: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the delete: a response starts while the step waits for the locks
+            backend.quiescent = False
+            asyncio.get_running_loop().call_later(0.05, setattr, backend, "quiescent", True)
+        chat_ctx = source() if callable(source) else source
+        built_while_busy.append(not backend.quiescent)
+        await original(chat_ctx)
+
+    backend.update = update  # type: ignore[method-assign]
+    out = await applier.apply(
+        plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps
+    )
+    assert out.status == "applied", out
+    assert len(built_while_busy) == 2 and not any(built_while_busy)
+    assert not set(plan.remove_ids) & {i.id for i in backend.local.items}

@@ -84,6 +84,12 @@ class ChangeLog:
     """Called as an update is about to replace an agent's context (the ledger's hook)."""
     created_by: dict[str, list[Culprit]] = field(default_factory=dict)
     """Who sent each create of an id, in order (the first one is the one that lands)."""
+    deleted_in_generation: list[str] = field(default_factory=list)
+    """Ids the contender deleted while the plugin had a response in progress (created,
+    or asked for, and not done) or livekit was running a tool: DESIGN.md invariant 5
+    forbids it."""
+    activities: dict[int, Any] = field(default_factory=dict)
+    """livekit's ``AgentActivity`` of each realtime session (by ``id``), seen in updates."""
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
@@ -94,19 +100,29 @@ class ChangeLog:
         finally:
             _current.reset(token)
 
-    def record(self, event: Any) -> None:
-        """Called with each client event the plugin sends."""
+    def record(self, event: Any, session: Any = None) -> None:
+        """Called with each client event the plugin sends, and the plugin's session."""
         as_dict = event if isinstance(event, dict) else None
         type_ = as_dict.get("type") if as_dict is not None else getattr(event, "type", None)
         if type_ == "conversation.item.delete":
             item_id = as_dict.get("item_id") if as_dict is not None else event.item_id
             if item_id:
-                self.deleted_by.setdefault(item_id, _culprit(sys._getframe(2)))
+                culprit = _culprit(sys._getframe(2))
+                self.deleted_by.setdefault(item_id, culprit)
+                if culprit == "contender" and self._busy(session):
+                    self.deleted_in_generation.append(item_id)
         elif type_ == "conversation.item.create":
             item = as_dict.get("item") if as_dict is not None else event.item
             item_id = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
             if item_id:
                 self.created_by.setdefault(item_id, []).append(_culprit(sys._getframe(2)))
+
+    def _busy(self, session: Any) -> bool:
+        """A response in progress on the plugin, or a tool running for its agent."""
+        activity = self.activities.get(id(session))
+        return bool(getattr(session, "has_active_generation", False)) or bool(
+            getattr(activity, "_background_speeches", None)
+        )
 
     def livekit_caused(
         self,
@@ -241,11 +257,12 @@ def instrument_plugin(update_wait_s: float) -> Iterator[None]:
 
     def send_event(self: Any, event: Any) -> None:
         if (log := _current.get()) is not None:
-            log.record(event)
+            log.record(event, self)
         original(self, event)
 
     async def update_chat_ctx(self: Any, chat_ctx: Any, **kwargs: Any) -> None:
         if (log := _current.get()) is not None:
+            log.activities[id(self.realtime_llm_session)] = self
             for hook in log.before_update:
                 hook()
         await original_update(self, chat_ctx, **kwargs)

@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 
 from livekit.agents import Agent, llm
 
+from .._exceptions import RealtimeSyncError
 from ..events import CompactionAppliedEvent, CompactionFailedEvent, CompactionSkippedEvent
 from ..manager import ContextManager
 from ..settings import Settings, TriggerSettings
@@ -86,9 +87,14 @@ class Contender(Protocol):
     """The text of every summary its summarizer returned (the ledger looks for it)."""
     outcomes: list[str]
     """What became of each compaction: ``applied``, ``skipped:<reason>``, ``failed:<stage>``."""
+    unconfirmed: set[str]
+    """Ids its failure reports named as sent but unconfirmed (``RealtimeSyncError``)."""
 
     def named(self) -> dict[str, bool]:
         """Ids an applied compaction removed: True when summarized, False when trimmed."""
+
+    def reported(self) -> tuple[frozenset[str], frozenset[str]]:
+        """What its applied compactions said they did: ids removed, summary ids inserted."""
 
     def attach(self, agent: Agent) -> None:
         """Start managing ``agent`` (the first one, and each handoff target)."""
@@ -112,9 +118,13 @@ class NoCompaction:
         self.folded_ids: set[str] = set()
         self.summaries: list[str] = []
         self.outcomes: list[str] = []
+        self.unconfirmed: set[str] = set()
 
     def named(self) -> dict[str, bool]:
         return {}
+
+    def reported(self) -> tuple[frozenset[str], frozenset[str]]:
+        return frozenset(), frozenset()
 
     def attach(self, agent: Agent) -> None:
         return None
@@ -139,10 +149,14 @@ class NaiveContender:
         self.folded_ids: set[str] = set()
         self.summaries: list[str] = []
         self.outcomes: list[str] = []
+        self.unconfirmed: set[str] = set()
         self._applied: set[str] = set()
 
     def named(self) -> dict[str, bool]:
         return dict.fromkeys(self._applied, True)
+
+    def reported(self) -> tuple[frozenset[str], frozenset[str]]:
+        return frozenset(self._applied), frozenset()
 
     def attach(self, agent: Agent) -> None:
         return None
@@ -193,6 +207,7 @@ class CtxmgrContender:
         self.managers: dict[int, ContextManager] = {}
         self.folded_ids: set[str] = set()
         self.outcomes: list[str] = []
+        self.unconfirmed: set[str] = set()
         self.applied: list[CompactionAppliedEvent] = []
         self.cut_short: list[CompactionFailedEvent] = []
         """Failed compactions that had removed some items (``removed_ids``)."""
@@ -210,6 +225,11 @@ class CtxmgrContender:
             {i: event.summary_id is not None for event in self.applied for i in event.removed_ids}
         )
         return named
+
+    def reported(self) -> tuple[frozenset[str], frozenset[str]]:
+        removed = frozenset(i for event in self.applied for i in event.removed_ids)
+        summaries = frozenset(e.summary_id for e in self.applied if e.summary_id is not None)
+        return removed, summaries
 
     def _settings(self, agent: Agent, *, arm_trigger: bool) -> Settings:
         c = self._compaction
@@ -244,6 +264,8 @@ class CtxmgrContender:
             self.outcomes.append(f"skipped:{event.reason}")
 
     def _on_failed(self, event: CompactionFailedEvent) -> None:
+        if isinstance(event.error, RealtimeSyncError):
+            self.unconfirmed.update(event.error.unconfirmed_ids)
         if event.removed_ids:
             self.cut_short.append(event)
         self.outcomes.append(f"failed:{event.stage}")
@@ -279,6 +301,9 @@ class GuardedNaiveContender(CtxmgrContender):
 
     def named(self) -> dict[str, bool]:
         return self._naive.named()
+
+    def reported(self) -> tuple[frozenset[str], frozenset[str]]:
+        return self._naive.reported()
 
     def attach(self, agent: Agent, *, arm_trigger: bool = False) -> None:
         super().attach(agent, arm_trigger=False)  # the manager only guards: it never compacts

@@ -26,6 +26,8 @@ from ._chaos_schedule import (
     Event,
     Handoff,
     Interrupt,
+    LateResponse,
+    Refusal,
     Schedule,
     StreamingReply,
     ToolResponse,
@@ -45,7 +47,7 @@ from .ledger import Ledger
 
 __all__ = ["ChaosAgent", "Excuse", "ScheduleResult", "chaos_responder", "run_schedule"]
 
-Excuse = Literal["ack_dropped", "control", "local_order", LivekitPath]
+Excuse = Literal["ack_dropped", "control", "local_order", "refused", "reported", LivekitPath]
 """Why a finding does not count; nothing else excuses one, for any contender.
 
 - ``control``: the same seed played with nobody compacting (``none``) shows the
@@ -58,6 +60,15 @@ Excuse = Literal["ack_dropped", "control", "local_order", LivekitPath]
   item, still unknown to the plugin (the client placed the new one after the last item
   it knew of, seed 159). Only what the client could not know is excused: every item
   still counts, and so does an order the client could have kept.
+- ``refused``: the items behind the finding are ones whose create or delete the
+  server refused by the schedule's fault (``Refusal``), livekit's own items (first
+  created by livekit, never deleted by the contender): livekit only logs a refusal
+  and never sends the change again.
+  A refusal of the contender's own change counts: it must notice and repair.
+- ``reported``: the contender's own summary left in the agent's context only, by an
+  insert whose failure report named it unconfirmed (``RealtimeSyncError``): the
+  server refused it or never acknowledged it, nothing was folded into it, and the
+  report says so.
 - ``local_order``: ``order_diverged``, the agent's local copy ordered otherwise than
   the server. livekit orders the local context by creation time (a call joins when
   its tool starts, a reply after playout) and the server by arrival; the control
@@ -79,9 +90,13 @@ SCHEDULE_TIMEOUT_S = 45.0
 class ChaosAgent(Agent):
     """An agent with one tool."""
 
-    def __init__(self, *, chat_ctx: llm.ChatContext | None = None) -> None:
+    def __init__(
+        self, *, chat_ctx: llm.ChatContext | None = None, tool_delay: float = 0.0
+    ) -> None:
         super().__init__(instructions="You are terse.", chat_ctx=chat_ctx)
         self.lookups: list[str] = []
+        self.tool_delay = tool_delay
+        """Seconds each lookup takes."""
 
     @function_tool
     async def lookup(self, query: str) -> str:
@@ -91,6 +106,8 @@ class ChaosAgent(Agent):
             query: What to look up.
         """
         self.lookups.append(query)
+        if self.tool_delay:
+            await asyncio.sleep(self.tool_delay)
         return f"fact about {query}"
 
 
@@ -160,7 +177,11 @@ class _Race:
 
     def spawn(self, coro: Coroutine[Any, Any, Any], at: float, t0: float) -> None:
         async def _run() -> None:
-            await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
+            try:
+                await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
+            except asyncio.CancelledError:
+                coro.close()  # never started: not a "never awaited" warning
+                raise
             await coro
 
         self.tasks.append(asyncio.create_task(_run(), name="ctxmgr.chaos.event"))
@@ -172,6 +193,8 @@ class _Race:
         t0 = time.monotonic()
         compaction = self.schedule.compaction
         self.spawn(self._compact(), compaction.at, t0)
+        if (refusal := self._refusal("race")) is not None:
+            self.spawn(self._refuse(refusal), compaction.at + compaction.summarizer_delay, t0)
         for event in self.schedule.events:
             self.spawn(self._event(event), event.at, t0)
         for result in await asyncio.gather(*self.tasks, return_exceptions=True):
@@ -192,6 +215,9 @@ class _Race:
 
     async def _compact_residue(self, turn_during: float | None) -> None:
         compaction = asyncio.create_task(self._compact(), name="ctxmgr.chaos.residue")
+        if (refusal := self._refusal("residue")) is not None:
+            self.spawn(self._refuse(refusal), self.schedule.compaction.summarizer_delay,
+                       time.monotonic())
         if turn_during is not None:
             await asyncio.sleep(turn_during)
             with contextlib.suppress(RuntimeError):
@@ -200,6 +226,18 @@ class _Race:
 
     async def _compact(self) -> None:
         await self.contender.compact(self.agent)
+
+    def _refusal(self, during: str) -> Refusal | None:
+        """The schedule's refusal if it meets this compaction (the race's, when no residue)."""
+        refusal = self.schedule.refusal
+        if refusal is None:
+            return None
+        if refusal.during == "residue" and self.schedule.residue is None:
+            return refusal if during == "race" else None
+        return refusal if refusal.during == during else None
+
+    async def _refuse(self, refusal: Refusal) -> None:
+        self.emulator.refuse_changes(refusal.kind, count=refusal.count)
 
     async def _event(self, event: Event) -> None:
         if isinstance(event, ToolResponse):
@@ -222,8 +260,16 @@ class _Race:
         elif isinstance(event, Interrupt):
             with contextlib.suppress(RuntimeError):
                 await asyncio.wait_for(self.session.interrupt(), 5.0)
+        elif isinstance(event, LateResponse):
+            # only on an idle server: the real one starts a committed response at once (the
+            # delay is the network's), never behind another while items pile up after its anchor
+            if all(r.done.is_set() for r in self.emulator.responses):
+                say = Say("Also, one more thing.")
+                self.emulator.commit_response(
+                    ResponsePlan(outputs=(say,), start_delay=event.start_delay)
+                )
         elif isinstance(event, Handoff):
-            target = ChaosAgent(chat_ctx=self.agent.chat_ctx)
+            target = ChaosAgent(chat_ctx=self.agent.chat_ctx, tool_delay=self.schedule.tool_delay)
             self.contender.attach(target)
             self.session.update_agent(target)
 
@@ -257,6 +303,8 @@ class _Race:
         """What is still in flight, or None."""
         if self.contender.busy():
             return "a compaction"
+        if self.emulator.transcribing:
+            return "a transcription"
         for server in self.emulator.server_sessions:
             if any(not r.done.is_set() for r in server.responses):
                 return "a server response"
@@ -353,6 +401,7 @@ class _Race:
             for v in found
         ]
         found += ledger.findings()
+        found += self._deletes_during_generations(known)
         unacked = _unacknowledged_ids(self.emulator)
         in_control = {v.key for v in control.findings} if control is not None else set()
         counted: list[Violation] = []
@@ -367,6 +416,10 @@ class _Race:
                 excused.append(("ack_dropped", v))
             elif v.kind == "order_diverged":
                 excused.append(("local_order", v))
+            elif self._refused_livekit_change(v):
+                excused.append(("refused", v))
+            elif self._reported_unconfirmed_summary(v, known):
+                excused.append(("reported", v))
             elif v.key in in_control:
                 excused.append(("control", v))
             elif (
@@ -378,6 +431,43 @@ class _Race:
             else:
                 counted.append(v)
         return counted, excused, found
+
+    def _refused_livekit_change(self, violation: Violation) -> bool:
+        ids = set(violation.item_ids)
+        refused = set(self.emulator.refused)
+        # livekit's item (its first create was livekit's; a contender may send it again)
+        return bool(ids) and ids <= refused and not any(
+            self.changes.created_by.get(i, ["contender"])[0] == "contender"
+            or self.changes.deleted_by.get(i) == "contender"
+            for i in ids
+        )
+
+    def _reported_unconfirmed_summary(self, violation: Violation, known: dict[str, Any]) -> bool:
+        ids = set(violation.item_ids)
+        texts = [t for t in self.contender.summaries if t]
+        return (
+            violation.kind == "item_lost"
+            and bool(ids)
+            and ids <= self.contender.unconfirmed
+            and all(
+                isinstance(known.get(i), llm.ChatMessage)
+                and any(t in (known[i].text_content or "") for t in texts)
+                for i in ids
+            )
+        )
+
+    def _deletes_during_generations(self, known: dict[str, Any]) -> list[Violation]:
+        """Invariant 5, judged from the plugin's state when each delete left: no delete of
+        the contender's while a response was in progress."""
+        return [
+            Violation(
+                "forbidden_delete",
+                f"the client deleted {item_id} while a response was in progress or a tool ran",
+                (item_id,),
+                frozenset({fingerprint(known[item_id])}) if item_id in known else frozenset(),
+            )
+            for item_id in dict.fromkeys(self.changes.deleted_in_generation)
+        ]
 
     def _placed_before_unacked(self, violation: Violation, unacked: set[str], rt: Any) -> bool:
         """The earlier user message the new one went before is one whose create the
@@ -440,6 +530,7 @@ async def run_schedule(
             async with RealtimeServerEmulator(
                 responder=chaos_responder, stale_anchor_policy=policy
             ) as emulator:
+                emulator.transcription_delay = schedule.transcription_delay
                 model = RealtimeModel(base_url=emulator.url, api_key="test", modalities=["text"])
                 session: AgentSession[None] = AgentSession(llm=model)
                 race = _Race(schedule, contender, emulator, session, changes)
@@ -449,10 +540,11 @@ async def run_schedule(
                     keep_last_turns=schedule.compaction.keep_last_turns,
                     summaries=lambda: contender.summaries,
                     named=contender.named,
+                    reported=contender.reported,
                 )
                 changes.before_update.append(ledger.before_update)
                 try:
-                    await session.start(ChaosAgent())
+                    await session.start(ChaosAgent(tool_delay=schedule.tool_delay))
                     await asyncio.wait_for(race.play(), SCHEDULE_TIMEOUT_S)
                     counted, excused, found = race.check(ledger, control)
                     views = race.views()

@@ -10,7 +10,8 @@ tool starts 1,057 ms in, and a response committed behind it streams at 2,474 ms.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from ._emulator_script import AckKind
 
@@ -21,6 +22,8 @@ __all__ = [
     "FollowUp",
     "Handoff",
     "Interrupt",
+    "LateResponse",
+    "Refusal",
     "Residue",
     "Schedule",
     "StreamingReply",
@@ -142,7 +145,40 @@ class Residue:
     it), instead of the final turn before it; ``None``: no turn during it."""
 
 
-Event = ToolResponse | UserTurn | StreamingReply | AckFault | Interrupt | Handoff
+@dataclass(frozen=True)
+class LateResponse:
+    """The server (VAD) commits a response and announces it only ``start_delay`` later.
+
+    Its first item is anchored now, to the server's last item: a delete of that item in
+    between leaves the response chained to a deleted item (the seed's failure). Played
+    only when no other response is on the server (else nothing happens).
+    """
+
+    at: float
+    start_delay: float
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The server fails the next creates or deletes (``server_error``), leaving them undone.
+
+    Armed once the compaction's summary is written (its summarizer delay after the
+    compaction starts), so the next change is usually the compaction's own: a refused
+    summary insert, or a refused delete. The plugin only logs a refused change and
+    returns as if it had worked (livekit/agents 7073): what the compaction then
+    reports is checked against the server.
+    """
+
+    during: Literal["race", "residue"]
+    """Which compaction it meets: the race's, or the residue's (when there is one)."""
+    kind: Literal["create", "delete"]
+    count: int | None
+    """How many are refused; ``None``: every one from then on (a server that keeps failing)."""
+
+
+Event = (
+    ToolResponse | UserTurn | StreamingReply | AckFault | Interrupt | Handoff | LateResponse
+)
 """One thing that happens during the race."""
 
 
@@ -162,6 +198,14 @@ class Schedule:
     """The emulator rejects a response item whose anchor was deleted (else it appends it)."""
     residue: Residue | None = None
     """A second compaction once everything settled (after the final turn, or with it)."""
+    refusal: Refusal | None = None
+    """The server refuses the compaction's next creates or deletes."""
+    transcription_delay: float | None = None
+    """Seconds until a user audio turn's transcript arrives (the server transcribes
+    asynchronously; until then livekit holds a placeholder with no text)."""
+    tool_delay: float = 0.0
+    """Seconds the tool takes to run (its call is in the agent's context meanwhile, with
+    no output)."""
 
     @classmethod
     def from_seed(cls, seed: int) -> Schedule:
@@ -209,7 +253,7 @@ class Schedule:
         if rng.random() < 0.15:
             events.append(Handoff(at=_ms(rng, 0, 600)))
         events.sort(key=lambda e: e.at)
-        return cls(
+        schedule = cls(
             seed=seed,
             warmup=warmup,
             compaction=compaction,
@@ -222,7 +266,26 @@ class Schedule:
                 if rng.random() < 0.7
                 else None
             ),
+            # drawn after the residue: every schedule up to it stays as it was
+            refusal=(
+                Refusal(
+                    during=rng.choice(["race", "residue"]),
+                    kind=rng.choice(["create", "delete"]),
+                    count=rng.choice([1, 2, None]),
+                )
+                if rng.random() < 0.4
+                else None
+            ),
+            # short, as long as a reply, or longer than the race
+            transcription_delay=rng.choice(
+                [_ms(rng, 20, 200), _ms(rng, 200, 800), _ms(rng, 800, 2000)]
+            ),
+            tool_delay=rng.choice([0.0, 0.0, _ms(rng, 100, 1500)]),
         )
+        if rng.random() < 0.35:
+            late = LateResponse(at=_ms(rng, 0, 800), start_delay=_ms(rng, 100, 800))
+            schedule = replace(schedule, events=tuple(sorted((*events, late), key=lambda e: e.at)))
+        return schedule
 
     def describe(self) -> str:
         """The schedule, one event per line, for a failure report."""
@@ -241,6 +304,17 @@ class Schedule:
                 "  then a second compaction of what the race left"
                 + (f", a typed turn {during * 1000:.0f} ms into it" if during is not None else "")
                 + ", then a typed turn"
+            )
+        if self.transcription_delay is not None:
+            lines.append(f"  user audio is transcribed {self.transcription_delay * 1000:.0f} ms late")
+        if self.tool_delay:
+            lines.append(f"  the tool takes {self.tool_delay * 1000:.0f} ms")
+        if self.refusal is not None:
+            r = self.refusal
+            lines.append(
+                f"  the server refuses {f'the next {r.count}' if r.count else 'every'}"
+                f" {r.kind} once the"
+                f" {r.during} compaction's summary is written"
             )
         return "\n".join(lines)
 

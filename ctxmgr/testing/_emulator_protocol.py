@@ -104,6 +104,27 @@ def unknown_item(action: str, item_id: str, event_id: str | None) -> dict[str, A
     )
 
 
+def transcription_completed(item_id: str, transcript: str) -> dict[str, Any]:
+    """``conversation.item.input_audio_transcription.completed`` for a user audio item."""
+    return server_event(
+        "conversation.item.input_audio_transcription.completed",
+        item_id=item_id,
+        content_index=0,
+        transcript=transcript,
+        usage={"type": "duration", "seconds": 1.0},
+    )
+
+
+def server_error(event_id: str | None) -> dict[str, Any]:
+    """A request the server failed to process (transient; the client may retry)."""
+    return error_event(
+        None,
+        "The server had an error while processing your request. Sorry about that!",
+        event_id=event_id,
+        type_="server_error",
+    )
+
+
 def active_response(response_id: str, event_id: str | None) -> dict[str, Any]:
     """A ``response.create`` while another response is in progress."""
     return error_event(

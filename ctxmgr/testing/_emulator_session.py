@@ -40,10 +40,16 @@ class AckRule:
     delay: float = 0.0
     drop: bool = False
     remaining: int | None = None
+    item_ids: frozenset[str] | None = None
+    """Only changes of these items (``None``: any)."""
 
-    def matches(self, kind: AckKind) -> bool:
-        """Whether the rule still applies to an acknowledgement of this kind."""
-        return self.remaining != 0 and self.kind in ("all", kind)
+    def matches(self, kind: AckKind, item_id: str | None = None) -> bool:
+        """Whether the rule still applies to a change of this kind (and item)."""
+        return (
+            self.remaining != 0
+            and self.kind in ("all", kind)
+            and (self.item_ids is None or item_id in self.item_ids)
+        )
 
 
 def _default_config(model: str) -> dict[str, Any]:
@@ -104,6 +110,8 @@ class EmulatedSession:
         self._audio_bytes = 0
         self._outbox: asyncio.Queue[tuple[float, dict[str, Any]] | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.transcribing: dict[str, asyncio.TimerHandle] = {}
+        """User audio items whose transcript is still to come (``transcribe_later``)."""
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "session.update": self._on_session_update,
             "conversation.item.create": self._on_item_create,
@@ -145,6 +153,9 @@ class EmulatedSession:
                     break
         finally:
             self._outbox.put_nowait(None)
+            for handle in self.transcribing.values():
+                handle.cancel()
+            self.transcribing.clear()
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(writer, *self._tasks, return_exceptions=True)
@@ -172,6 +183,18 @@ class EmulatedSession:
             return
         for event in events:
             self.send(event, delay=rule.delay if rule else 0.0)
+
+    def _refused(self, kind: AckKind, event_id: str | None, item_id: str) -> bool:
+        """Answer the event with a server error instead of applying it, when a rule says so."""
+        rules = self._emulator._refusal_rules
+        rule = next((r for r in rules if r.matches(kind, item_id)), None)
+        if rule is None:
+            return False
+        if rule.remaining is not None:
+            rule.remaining -= 1
+        self._emulator.refused.append(item_id)
+        self.send(proto.server_error(event_id))
+        return True
 
     def spawn(self, response: ServerResponse) -> ServerResponse:
         """Record a committed response and start its task."""
@@ -240,6 +263,8 @@ class EmulatedSession:
             message = "Invalid value: 'output_audio'. Assistant audio cannot be created."
             self.send(proto.invalid_event(message, "item.content", event_id))
             return
+        if self._refused("create", event_id, str(item.get("id") or "")):
+            return
         item.update(object="realtime.item", status="completed")
         try:
             stored, previous = self.conversation.insert(item, event.get("previous_item_id"))
@@ -252,6 +277,8 @@ class EmulatedSession:
         self._ack("create", proto.item_added(stored, previous), proto.item_done(stored, previous))
 
     def _on_item_delete(self, event: dict[str, Any]) -> None:
+        if self._refused("delete", event.get("event_id"), event["item_id"]):
+            return
         try:
             self.conversation.delete(event["item_id"])
         except ConversationError:
@@ -318,6 +345,20 @@ class EmulatedSession:
         self.send(proto.item_added(stored, previous))
         self.send(proto.item_done(stored, previous))
         return str(stored["id"])
+
+    def transcribe_later(self, item_id: str, transcript: str, delay: float) -> None:
+        """Send the transcript of a user audio item ``delay`` seconds from now (and store it
+        in the item), unless the item is gone by then."""
+
+        def _done() -> None:
+            self.transcribing.pop(item_id, None)
+            item = self.conversation.get(item_id)
+            if item is None:
+                return
+            item["content"][0]["transcript"] = transcript
+            self.send(proto.transcription_completed(item_id, transcript))
+
+        self.transcribing[item_id] = asyncio.get_running_loop().call_later(delay, _done)
 
     def _on_response_create(self, event: dict[str, Any]) -> None:
         event_id, params = event.get("event_id"), event.get("response") or {}

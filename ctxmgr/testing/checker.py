@@ -36,8 +36,9 @@ ViolationKind = Literal[
     "orphaned_previous_item_id",
     "mirror_diverged",
     "order_diverged",
+    "misreported",
 ]
-"""What kind of invariant a violation breaks (the last five are the ledger's)."""
+"""What kind of invariant a violation breaks."""
 
 Fingerprint = tuple[str, ...]
 """What an item says, stable across runs of one seed (ids are not)."""

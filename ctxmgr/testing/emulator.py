@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any
 
@@ -112,6 +112,12 @@ class RealtimeServerEmulator:
         self._host, self._port = host, port
         self._plans: deque[ResponsePlan] = deque()
         self._ack_rules: list[AckRule] = []
+        self._refusal_rules: list[AckRule] = []
+        self.transcription_delay: float | None = None
+        """Seconds between a user audio turn's item and its transcript (as the real server,
+        which transcribes asynchronously); ``None``: the item carries its transcript."""
+        self.refused: list[str] = []
+        """Ids of the items whose client create or delete ``refuse_changes`` refused."""
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self._changed = asyncio.Event()
@@ -267,14 +273,24 @@ class RealtimeServerEmulator:
         """Start a response on the server's own initiative, as server VAD does.
 
         ``user_transcript`` first appends the user's turn as a committed audio
-        item carrying that transcript. The response's first item chains after
+        item carrying that transcript (or, with ``transcription_delay`` set, an item
+        whose transcript ``conversation.item.input_audio_transcription.completed``
+        brings that much later). The response's first item chains after
         the current tail, fixed now. ``held=True`` keeps its events back until
         ``release()``; a response in progress also holds it back.
         """
         session = self.server_session
-        if user_transcript is not None:
+        if user_transcript is not None and self.transcription_delay is not None:
+            item_id = session.add_user_item({"type": "input_audio", "transcript": None})
+            session.transcribe_later(item_id, user_transcript, self.transcription_delay)
+        elif user_transcript is not None:
             session.add_user_item({"type": "input_audio", "transcript": user_transcript})
         return session.commit(plan, held=held)
+
+    @property
+    def transcribing(self) -> int:
+        """User audio items whose transcript has not been sent yet."""
+        return sum(len(s.transcribing) for s in self.server_sessions)
 
     def delay_acks(
         self, seconds: float, kind: AckKind = "all", *, count: int | None = None
@@ -292,9 +308,27 @@ class RealtimeServerEmulator:
         """Apply creates and/or deletes on the server but never acknowledge them."""
         self._ack_rules.append(AckRule(kind=kind, drop=True, remaining=count))
 
+    def refuse_changes(
+        self,
+        kind: AckKind = "all",
+        *,
+        count: int | None = None,
+        item_ids: Collection[str] | None = None,
+    ) -> None:
+        """Answer the next creates and/or deletes with a ``server_error`` and leave them undone.
+
+        A real server fails a request now and then; the plugin only logs a refused
+        create or delete (livekit/agents 7073), so its ``update_chat_ctx`` returns as
+        if it had worked. ``count`` limits the rule to the next N such events,
+        ``item_ids`` to changes of those items.
+        """
+        only = frozenset(item_ids) if item_ids is not None else None
+        self._refusal_rules.append(AckRule(kind=kind, remaining=count, item_ids=only))
+
     def reset_acks(self) -> None:
-        """Acknowledge everything at once again."""
+        """Acknowledge everything at once again, and refuse nothing."""
         self._ack_rules.clear()
+        self._refusal_rules.clear()
 
     def _next_plan(self, request: ResponseRequest) -> ResponsePlan:
         return self._plans.popleft() if self._plans else self.responder(request)

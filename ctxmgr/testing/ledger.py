@@ -21,6 +21,9 @@ What it finds (as :class:`~ctxmgr.testing.checker.Violation`):
   other way round.
 - ``summary_missing``: a folded item left the server while no summary holding
   it was there (a transient state: deleted before the summary was in).
+- ``misreported``: an applied compaction said it removed an item that the
+  server still holds and never saw a delete of, or said it inserted a summary
+  the server never held (DESIGN.md invariant 8: nothing misreported).
 - ``order_changed``: the client placed a user message out of the order in
   which user messages were first seen (a new one before an earlier one, or one
   restored after a later one); only deletions and a summary's insertion may
@@ -84,6 +87,8 @@ class Ledger:
         summaries: The texts the harness's summarizer returned (or wrote), so far.
         named: Ids an applied compaction removed on purpose, and whether it summarized
             them (``True``) or trimmed them (``False``).
+        reported: What the applied compactions said they did: the ids they removed and
+            the summary ids they inserted.
     """
 
     emulator: RealtimeServerEmulator
@@ -91,6 +96,10 @@ class Ledger:
     keep_last_turns: int
     summaries: Callable[[], Sequence[str]]
     named: Callable[[], dict[str, bool]]
+    reported: Callable[[], tuple[frozenset[str], frozenset[str]]] = lambda: (
+        frozenset(),
+        frozenset(),
+    )
     seen: dict[str, ServerItem] = field(default_factory=dict)
     deletes: list[_Delete] = field(default_factory=list)
     placed_by: dict[str, int] = field(default_factory=dict)
@@ -100,6 +109,10 @@ class Ledger:
     _before_updates: list[tuple[int, frozenset[str]]] = field(default_factory=list)
     _found: list[Violation] = field(default_factory=list)
     _events: int = 0
+    _refused_first: set[str] = field(default_factory=set)
+    """Items whose first create the server refused (placed, if ever, by a later one)."""
+    _first_seen: dict[str, int] = field(default_factory=dict)
+    """When each item was first seen: on the server, or in a client create (even a refused one)."""
     exercised: set[str] = field(default_factory=set)
     """What the race put in a compaction's way at some delete: ``in_flight``,
     ``pending_ack``, ``remote_only``, ``placeholder``, ``streaming``."""
@@ -115,11 +128,17 @@ class Ledger:
         self._events += 1
         for item in before:
             self.seen[item.id] = item
-        if event.get("type") == "conversation.item.delete":
-            self._on_delete(session, event["item_id"], before)
+            self._first_seen.setdefault(item.id, len(self._first_seen))
+        if event.get("type") == "conversation.item.create" and (event.get("item") or {}).get("id"):
+            self._first_seen.setdefault(event["item"]["id"], len(self._first_seen))
         after = session.conversation.snapshot()
+        if event.get("type") == "conversation.item.delete" and all(
+            i.id != event["item_id"] for i in after
+        ):
+            self._on_delete(session, event["item_id"], before)  # not a refused one
         for item in after:
             self.seen.setdefault(item.id, item)
+            self._first_seen.setdefault(item.id, len(self._first_seen))
         if event.get("type") == "conversation.item.create" and self._placed(event, before, after):
             self._check_order(event, after)
 
@@ -133,10 +152,14 @@ class Ledger:
         if mirror is None or local is None:
             return
         local_items = {i.id: i for i in local.items}
+        # an item the server refused to delete is gone locally by the client's own will,
+        # not in flight: sending its delete again is not deleting a remote-only item
+        refused = set(self.emulator.refused)
         unreconciled = frozenset(
             i.id
             for i in mirror.items
-            if i.id not in local_items or _is_placeholder(local_items[i.id])
+            if (i.id not in local_items or _is_placeholder(local_items[i.id]))
+            and i.id not in refused
         )
         self._before_updates.append((self._events, unreconciled))
 
@@ -149,8 +172,12 @@ class Ledger:
             return False
         ordinal = self._creates.get(item_id, 0)
         self._creates[item_id] = ordinal + 1
-        if any(i.id == item_id for i in before) or all(i.id != item_id for i in after):
-            return False  # already there (a rejected duplicate), or refused
+        if any(i.id == item_id for i in before):
+            return False  # already there: a rejected duplicate
+        if all(i.id != item_id for i in after):
+            if ordinal == 0:
+                self._refused_first.add(item_id)
+            return False  # refused
         self.placed_by[item_id] = ordinal
         return True
 
@@ -202,10 +229,11 @@ class Ledger:
         if mirror is not None and item.id not in mirror_ids:
             reasons.append("not acknowledged to the plugin")
         if mirror is not None and local is not None:
+            refused = set(self.emulator.refused)
             unreconciled = [
                 i
                 for i in mirror_ids
-                if i not in local_items or _is_placeholder(local_items[i])
+                if (i not in local_items or _is_placeholder(local_items[i])) and i not in refused
             ]
             by_id = {i.id: i for i in before}
             on_server = [
@@ -269,7 +297,8 @@ class Ledger:
                     )
 
     def _check_order(self, event: dict[str, Any], after: tuple[ServerItem, ...]) -> None:
-        """A user message the client creates sits where it was first seen among user messages.
+        """A user message the client creates sits where it was first seen among user
+        messages (on the server, or in the client's first create of it, refused or not).
 
         A new message goes after every earlier one. A message created again (livekit
         deleted it, and a later update restored it from the agent's context) goes back
@@ -287,7 +316,8 @@ class Ledger:
         index = next((n for n, i in enumerate(users) if i.id == created["id"]), None)
         if index is None:
             return  # a summary
-        first_seen = {item_id: n for n, item_id in enumerate(self.seen)}
+        # a turn the server refused at first was typed before what arrived meanwhile
+        first_seen = self._first_seen
         new = users[index]
         later = [i for i in users[index + 1 :] if first_seen[i.id] < first_seen[new.id]]
         if later:
@@ -296,7 +326,12 @@ class Ledger:
                 f"the client created user message {new.id} before the earlier {later[0].id}",
                 [new, later[0]],
             )
-        earlier = [i for i in users[:index] if first_seen[i.id] > first_seen[new.id]]
+        # one the server refused at first may also go where it finally arrives
+        earlier = [
+            i
+            for i in users[:index]
+            if first_seen[i.id] > first_seen[new.id] and new.id not in self._refused_first
+        ]
         if earlier:
             self._add(
                 "order_changed",
@@ -365,6 +400,7 @@ class Ledger:
                 + ("before its summary was on the server" if holder else "into no summary"),
                 [item],
             )
+        self._judge_reports(on_server, set(deleted))
         calls = {i.call_id: i for i in self.seen.values() if i.type == "function_call"}
         outputs = {i.call_id: i for i in self.seen.values() if i.type == "function_call_output"}
         for call_id, call in calls.items():
@@ -377,6 +413,28 @@ class Ledger:
                     [call, output],
                 )
         return list(self._found)
+
+
+    def _judge_reports(self, on_server: set[str], deleted: set[str]) -> None:
+        """An applied compaction's report must match the server: what it says it removed
+        was deleted there, what it says it inserted was there."""
+        removed, summaries = self.reported()
+        for item_id in sorted(removed & on_server - deleted):
+            item = self.seen[item_id]
+            self._add(
+                "misreported",
+                f"{item.type} {item_id} was reported removed; the server never deleted it",
+                [item],
+            )
+        for summary_id in sorted(summaries - set(self.seen)):
+            self._found.append(
+                Violation(
+                    "misreported",
+                    f"summary {summary_id} was reported inserted; the server never held it",
+                    (summary_id,),
+                    frozenset({("summary", summary_id)}),
+                )
+            )
 
 
 def _plain(text: str) -> str:

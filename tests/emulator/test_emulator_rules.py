@@ -377,3 +377,39 @@ async def test_scripted_call_to_an_unknown_tool_fails_the_response(
     assert done["response"]["status"] == "failed"
     assert done["response"]["status_details"]["error"]["code"] == "emulator_tool_not_available"
     assert emulator.item_ids == []
+
+
+async def test_a_refused_change_gets_a_server_error_and_is_not_applied(
+    client: RawClient, emulator: RealtimeServerEmulator
+) -> None:
+    emulator.refuse_changes("create", count=1)
+    await client.send(
+        "conversation.item.create",
+        event_id="evt_refused",
+        item={"id": "item_x", "type": "message", "role": "user",
+              "content": [{"type": "input_text", "text": "x"}]},
+    )
+    error = (await client.expect("error"))["error"]
+    await client.create("a", "item_a")  # the rule was for one create only
+    emulator.refuse_changes("delete", item_ids={"item_a"})
+    await client.send("conversation.item.delete", event_id="evt_del", item_id="item_a")
+    refused_delete = (await client.expect("error"))["error"]
+
+    assert (error["type"], error["event_id"]) == ("server_error", "evt_refused")
+    assert refused_delete["event_id"] == "evt_del"
+    assert emulator.item_ids == ["item_a"] and emulator.refused == ["item_x", "item_a"]
+
+
+async def test_user_audio_is_transcribed_after_the_set_delay(
+    client: RawClient, emulator: RealtimeServerEmulator
+) -> None:
+    emulator.transcription_delay = 0.2
+    response = emulator.commit_response(ResponsePlan.say("sure"), user_transcript="what now")
+    added = await client.expect("conversation.item.added")
+    assert added["item"]["content"][0]["transcript"] is None
+    assert emulator.transcribing == 1 and emulator.conversation[0].text == ""
+    done = await client.expect("conversation.item.input_audio_transcription.completed")
+    await response.wait_done()
+
+    assert (done["item_id"], done["transcript"]) == (added["item"]["id"], "what now")
+    assert emulator.transcribing == 0 and emulator.conversation[0].text == "what now"

@@ -19,6 +19,7 @@ def _ledger(
     summaries: list[str] | None = None,
     named: dict[str, bool] | None = None,
     keep_last_turns: int = 1,
+    reported: tuple[set[str], set[str]] = (set(), set()),
 ) -> Ledger:
     return Ledger(
         emulator,
@@ -26,6 +27,7 @@ def _ledger(
         keep_last_turns=keep_last_turns,
         summaries=lambda: summaries or [],
         named=lambda: named or {},
+        reported=lambda: (frozenset(reported[0]), frozenset(reported[1])),
     )
 
 
@@ -193,3 +195,84 @@ async def test_a_user_turn_restored_after_a_later_one_is_an_order_change(
 
     order = [f for f in ledger.findings() if f.kind == "order_changed"]
     assert [f.item_ids[0] for f in order] == [second.id], order
+
+
+async def test_a_removal_reported_but_refused_by_the_server_is_misreported(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """The plugin only logs a refused delete: a compaction that trusts the call reports
+    a removal the server never made (DESIGN.md invariant 8)."""
+    await _turns(live, 3)
+    items = live.agent.chat_ctx.copy().items
+    first = next(i for i in items if i.type == "message")
+    never_sent = llm.ChatMessage(role="system", content=["Summary: nothing"])
+    ledger = _ledger(
+        live, emulator, keep_last_turns=0, reported=({first.id}, {never_sent.id})
+    )
+    emulator.refuse_changes("delete", count=1)
+
+    # returns as if it had worked
+    await live.agent.update_chat_ctx(llm.ChatContext([i for i in items if i.id != first.id]))
+
+    assert emulator.refused == [first.id] and first.id in emulator.item_ids
+    misreported = sorted(f.item_ids for f in ledger.findings() if f.kind == "misreported")
+    assert misreported == sorted([(first.id,), (never_sent.id,)])
+
+
+async def test_a_turn_refused_once_may_go_where_it_finally_arrives(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """A typed turn whose first create the server refused was typed before what the server
+    received meanwhile: created again later, after that, the order stands; before a turn
+    the server already held when it was typed, it does not."""
+    await _turns(live, 2)
+    ledger = _ledger(live, emulator, keep_last_turns=0)
+    typed = llm.ChatMessage(role="user", content=["Typed while the server failed."])
+    emulator.refuse_changes("create", count=1)
+    await live.agent.update_chat_ctx(llm.ChatContext([*live.agent.chat_ctx.copy().items, typed]))
+    assert emulator.refused == [typed.id]
+    spoken = emulator.server_session.add_user_item({"type": "input_audio", "transcript": "Hi."})
+    await emulator.wait_until(lambda: live.rt_session.chat_ctx.get_by_id(spoken) is not None)
+    server = live.rt_session.chat_ctx.copy().items
+
+    # before the spoken turn (where it was typed), then after it (where it arrives)
+    await live.agent.update_chat_ctx(llm.ChatContext([*server[:-1], typed, server[-1]]))
+    assert emulator.item_ids[-2:] == [typed.id, spoken]
+    await live.agent.update_chat_ctx(llm.ChatContext(server))
+    await live.agent.update_chat_ctx(llm.ChatContext([*server, typed]))
+    assert emulator.item_ids[-2:] == [spoken, typed.id]
+    assert "order_changed" not in _kinds(ledger)
+
+    await live.agent.update_chat_ctx(llm.ChatContext(server))
+    second = [n for n, i in enumerate(server) if i.type == "message" and i.role == "user"][1]
+    await live.agent.update_chat_ctx(
+        llm.ChatContext([*server[:second], typed, *server[second:]])
+    )  # before the second turn, which the server held when it was typed
+    order = [f for f in ledger.findings() if f.kind == "order_changed"]
+    assert [f.item_ids[0] for f in order] == [typed.id], order
+
+
+async def test_a_delete_sent_while_a_response_is_in_progress_is_recorded(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """DESIGN.md invariant 5, judged from the plugin's state at the send: the contender's
+    delete during a generation is recorded; livekit's own sends are not the contender's."""
+    from ctxmgr.testing._chaos_blame import ChangeLog, instrument_plugin
+    from ctxmgr.testing._chaos_contenders import naive_summarize
+    from ctxmgr.testing.emulator import ResponsePlan, Say
+
+    await _turns(live, 3)
+    changes = ChangeLog()
+    with instrument_plugin(1.0), changes.active():
+        slow = Say("Let me explain this slowly.", chunks=8, chunk_delay=0.1)
+        response = emulator.commit_response(ResponsePlan(outputs=(slow,)))
+        await emulator.wait_until(lambda: live.rt_session.has_active_generation)
+        await naive_summarize(live.agent, summarizing_for=0.0, keep_last=2)
+        await response.wait_done()
+        during = list(changes.deleted_in_generation)
+        await live.session.wait_for_idle()
+        await naive_summarize(live.agent, summarizing_for=0.0, keep_last=2)
+
+    assert during and set(during) <= set(emulator.deleted_ids)
+    assert changes.deleted_in_generation == during  # the quiet second fold adds nothing
+    assert all(changes.deleted_by[i] == "contender" for i in during)

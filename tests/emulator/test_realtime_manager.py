@@ -346,3 +346,102 @@ async def test_after_a_summary_whose_ack_was_lost_the_next_compaction_lands_whol
         users = [i.text for i in emulator.conversation if i.role == "user"]
         assert users == [users[-1]] and users[-1].startswith("Turn 6"), users
         await manager.aclose()
+
+
+async def test_a_summary_the_server_refused_is_taken_back_and_nothing_is_deleted(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """The plugin only logs a refused create: the confirm step sees it, the round fails
+    with the context as it was, and the agent does not keep a summary the model never saw."""
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer)
+        await _turns(live, 6)
+        server_before = list(emulator.item_ids)
+        local_before = [i.id for i in live.agent.chat_ctx.items]
+        emulator.refuse_changes("create", count=1)
+        result = await manager.compact(force=True)
+        assert result.status == "failed" and result.event.stage == "confirm"  # type: ignore[union-attr]
+        [summary_id] = emulator.refused
+        assert list(emulator.item_ids) == server_before and not emulator.deleted_ids
+        assert [i.id for i in live.agent.chat_ctx.items] == local_before
+        assert summary_id not in {i.id for i in live.agent.chat_ctx.items}
+        assert live.violations() == []
+        again = await manager.compact(force=True)
+        assert again.status == "applied", again
+        await manager.aclose()
+
+
+async def test_deletes_the_server_refused_are_sent_again(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer)
+        await _turns(live, 6)
+        emulator.refuse_changes("delete", count=2)
+        result = await manager.compact(force=True)
+        assert result.status == "applied", result
+        removed = set(result.event.removed_ids)  # type: ignore[union-attr]
+        assert len(emulator.refused) == 2 and set(emulator.refused) <= removed
+        assert removed <= set(emulator.deleted_ids)
+        assert not removed & set(emulator.item_ids)
+        assert live.violations() == []
+        await manager.aclose()
+
+
+async def test_a_call_the_server_will_not_delete_gets_its_output_back(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """A delete refused for good: the round fails (verify) and says so; the output deleted
+    beside the call is created again, so the server never holds a call without it."""
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer)
+        emulator.queue_response(
+            ResponsePlan.call("lookup", '{"query": "weather"}'), ResponsePlan.say("Sunny.")
+        )
+        await live.session.run(user_input="Please look up the weather.")
+        await _turns(live, 5)
+        call = next(i for i in live.agent.chat_ctx.items if i.type == "function_call")
+        output = next(i for i in live.agent.chat_ctx.items if i.type == "function_call_output")
+        emulator.refuse_changes("delete", item_ids={call.id})
+        result = await manager.compact(force=True)
+        assert result.status == "failed" and result.event.stage == "verify"  # type: ignore[union-attr]
+        assert emulator.refused == [call.id] * 3  # DELETE_ATTEMPTS
+        ids = emulator.item_ids
+        assert output.id in emulator.deleted_ids  # it went with the span...
+        assert call.id in ids and output.id in ids  # ...and came back beside its call
+        assert ids.index(output.id) == ids.index(call.id) + 1
+        assert {v.kind for v in live.violations()} <= {"order_diverged"}
+        await manager.aclose()
+
+
+async def test_a_spoken_turn_still_being_transcribed_is_kept_until_its_transcript_arrives(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """livekit holds a placeholder with no text for a user audio turn until the server's
+    transcript arrives; the placeholder and what follows it stay, then heal."""
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, keep_last_turns=0, target_fraction=0.01)
+        await _turns(live, 4)
+        emulator.transcription_delay = 1.0
+        response = emulator.commit_response(ResponsePlan.say("Sure."), user_transcript="And now?")
+        await response.wait_done()
+        await live.session.wait_for_idle()
+        spoken = emulator.conversation[-2].id
+        assert emulator.transcribing == 1
+        local = live.agent.chat_ctx.get_by_id(spoken)
+        assert local is not None and not local.text_content  # the placeholder
+
+        first = await manager.compact(force=True)
+        assert first.status == "applied", first
+        assert spoken in emulator.item_ids and response.item_ids[0] in emulator.item_ids
+        assert not {spoken, response.item_ids[0]} & set(first.event.removed_ids)  # type: ignore[union-attr]
+
+        await emulator.wait_until(lambda: emulator.transcribing == 0)
+        await emulator.wait_until(
+            lambda: (live.agent.chat_ctx.get_by_id(spoken) or local).text_content == "And now?"
+        )
+        second = await manager.compact(force=True)
+        assert second.status == "applied", second
+        assert spoken in second.event.removed_ids  # type: ignore[union-attr]
+        assert live.violations() == []
+        await manager.aclose()
