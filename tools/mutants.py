@@ -63,10 +63,17 @@ MUTANTS = (
         "apply.py",
         (
             ("current = self._revalidate(plan, planned_fingerprints, summary)", "current = plan"),
-            ("current = self._revalidate(current, planned_fingerprints, summary)", "pass"),
+            ("final = self._revalidate(current, planned_fingerprints, summary)", "final = current"),
         ),
     ),
-    Mutant("verify_disabled", "apply.py", (("self._verify(current, summary, before)", "None"),)),
+    Mutant(
+        "verify_disabled",
+        "apply.py",
+        (
+            ("self._verify(current, summary, before)", "None"),
+            ("self._verify(final, summary, before)", "None"),
+        ),
+    ),
     Mutant("summary_unconfirmed", "apply.py", (("await self._confirm({summary.id})", "pass"),)),
     Mutant(
         "server_last_item_unprotected",
@@ -138,6 +145,16 @@ MUTANTS = (
         "partial_copy_written_back",
         "apply.py",
         (("return len(old) < len(new) and new.startswith(old)", "return False"),),
+    ),
+    Mutant(
+        "local_copy_sent",
+        "apply.py",
+        (
+            (
+                "return live_union(self.backend.read_local(), self.backend.read_remote())",
+                "return list(self.backend.read_local().items)",
+            ),
+        ),
     ),
     Mutant(
         "no_pins_for_unacked_items",

@@ -80,6 +80,9 @@ class ChangeLog:
     """The creates and deletes of one schedule, by item id, with who asked for each."""
 
     deleted_by: dict[str, Culprit] = field(default_factory=dict)
+    """Who sent the first delete of each id."""
+    delete_senders: dict[str, list[Culprit]] = field(default_factory=dict)
+    """Who sent each delete of an id, in order."""
     before_update: list[Callable[[], None]] = field(default_factory=list)
     """Called as an update is about to replace an agent's context (the ledger's hook)."""
     created_by: dict[str, list[Culprit]] = field(default_factory=dict)
@@ -109,6 +112,7 @@ class ChangeLog:
             if item_id:
                 culprit = _culprit(sys._getframe(2))
                 self.deleted_by.setdefault(item_id, culprit)
+                self.delete_senders.setdefault(item_id, []).append(culprit)
                 if culprit == "contender" and self._busy(session):
                     self.deleted_in_generation.append(item_id)
         elif type_ == "conversation.item.create":
@@ -116,6 +120,11 @@ class ChangeLog:
             item_id = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
             if item_id:
                 self.created_by.setdefault(item_id, []).append(_culprit(sys._getframe(2)))
+
+    def culprit_of(self, item_id: str, nth: int) -> Culprit | None:
+        """Who sent the ``nth`` delete of ``item_id`` (0: the first), if it was sent."""
+        senders = self.delete_senders.get(item_id, [])
+        return senders[nth] if nth < len(senders) else None
 
     def _busy(self, session: Any) -> bool:
         """A response in progress on the plugin, or a tool running for its agent."""

@@ -47,7 +47,9 @@ from .ledger import Ledger
 
 __all__ = ["ChaosAgent", "Excuse", "ScheduleResult", "chaos_responder", "run_schedule"]
 
-Excuse = Literal["ack_dropped", "control", "local_order", "refused", "reported", LivekitPath]
+Excuse = Literal[
+    "ack_dropped", "control", "local_order", "refused", "reported", "unannounced", LivekitPath
+]
 """Why a finding does not count; nothing else excuses one, for any contender.
 
 - ``control``: the same seed played with nobody compacting (``none``) shows the
@@ -69,13 +71,19 @@ Excuse = Literal["ack_dropped", "control", "local_order", "refused", "reported",
   insert whose failure report named it unconfirmed (``RealtimeSyncError``): the
   server refused it or never acknowledged it, nothing was folded into it, and the
   report says so.
+- ``unannounced``: ``orphaned_previous_item_id`` for a response the server committed
+  without a word (``LateResponse``) to an item that was no longer the server's last
+  when it was deleted: the client cannot know of the response, and the design
+  protects only the last item (a response committed silently chains to it); a delete
+  of the anchor while it was still the last counts.
 - ``local_order``: ``order_diverged``, the agent's local copy ordered otherwise than
   the server. livekit orders the local context by creation time (a call joins when
   its tool starts, a reply after playout) and the server by arrival; the control
   shows it in half the schedules, at timings a compaction shifts. The server's own
   order is judged by the ledger (``order_changed``), and that counts.
-- ``livekit:handoff`` / ``livekit:interruption``: the item behind the finding was
-  deleted by livekit itself (the call stack of the plugin's send, see
+- ``livekit:handoff`` / ``livekit:interruption``: a forbidden delete livekit itself
+  sent (judged per delete: the same item may be deleted again later by the contender);
+  or the item behind the finding was deleted by livekit itself (the call stack of the plugin's send, see
   ``_chaos_blame``), from a copy of the local context, when a handoff started the
   next agent or an interruption synced; never an item the contender folded. These
   paths call the realtime session directly, past any ``Agent.update_chat_ctx``.
@@ -416,10 +424,17 @@ class _Race:
                 excused.append(("ack_dropped", v))
             elif v.kind == "order_diverged":
                 excused.append(("local_order", v))
+            elif v.kind == "forbidden_delete" and v.culprit in (
+                "livekit:handoff",
+                "livekit:interruption",
+            ):
+                excused.append((v.culprit, v))  # type: ignore[arg-type]
             elif self._refused_livekit_change(v):
                 excused.append(("refused", v))
             elif self._reported_unconfirmed_summary(v, known):
                 excused.append(("reported", v))
+            elif v.kind == "orphaned_previous_item_id" and self._anchor_was_not_last(v, ledger):
+                excused.append(("unannounced", v))
             elif v.key in in_control:
                 excused.append(("control", v))
             elif (
@@ -455,6 +470,11 @@ class _Race:
                 for i in ids
             )
         )
+
+    def _anchor_was_not_last(self, violation: Violation, ledger: Ledger) -> bool:
+        anchor = violation.item_ids[-1]
+        deletes = [d for d in ledger.deletes if d.item.id == anchor]
+        return bool(deletes) and all(d.server_order and d.server_order[-1] != anchor for d in deletes)
 
     def _deletes_during_generations(self, known: dict[str, Any]) -> list[Violation]:
         """Invariant 5, judged from the plugin's state when each delete left: no delete of
@@ -541,6 +561,7 @@ async def run_schedule(
                     summaries=lambda: contender.summaries,
                     named=contender.named,
                     reported=contender.reported,
+                    culprit_of=changes.culprit_of,
                 )
                 changes.before_update.append(ledger.before_update)
                 try:

@@ -59,6 +59,8 @@ class Violation:
     """The items involved."""
     fingerprints: frozenset[Fingerprint] = frozenset()
     """What the items say (see :func:`fingerprint`): stable across runs of one seed."""
+    culprit: str | None = None
+    """Who sent the change behind it (a forbidden delete), when the harness knows."""
 
     @property
     def key(self) -> tuple[str, frozenset[Fingerprint]]:

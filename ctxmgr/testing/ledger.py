@@ -71,6 +71,7 @@ class _Delete:
     at_event: int
     on_server_before: frozenset[str]
     session: int
+    culprit: str | None = None
     unreconciled: tuple[str, ...] = ()
     """Items on the server, in the plugin's mirror, missing locally or placeholders there."""
     server_order: tuple[str, ...] = ()
@@ -89,6 +90,8 @@ class Ledger:
             them (``True``) or trimmed them (``False``).
         reported: What the applied compactions said they did: the ids they removed and
             the summary ids they inserted.
+        culprit_of: Who sent the ``n``-th delete of an item (``(item_id, n)``), when the
+            harness knows; a forbidden delete carries it.
     """
 
     emulator: RealtimeServerEmulator
@@ -100,6 +103,7 @@ class Ledger:
         frozenset(),
         frozenset(),
     )
+    culprit_of: Callable[[str, int], str | None] = lambda item_id, n: None
     seen: dict[str, ServerItem] = field(default_factory=dict)
     deletes: list[_Delete] = field(default_factory=list)
     placed_by: dict[str, int] = field(default_factory=dict)
@@ -109,6 +113,7 @@ class Ledger:
     _before_updates: list[tuple[int, frozenset[str]]] = field(default_factory=list)
     _found: list[Violation] = field(default_factory=list)
     _events: int = 0
+    _delete_sends: dict[str, int] = field(default_factory=dict)
     _refused_first: set[str] = field(default_factory=set)
     """Items whose first create the server refused (placed, if ever, by a later one)."""
     _first_seen: dict[str, int] = field(default_factory=dict)
@@ -132,10 +137,12 @@ class Ledger:
         if event.get("type") == "conversation.item.create" and (event.get("item") or {}).get("id"):
             self._first_seen.setdefault(event["item"]["id"], len(self._first_seen))
         after = session.conversation.snapshot()
-        if event.get("type") == "conversation.item.delete" and all(
-            i.id != event["item_id"] for i in after
-        ):
-            self._on_delete(session, event["item_id"], before)  # not a refused one
+        if event.get("type") == "conversation.item.delete":
+            item_id = event["item_id"]
+            nth = self._delete_sends.get(item_id, 0)
+            self._delete_sends[item_id] = nth + 1
+            if all(i.id != item_id for i in after):  # not a refused one
+                self._on_delete(session, item_id, before, self.culprit_of(item_id, nth))
         for item in after:
             self.seen.setdefault(item.id, item)
             self._first_seen.setdefault(item.id, len(self._first_seen))
@@ -182,14 +189,18 @@ class Ledger:
         return True
 
     def _on_delete(
-        self, session: EmulatedSession, item_id: str, before: tuple[ServerItem, ...]
+        self,
+        session: EmulatedSession,
+        item_id: str,
+        before: tuple[ServerItem, ...],
+        culprit: str | None,
     ) -> None:
         item = next((i for i in before if i.id == item_id), None)
         if item is None:
             return  # the server refused it: nothing left
         index = self.emulator.server_sessions.index(session)
         self.deletes.append(
-            _Delete(item, self._events, frozenset(i.id for i in before), index)
+            _Delete(item, self._events, frozenset(i.id for i in before), index, culprit)
         )
         reasons = self._forbidding(session, item, before)
         if reasons:
@@ -197,6 +208,7 @@ class Ledger:
                 "forbidden_delete",
                 f"the client deleted {item.type} {item.id} ({', '.join(reasons)})",
                 [item],
+                culprit=culprit,
             )
 
     def _forbidding(
@@ -294,6 +306,7 @@ class Ledger:
                         f"the client deleted {d.item.type} {d.item.id} (at or after"
                         f" {d.server_order[oldest]}, remote-only or a placeholder)",
                         [d.item],
+                        culprit=d.culprit,
                     )
 
     def _check_order(self, event: dict[str, Any], after: tuple[ServerItem, ...]) -> None:
@@ -362,11 +375,22 @@ class Ledger:
                 return True
         return False
 
-    def _add(self, kind: ViolationKind, message: str, items: Sequence[ServerItem]) -> None:
+    def _add(
+        self,
+        kind: ViolationKind,
+        message: str,
+        items: Sequence[ServerItem],
+        *,
+        culprit: str | None = None,
+    ) -> None:
         finding = Violation(
-            kind, message, tuple(i.id for i in items), frozenset(fingerprint(i) for i in items)
+            kind,
+            message,
+            tuple(i.id for i in items),
+            frozenset(fingerprint(i) for i in items),
+            culprit,
         )
-        if finding.key not in {f.key for f in self._found}:
+        if (finding.key, culprit) not in {(f.key, f.culprit) for f in self._found}:
             self._found.append(finding)
 
     def findings(self) -> list[Violation]:

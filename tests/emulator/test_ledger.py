@@ -276,3 +276,30 @@ async def test_a_delete_sent_while_a_response_is_in_progress_is_recorded(
     assert during and set(during) <= set(emulator.deleted_ids)
     assert changes.deleted_in_generation == during  # the quiet second fold adds nothing
     assert all(changes.deleted_by[i] == "contender" for i in during)
+
+
+async def test_a_forbidden_delete_carries_who_sent_that_delete(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """Seed 191: livekit's handoff moved an item (delete, create) while another was in
+    flight, and the contender folded it later: each delete is judged with its own sender."""
+    await _turns(live, 3)
+    senders = {0: "livekit:handoff"}
+    ledger = Ledger(
+        emulator,
+        state=lambda: (live.rt_session.chat_ctx, live.agent.chat_ctx),
+        keep_last_turns=1,
+        summaries=lambda: [],
+        named=lambda: {},
+        culprit_of=lambda item_id, nth: senders.get(nth),
+    )
+    items = live.agent.chat_ctx.copy().items
+    await live.agent.update_chat_ctx(llm.ChatContext(items[:-1]))  # the tail: forbidden
+    await live.agent.update_chat_ctx(llm.ChatContext(items))  # back
+    await live.agent.update_chat_ctx(llm.ChatContext(items[:-1]))  # and again, by someone else
+
+    forbidden = [f for f in ledger.findings() if f.kind == "forbidden_delete"]
+    assert [(f.item_ids, f.culprit) for f in forbidden] == [
+        ((items[-1].id,), "livekit:handoff"),
+        ((items[-1].id,), None),
+    ]
