@@ -28,7 +28,7 @@ from ctxmgr.testing.chaos import ChaosReport, ScheduleResult, run_chaos
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- chaos-figures:begin -->", "<!-- chaos-figures:end -->"
-SHARES = ("in_flight", "remote_only", "pending_ack", "streaming")
+SHARES = ("in_flight", "remote_only", "placeholder", "pending_ack", "streaming")
 
 
 @contextmanager
