@@ -38,11 +38,22 @@ class RemoteView:
 
 
 def is_placeholder(local_item: llm.ChatItem, remote_item: llm.ChatItem) -> bool:
-    """True when the local item is the mirror's own object or livekit's copy of it."""
+    """True when the local item is the mirror's own object or livekit's copy of it, or a
+    spoken user turn whose transcript has not arrived in either copy."""
     if local_item is remote_item:
         return True
     extra = getattr(local_item, "extra", None)
-    return extra is not None and extra is getattr(remote_item, "extra", None)
+    shared = extra is not None and extra is getattr(remote_item, "extra", None)
+    return shared or _awaiting_transcript(local_item, remote_item)
+
+
+def _awaiting_transcript(local_item: llm.ChatItem, remote_item: llm.ChatItem) -> bool:
+    # livekit copies the whole context on some paths (an interruption's sync, a handoff):
+    # the copy of a placeholder no longer shares the mirror's dict, but it still has no text
+    return all(
+        isinstance(i, llm.ChatMessage) and i.role == "user" and not i.text_content
+        for i in (local_item, remote_item)
+    )
 
 
 def remote_view(

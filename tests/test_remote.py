@@ -47,3 +47,18 @@ def test_livekit_placeholder_is_recognised_by_shared_extra() -> None:
 def test_server_tail_is_always_protected() -> None:
     a, b = _m("a"), _m("b", "assistant")
     assert remote_view(llm.ChatContext([a, b]), _server_copy([a, b])).protected == {"b"}
+
+
+def test_a_spoken_turn_copied_before_its_transcript_is_still_a_placeholder() -> None:
+    """livekit copies the whole context on an interruption's sync or a handoff: the copy
+    of a placeholder no longer shares the mirror's dict, yet it still waits for text."""
+    a = _m("a")
+    spoken = llm.ChatMessage(id="s", role="user", content=[])
+    remote = _server_copy([a, spoken])
+    copied = spoken.model_copy(deep=True)
+    assert is_placeholder(copied, remote.items[1])
+    assert remote_view(llm.ChatContext([a, copied]), remote).placeholders == {"s"}
+    heard = llm.ChatMessage(id="s", role="user", content=["And tomorrow?"])
+    assert not is_placeholder(heard, remote.items[1])  # the transcript arrived locally
+    silent_reply = llm.ChatMessage(id="r", role="assistant", content=[])
+    assert not is_placeholder(silent_reply, silent_reply.model_copy(deep=True))

@@ -85,10 +85,7 @@ MUTANTS = (
         "remote.py",
         (
             ("    if local_item is remote_item:\n        return True", "    if False:\n        pass"),
-            (
-                'return extra is not None and extra is getattr(remote_item, "extra", None)',
-                "return False",
-            ),
+            ("return shared or _awaiting_transcript(local_item, remote_item)", "return False"),
         ),
     ),
     Mutant(

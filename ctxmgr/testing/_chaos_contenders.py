@@ -194,8 +194,15 @@ class CtxmgrContender:
 
     name: ContenderName = "ctxmgr"
 
-    def __init__(self, compaction: Compaction, *, quiescence_timeout_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        compaction: Compaction,
+        *,
+        quiescence_timeout_s: float = 2.0,
+        keep_last_tokens: int = 0,
+    ) -> None:
         self._compaction = compaction
+        self._keep_last_tokens = keep_last_tokens
         self._quiescence_timeout_s = quiescence_timeout_s
         fail = (
             SummarizerFailed("the summarizer LLM failed") if compaction.summarizer_fails else None
@@ -242,6 +249,7 @@ class CtxmgrContender:
             max_tokens=8000,
             target_tokens=10,  # deep: fold everything the tail and the guard allow
             keep_last_turns=c.keep_last_turns,
+            keep_last_tokens=self._keep_last_tokens,
             trigger=TriggerSettings(budget_fraction=None, items=items),
             quiescence_timeout_s=self._quiescence_timeout_s,
         )
@@ -312,10 +320,13 @@ class GuardedNaiveContender(CtxmgrContender):
         await self._naive.compact(agent)
 
 
-def make_contender(name: ContenderName, compaction: Compaction) -> Contender:
-    """The contender called ``name`` for this schedule's compaction."""
+def make_contender(
+    name: ContenderName, compaction: Compaction, *, keep_last_tokens: int = 0
+) -> Contender:
+    """The contender called ``name`` for this schedule's compaction (``keep_last_tokens``:
+    ctxmgr's token tail)."""
     if name == "ctxmgr":
-        return CtxmgrContender(compaction)
+        return CtxmgrContender(compaction, keep_last_tokens=keep_last_tokens)
     if name == "naive":
         return NaiveContender(compaction)
     if name == "guarded":

@@ -223,9 +223,12 @@ class _Race:
 
     async def _compact_residue(self, turn_during: float | None) -> None:
         compaction = asyncio.create_task(self._compact(), name="ctxmgr.chaos.residue")
+        now = time.monotonic()
+        ready = self.schedule.compaction.summarizer_delay
         if (refusal := self._refusal("residue")) is not None:
-            self.spawn(self._refuse(refusal), self.schedule.compaction.summarizer_delay,
-                       time.monotonic())
+            self.spawn(self._refuse(refusal), ready, now)
+        if (start_delay := self.schedule.residue_late_response) is not None:
+            self.spawn(self._event(LateResponse(ready, start_delay)), max(0.0, ready - 0.02), now)
         if turn_during is not None:
             await asyncio.sleep(turn_during)
             with contextlib.suppress(RuntimeError):
@@ -542,7 +545,9 @@ async def run_schedule(
     from livekit.plugins.openai.realtime import RealtimeModel
 
     started = time.monotonic()
-    contender = make_contender(contender_name, schedule.compaction)
+    contender = make_contender(
+        contender_name, schedule.compaction, keep_last_tokens=schedule.keep_last_tokens
+    )
     changes = ChangeLog()
     policy: StaleAnchorPolicy = "reject" if schedule.reject_stale_anchors else "append"
     try:

@@ -206,6 +206,12 @@ class Schedule:
     tool_delay: float = 0.0
     """Seconds the tool takes to run (its call is in the agent's context meanwhile, with
     no output)."""
+    keep_last_tokens: int = 0
+    """ctxmgr's token tail (0: none): its boundary can fall between a call and its
+    output, where only pair closure keeps the call."""
+    residue_late_response: float | None = None
+    """The server commits a response without a word as the residue compaction's summary
+    is written, and announces it this many seconds later."""
 
     @classmethod
     def from_seed(cls, seed: int) -> Schedule:
@@ -281,10 +287,17 @@ class Schedule:
                 [_ms(rng, 20, 200), _ms(rng, 200, 800), _ms(rng, 800, 2000)]
             ),
             tool_delay=rng.choice([0.0, 0.0, _ms(rng, 100, 1500)]),
+            keep_last_tokens=rng.choice([0, 0, 0, rng.randint(20, 300)]),
         )
-        if rng.random() < 0.35:
-            late = LateResponse(at=_ms(rng, 0, 800), start_delay=_ms(rng, 100, 800))
+        if rng.random() < 0.5:
+            # around the moment the summary is written, so that it straddles the apply
+            ready = compaction.at + compaction.summarizer_delay
+            late = LateResponse(
+                at=max(0.0, ready + _ms(rng, -100, 50)), start_delay=_ms(rng, 200, 900)
+            )
             schedule = replace(schedule, events=tuple(sorted((*events, late), key=lambda e: e.at)))
+        if schedule.residue is not None and rng.random() < 0.5:
+            schedule = replace(schedule, residue_late_response=_ms(rng, 200, 900))
         return schedule
 
     def describe(self) -> str:
@@ -307,6 +320,13 @@ class Schedule:
             )
         if self.transcription_delay is not None:
             lines.append(f"  user audio is transcribed {self.transcription_delay * 1000:.0f} ms late")
+        if self.residue_late_response is not None:
+            lines.append(
+                "  a response committed silently as the residue's summary is written,"
+                f" announced {self.residue_late_response * 1000:.0f} ms later"
+            )
+        if self.keep_last_tokens:
+            lines.append(f"  ctxmgr keeps the last {self.keep_last_tokens} tokens too")
         if self.tool_delay:
             lines.append(f"  the tool takes {self.tool_delay * 1000:.0f} ms")
         if self.refusal is not None:

@@ -272,6 +272,9 @@ class EmulatedSession:
             if e.code == "item_create_duplicate_item_id":
                 self.send(proto.duplicate_item(e.subject, event_id))
             else:
+                if e.subject in self._emulator.refused:
+                    # chained to an item a refusal left out: refused with it
+                    self._emulator.refused.append(str(item["id"]))
                 self.send(proto.unknown_previous_item(e.subject, event_id))
             return
         self._ack("create", proto.item_added(stored, previous), proto.item_done(stored, previous))

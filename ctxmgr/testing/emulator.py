@@ -117,7 +117,8 @@ class RealtimeServerEmulator:
         """Seconds between a user audio turn's item and its transcript (as the real server,
         which transcribes asynchronously); ``None``: the item carries its transcript."""
         self.refused: list[str] = []
-        """Ids of the items whose client create or delete ``refuse_changes`` refused."""
+        """Ids of the items whose client create or delete ``refuse_changes`` refused, and of
+        the creates then rejected for being chained to an item a refusal left out."""
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self._changed = asyncio.Event()

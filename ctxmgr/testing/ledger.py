@@ -277,11 +277,19 @@ class Ledger:
 
         The deletes one update sends arrive back to back (a burst); an item the
         burst deletes is missing locally because the update removes it, so it
-        does not count as remote-only for that burst.
+        does not count as remote-only for that burst. A new update begins a new
+        burst, even when no other event came between the two (seed 163: a trim,
+        then, once the race settled, the next compaction's trim).
         """
+        starts = [at for at, _ in self._before_updates]
         bursts: list[list[_Delete]] = []
         for d in self.deletes:
-            if bursts and bursts[-1][-1].at_event == d.at_event - 1:
+            previous = bursts[-1][-1].at_event if bursts else None
+            if (
+                previous is not None
+                and previous == d.at_event - 1
+                and not any(previous <= at < d.at_event for at in starts)
+            ):
                 bursts[-1].append(d)
             else:
                 bursts.append([d])

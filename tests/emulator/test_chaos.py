@@ -40,7 +40,12 @@ def _quiet_race_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST_MUTANTS = ("summary_and_deletes_in_one_update", "tail_off_by_one")
+FAST_MUTANTS = (
+    "summary_and_deletes_in_one_update",
+    "tail_off_by_one",
+    "quiescence_skipped",
+    "summary_unconfirmed",
+)
 MUTANT_SEEDS = 100
 CTXMGR_SEEDS = range(200)
 NAIVE_SEEDS = range(40)

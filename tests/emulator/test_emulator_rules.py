@@ -390,6 +390,13 @@ async def test_a_refused_change_gets_a_server_error_and_is_not_applied(
               "content": [{"type": "input_text", "text": "x"}]},
     )
     error = (await client.expect("error"))["error"]
+    await client.send(
+        "conversation.item.create",
+        previous_item_id="item_x",
+        item={"id": "item_y", "type": "message", "role": "user",
+              "content": [{"type": "input_text", "text": "y"}]},
+    )
+    chained = (await client.expect("error"))["error"]
     await client.create("a", "item_a")  # the rule was for one create only
     emulator.refuse_changes("delete", item_ids={"item_a"})
     await client.send("conversation.item.delete", event_id="evt_del", item_id="item_a")
@@ -397,7 +404,10 @@ async def test_a_refused_change_gets_a_server_error_and_is_not_applied(
 
     assert (error["type"], error["event_id"]) == ("server_error", "evt_refused")
     assert refused_delete["event_id"] == "evt_del"
-    assert emulator.item_ids == ["item_a"] and emulator.refused == ["item_x", "item_a"]
+    assert chained["code"] == "item_create_invalid_previous_item_id"
+    # item_y never got on because of the refusal: the harness counts it with it
+    assert emulator.item_ids == ["item_a"]
+    assert emulator.refused == ["item_x", "item_y", "item_a"]
 
 
 async def test_user_audio_is_transcribed_after_the_set_delay(

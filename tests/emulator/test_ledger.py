@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from emulator_support import Live
 from livekit.agents import llm
@@ -20,6 +22,7 @@ def _ledger(
     named: dict[str, bool] | None = None,
     keep_last_turns: int = 1,
     reported: tuple[set[str], set[str]] = (set(), set()),
+    culprit_of: Callable[[str, int], str | None] = lambda item_id, nth: None,
 ) -> Ledger:
     return Ledger(
         emulator,
@@ -28,6 +31,7 @@ def _ledger(
         summaries=lambda: summaries or [],
         named=lambda: named or {},
         reported=lambda: (frozenset(reported[0]), frozenset(reported[1])),
+        culprit_of=culprit_of,
     )
 
 
@@ -285,14 +289,7 @@ async def test_a_forbidden_delete_carries_who_sent_that_delete(
     flight, and the contender folded it later: each delete is judged with its own sender."""
     await _turns(live, 3)
     senders = {0: "livekit:handoff"}
-    ledger = Ledger(
-        emulator,
-        state=lambda: (live.rt_session.chat_ctx, live.agent.chat_ctx),
-        keep_last_turns=1,
-        summaries=lambda: [],
-        named=lambda: {},
-        culprit_of=lambda item_id, nth: senders.get(nth),
-    )
+    ledger = _ledger(live, emulator, culprit_of=lambda item_id, nth: senders.get(nth))
     items = live.agent.chat_ctx.copy().items
     await live.agent.update_chat_ctx(llm.ChatContext(items[:-1]))  # the tail: forbidden
     await live.agent.update_chat_ctx(llm.ChatContext(items))  # back
