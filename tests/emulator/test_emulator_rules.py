@@ -45,6 +45,11 @@ class RawClient:
 
     async def create(self, text: str, item_id: str, previous: str | None = None) -> dict[str, Any]:
         """Create a user text item and return its ``conversation.item.added``."""
+        await self.send_create(text, item_id, previous)
+        return await self.expect("conversation.item.added")
+
+    async def send_create(self, text: str, item_id: str, previous: str | None = None) -> None:
+        """Send the create of a user text item (event id ``evt_<item_id>``)."""
         fields: dict[str, Any] = {"previous_item_id": previous} if previous else {}
         await self.send(
             "conversation.item.create",
@@ -57,7 +62,6 @@ class RawClient:
             },
             **fields,
         )
-        return await self.expect("conversation.item.added")
 
 
 @pytest.fixture
@@ -383,26 +387,16 @@ async def test_a_refused_change_gets_a_server_error_and_is_not_applied(
     client: RawClient, emulator: RealtimeServerEmulator
 ) -> None:
     emulator.refuse_changes("create", count=1)
-    await client.send(
-        "conversation.item.create",
-        event_id="evt_refused",
-        item={"id": "item_x", "type": "message", "role": "user",
-              "content": [{"type": "input_text", "text": "x"}]},
-    )
+    await client.send_create("x", "item_x")
     error = (await client.expect("error"))["error"]
-    await client.send(
-        "conversation.item.create",
-        previous_item_id="item_x",
-        item={"id": "item_y", "type": "message", "role": "user",
-              "content": [{"type": "input_text", "text": "y"}]},
-    )
+    await client.send_create("y", "item_y", previous="item_x")
     chained = (await client.expect("error"))["error"]
     await client.create("a", "item_a")  # the rule was for one create only
     emulator.refuse_changes("delete", item_ids={"item_a"})
     await client.send("conversation.item.delete", event_id="evt_del", item_id="item_a")
     refused_delete = (await client.expect("error"))["error"]
 
-    assert (error["type"], error["event_id"]) == ("server_error", "evt_refused")
+    assert (error["type"], error["event_id"]) == ("server_error", "evt_item_x")
     assert refused_delete["event_id"] == "evt_del"
     assert chained["code"] == "item_create_invalid_previous_item_id"
     # item_y never got on because of the refusal: the harness counts it with it
