@@ -503,11 +503,16 @@ class _Race:
 
     def _reordered_by_unacked(self, violation: Violation, unacked: set[str], rt: Any) -> bool:
         """The mirror's order differs only where the server chained an item to one it never
-        acknowledged: the plugin, not knowing that anchor, appended the item instead."""
+        acknowledged: the plugin, not knowing that anchor, appended the item instead, and
+        the items the server chained after that one went with it (seed 906: a reply to a
+        typed turn whose acknowledgement was dropped)."""
         if not violation.message.startswith("mirror order") or rt is None:
             return False
         server = self.emulator.conversation
-        displaced = {i.id for i in server if i.previous_item_id in unacked}
+        displaced: set[str] = set()
+        for item in server:  # in server order: a run chained to a displaced item follows it
+            if item.previous_item_id in unacked or item.previous_item_id in displaced:
+                displaced.add(item.id)
         mirror_ids = {i.id for i in rt.chat_ctx.items}
         server_order = [i.id for i in server if i.id in mirror_ids and i.id not in displaced]
         shared = set(server_order)
