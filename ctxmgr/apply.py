@@ -332,7 +332,8 @@ class Applier:
         mirror still holds the item. If some stay after ``DELETE_ATTEMPTS``, a call or
         output among them gets its deleted other half back, so no pair is left split.
         """
-        span = [i for i in self._union() if i.id in set(plan.remove_ids)]
+        planned = set(plan.remove_ids)
+        span = [i for i in self._union() if i.id in planned]
         await self._step(lambda: self._without(plan.remove_ids), "delete")
         for _ in range(DELETE_ATTEMPTS - 1):
             left = self._still_on_server(plan.remove_ids)
@@ -358,30 +359,31 @@ class Applier:
 
     async def _rejoin_pairs(self, span: list[llm.ChatItem], left: Collection[str]) -> None:
         """Re-create the deleted other half of every call or output the server kept."""
-        kept_calls = {
-            i.call_id for i in span if i.id in left and isinstance(i, _PAIR_TYPES)
-        }
-        lost = [
-            i for i in span if i.id not in left and isinstance(i, _PAIR_TYPES)
-            and i.call_id in kept_calls
-        ]
+        pairs = [i for i in span if isinstance(i, _PAIR_TYPES)]
+        kept_calls = {i.call_id for i in pairs if i.id in left}
+        lost = [i for i in pairs if i.id not in left and i.call_id in kept_calls]
         if not lost:
             return
-        logger.warning("restoring the other half of pairs the server kept", extra={"restored": len(lost)})
+        logger.warning(
+            "restoring the other half of pairs the server kept", extra={"restored": len(lost)}
+        )
 
         def build() -> llm.ChatContext:
             items = self._union()
             for item in lost:
-                ids = [i.id for i in items]
+                if any(i.id == item.id for i in items):
+                    continue
                 partner = next(
-                    (n for n, i in enumerate(items) if isinstance(i, _PAIR_TYPES)
-                     and i.call_id == item.call_id and i.id != item.id),
+                    (
+                        n
+                        for n, i in enumerate(items)
+                        if isinstance(i, _PAIR_TYPES) and i.call_id == item.call_id
+                    ),
                     None,
                 )
-                if item.id in ids or partner is None:
-                    continue
-                at = partner + 1 if isinstance(item, llm.FunctionCallOutput) else partner
-                items.insert(at, item)
+                if partner is not None:  # an output goes after its call, a call before
+                    at = partner + 1 if isinstance(item, llm.FunctionCallOutput) else partner
+                    items.insert(at, item)
             return llm.ChatContext(items)
 
         await self._step(build, "delete")

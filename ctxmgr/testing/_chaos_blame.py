@@ -79,8 +79,6 @@ def _culprit(frame: types.FrameType | None) -> Culprit:
 class ChangeLog:
     """The creates and deletes of one schedule, by item id, with who asked for each."""
 
-    deleted_by: dict[str, Culprit] = field(default_factory=dict)
-    """Who sent the first delete of each id."""
     delete_senders: dict[str, list[Culprit]] = field(default_factory=dict)
     """Who sent each delete of an id, in order."""
     before_update: list[Callable[[], None]] = field(default_factory=list)
@@ -111,7 +109,6 @@ class ChangeLog:
             item_id = as_dict.get("item_id") if as_dict is not None else event.item_id
             if item_id:
                 culprit = _culprit(sys._getframe(2))
-                self.deleted_by.setdefault(item_id, culprit)
                 self.delete_senders.setdefault(item_id, []).append(culprit)
                 if culprit == "contender" and self._busy(session):
                     self.deleted_in_generation.append(item_id)
@@ -120,6 +117,11 @@ class ChangeLog:
             item_id = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
             if item_id:
                 self.created_by.setdefault(item_id, []).append(_culprit(sys._getframe(2)))
+
+    @property
+    def deleted_by(self) -> dict[str, Culprit]:
+        """Who sent the first delete of each id."""
+        return {item_id: senders[0] for item_id, senders in self.delete_senders.items()}
 
     def culprit_of(self, item_id: str, nth: int) -> Culprit | None:
         """Who sent the ``nth`` delete of ``item_id`` (0: the first), if it was sent."""
@@ -153,7 +155,7 @@ class ChangeLog:
         deleted = self._deleted_item_behind(violation, emulator)
         if deleted is None or deleted in folded_ids:
             return None
-        culprit = self.deleted_by.get(deleted)
+        culprit = self.culprit_of(deleted, 0)
         if culprit == "livekit:handoff" or culprit == "livekit:interruption":
             return culprit
         return None
@@ -183,13 +185,13 @@ class ChangeLog:
     ) -> str | None:
         ids = violation.item_ids
         if violation.kind in ("forbidden_delete", "summary_missing", "pair_split"):
-            return next((i for i in ids if i in self.deleted_by), None)
+            return next((i for i in ids if i in self.delete_senders), None)
         if violation.kind == "orphaned_previous_item_id" and len(ids) > 1:
             return ids[1]
         if violation.kind == "orphaned_function_call_output" and ids:
             return _call_item_id(emulator, ids[0])
         if violation.kind == "item_lost" and ids:
-            if ids[0] in self.deleted_by:
+            if ids[0] in self.delete_senders:
                 return ids[0]
             # it never reached the server: rejected because the item it was to follow was
             # deleted, whether a response chained it or the client created it after that item
@@ -201,7 +203,7 @@ class ChangeLog:
                 if (
                     event.get("type") == "conversation.item.create"
                     and event["item"].get("id") == ids[0]
-                    and event.get("previous_item_id") in self.deleted_by
+                    and event.get("previous_item_id") in self.delete_senders
                 ):
                     return str(event["previous_item_id"])
         return None

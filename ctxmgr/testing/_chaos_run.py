@@ -83,8 +83,8 @@ Excuse = Literal[
   order is judged by the ledger (``order_changed``), and that counts.
 - ``livekit:handoff`` / ``livekit:interruption``: a forbidden delete livekit itself
   sent (judged per delete: the same item may be deleted again later by the contender);
-  or the item behind the finding was deleted by livekit itself (the call stack of the plugin's send, see
-  ``_chaos_blame``), from a copy of the local context, when a handoff started the
+  or the item behind the finding was deleted by livekit itself (the call stack of the
+  plugin's send, see ``_chaos_blame``), from a copy of the local context, when a handoff started the
   next agent or an interruption synced; never an item the contender folded. These
   paths call the realtime session directly, past any ``Agent.update_chat_ctx``.
 """
@@ -375,9 +375,8 @@ class _Race:
             stale = " (stale anchor)" if item.stale_anchor else ""
             lines.append(f"  {item.id} {item.type} {what} {item.text[:40]!r}{stale}")
         lines.append("deleted on the server (by):")
-        lines += [
-            f"  {i} ({self.changes.deleted_by.get(i, '?')})" for i in self.emulator.deleted_ids
-        ]
+        deleted_by = self.changes.deleted_by
+        lines += [f"  {i} ({deleted_by.get(i, '?')})" for i in self.emulator.deleted_ids]
         if self.contender.folded_ids:
             lines.append(f"folded on purpose: {sorted(self.contender.folded_ids)}")
         for label, ctx in (
@@ -456,7 +455,7 @@ class _Race:
         # livekit's item (its first create was livekit's; a contender may send it again)
         return bool(ids) and ids <= refused and not any(
             self.changes.created_by.get(i, ["contender"])[0] == "contender"
-            or self.changes.deleted_by.get(i) == "contender"
+            or self.changes.culprit_of(i, 0) == "contender"
             for i in ids
         )
 
@@ -477,7 +476,9 @@ class _Race:
     def _anchor_was_not_last(self, violation: Violation, ledger: Ledger) -> bool:
         anchor = violation.item_ids[-1]
         deletes = [d for d in ledger.deletes if d.item.id == anchor]
-        return bool(deletes) and all(d.server_order and d.server_order[-1] != anchor for d in deletes)
+        return bool(deletes) and all(
+            d.server_order and d.server_order[-1] != anchor for d in deletes
+        )
 
     def _deletes_during_generations(self, known: dict[str, Any]) -> list[Violation]:
         """Invariant 5, judged from the plugin's state when each delete left: no delete of

@@ -319,7 +319,8 @@ class Schedule:
                 + ", then a typed turn"
             )
         if self.transcription_delay is not None:
-            lines.append(f"  user audio is transcribed {self.transcription_delay * 1000:.0f} ms late")
+            late_ms = self.transcription_delay * 1000
+            lines.append(f"  user audio is transcribed {late_ms:.0f} ms late")
         if self.residue_late_response is not None:
             lines.append(
                 "  a response committed silently as the residue's summary is written,"

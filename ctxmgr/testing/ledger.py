@@ -158,17 +158,24 @@ class Ledger:
         mirror, local = self.state()
         if mirror is None or local is None:
             return
-        local_items = {i.id: i for i in local.items}
-        # an item the server refused to delete is gone locally by the client's own will,
-        # not in flight: sending its delete again is not deleting a remote-only item
+        unreconciled = frozenset(self._unreconciled(mirror, {i.id: i for i in local.items}))
+        self._before_updates.append((self._events, unreconciled))
+
+    def _unreconciled(
+        self, mirror: llm.ChatContext, local_items: dict[str, llm.ChatItem]
+    ) -> list[str]:
+        """Mirror ids, in order, missing locally or held there as a placeholder with no text.
+
+        An item the server refused to delete is gone locally by the client's own will, not
+        in flight: sending its delete again is not deleting a remote-only item.
+        """
         refused = set(self.emulator.refused)
-        unreconciled = frozenset(
+        return [
             i.id
             for i in mirror.items
             if (i.id not in local_items or _is_placeholder(local_items[i.id]))
             and i.id not in refused
-        )
-        self._before_updates.append((self._events, unreconciled))
+        ]
 
     def _placed(
         self, event: dict[str, Any], before: tuple[ServerItem, ...], after: tuple[ServerItem, ...]
@@ -241,12 +248,7 @@ class Ledger:
         if mirror is not None and item.id not in mirror_ids:
             reasons.append("not acknowledged to the plugin")
         if mirror is not None and local is not None:
-            refused = set(self.emulator.refused)
-            unreconciled = [
-                i
-                for i in mirror_ids
-                if (i not in local_items or _is_placeholder(local_items[i])) and i not in refused
-            ]
+            unreconciled = self._unreconciled(mirror, local_items)
             by_id = {i.id: i for i in before}
             on_server = [
                 i for i in unreconciled if i in by_id and not self._is_summary(by_id[i])

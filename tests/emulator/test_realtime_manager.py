@@ -360,7 +360,8 @@ async def test_a_summary_the_server_refused_is_taken_back_and_nothing_is_deleted
         local_before = [i.id for i in live.agent.chat_ctx.items]
         emulator.refuse_changes("create", count=1)
         result = await manager.compact(force=True)
-        assert result.status == "failed" and result.event.stage == "confirm"  # type: ignore[union-attr]
+        assert result.status == "failed"
+        assert result.event.stage == "confirm"  # type: ignore[union-attr]
         [summary_id] = emulator.refused
         assert list(emulator.item_ids) == server_before and not emulator.deleted_ids
         assert [i.id for i in live.agent.chat_ctx.items] == local_before
@@ -404,7 +405,8 @@ async def test_a_call_the_server_will_not_delete_gets_its_output_back(
         output = next(i for i in live.agent.chat_ctx.items if i.type == "function_call_output")
         emulator.refuse_changes("delete", item_ids={call.id})
         result = await manager.compact(force=True)
-        assert result.status == "failed" and result.event.stage == "verify"  # type: ignore[union-attr]
+        assert result.status == "failed"
+        assert result.event.stage == "verify"  # type: ignore[union-attr]
         assert emulator.refused == [call.id] * 3  # DELETE_ATTEMPTS
         ids = emulator.item_ids
         assert output.id in emulator.deleted_ids  # it went with the span...
@@ -434,7 +436,8 @@ async def test_a_spoken_turn_still_being_transcribed_is_kept_until_its_transcrip
         first = await manager.compact(force=True)
         assert first.status == "applied", first
         assert spoken in emulator.item_ids and response.item_ids[0] in emulator.item_ids
-        assert not {spoken, response.item_ids[0]} & set(first.event.removed_ids)  # type: ignore[union-attr]
+        removed = set(first.event.removed_ids)  # type: ignore[union-attr]
+        assert not {spoken, response.item_ids[0]} & removed
 
         await emulator.wait_until(lambda: emulator.transcribing == 0)
         await emulator.wait_until(
