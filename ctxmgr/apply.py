@@ -625,6 +625,10 @@ class Applier:
     ) -> None:
         gone = set(plan.remove_ids)
         after = self._id_sets()
+        if before[1] is not None and after[1] is None:
+            # a handoff moved the realtime session to the next agent mid-apply: what the
+            # server did with the sends is unknown here, so nothing may be reported done
+            raise _Fail("verify", RuntimeError("the realtime session left the agent mid-apply"))
         for ids_before, ids in zip(before, after):
             if ids is None or ids_before is None:
                 continue

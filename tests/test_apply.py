@@ -90,6 +90,23 @@ async def test_an_agent_that_stops_running_after_the_insert_keeps_summary_and_sp
     assert "summary_new" in ids and set(plan.remove_ids) <= ids
 
 
+async def test_a_session_handed_off_during_the_delete_is_never_reported_applied() -> None:
+    # chaos seed 131: livekit moved the realtime session to the next agent while the delete
+    # was in flight (and the server refused it); the old agent then has no mirror to read
+    backend, applier, plan, fps = _setup(remote=True)
+    original = backend.update
+
+    async def update(source: ContextSource) -> None:
+        await original(source)
+        if len(backend.updates) == 2:  # the delete
+            backend.remote = None
+
+    backend.update = update  # type: ignore[method-assign]
+    out = await applier.apply(plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps)
+    assert (out.status, out.stage) == ("failed", "verify"), out
+    assert "left the agent" in str(out.error)
+
+
 def _after_each_update(backend: InMemoryBackend, then: Callable[[llm.ChatContext], None]) -> None:
     original = backend.update
 

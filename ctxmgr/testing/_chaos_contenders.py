@@ -15,16 +15,21 @@ Each records the ids it removed on purpose and what became of each compaction
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Literal, Protocol
 
 from livekit.agents import Agent, llm
 
 from .._exceptions import RealtimeSyncError
+from ..guard import TailWindow, frozen_boundary, guard_plan
 from ..events import CompactionAppliedEvent, CompactionFailedEvent, CompactionSkippedEvent
 from ..manager import ContextManager
+from ..plan import CompactionPlan, PlanAction
+from ..policy import Policy, policy_from_settings
 from ..settings import Settings, TriggerSettings
 from ._chaos_schedule import Compaction
 from .fake_llm import FakeLLM
+from ..tokens import TokenCounter
 
 __all__ = [
     "CONTENDERS",
@@ -189,6 +194,56 @@ class NaiveContender:
         return None
 
 
+class PlanSplitsAPair:
+    """A policy that folds everything before the newest function output whose call came
+    earlier (before the turn tail), item by item: its plan ends between the call and its
+    output, as a custom policy's may, and only the guard's pair closure keeps the call."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._base = policy_from_settings(settings)
+
+    @property
+    def name(self) -> str:
+        return "splits_a_pair"
+
+    @property
+    def tail(self) -> TailWindow:
+        return self._base.tail
+
+    @property
+    def summary_tokens(self) -> int:
+        return self._base.summary_tokens
+
+    def plan(
+        self,
+        chat_ctx: llm.ChatContext,
+        *,
+        counter: TokenCounter,
+        protected_ids: Collection[str] = (),
+    ) -> CompactionPlan | None:
+        items = list(chat_ctx.items)
+        counts = counter.count_items(items)
+        turns = frozen_boundary(items, counts, self.tail).index
+        calls = {i.call_id: n for n, i in enumerate(items[:turns]) if i.type == "function_call"}
+        outputs = [
+            n
+            for n, i in enumerate(items[:turns])
+            if i.type == "function_call_output" and calls.get(i.call_id, n) < n
+        ]
+        if not outputs:
+            return self._base.plan(chat_ctx, counter=counter, protected_ids=protected_ids)
+        action: PlanAction = "trim" if self._base.summary_tokens == 0 else "summarize"
+        draft = CompactionPlan(action, tuple(i.id for i in items[: outputs[-1]]), None, 0, 0)
+        return guard_plan(
+            items,
+            draft,
+            counter=counter,
+            tail=self.tail,
+            protected_ids=protected_ids,
+            summary_tokens=self.summary_tokens,
+        ).plan
+
+
 class CtxmgrContender:
     """ContextManager with a small tail and a deep cut, attached to every agent of the session."""
 
@@ -200,9 +255,11 @@ class CtxmgrContender:
         *,
         quiescence_timeout_s: float = 2.0,
         keep_last_tokens: int = 0,
+        plan_splits_a_pair: bool = False,
     ) -> None:
         self._compaction = compaction
-        self._keep_last_tokens = keep_last_tokens
+        self._keep_last_tokens = 0 if plan_splits_a_pair else keep_last_tokens
+        self._plan_splits_a_pair = plan_splits_a_pair
         self._quiescence_timeout_s = quiescence_timeout_s
         fail = (
             SummarizerFailed("the summarizer LLM failed") if compaction.summarizer_fails else None
@@ -256,7 +313,8 @@ class CtxmgrContender:
 
     def attach(self, agent: Agent, *, arm_trigger: bool = True) -> None:
         settings = self._settings(agent, arm_trigger=arm_trigger)
-        manager = ContextManager(settings, summarizer_llm=self.summarizer)
+        policy = PlanSplitsAPair(settings) if self._plan_splits_a_pair else None
+        manager = ContextManager(settings, summarizer_llm=self.summarizer, policy=policy)
         manager.on("compaction_applied", self._on_applied)
         manager.on("compaction_skipped", self._on_skipped)
         manager.on("compaction_failed", self._on_failed)
@@ -321,12 +379,18 @@ class GuardedNaiveContender(CtxmgrContender):
 
 
 def make_contender(
-    name: ContenderName, compaction: Compaction, *, keep_last_tokens: int = 0
+    name: ContenderName,
+    compaction: Compaction,
+    *,
+    keep_last_tokens: int = 0,
+    plan_splits_a_pair: bool = False,
 ) -> Contender:
     """The contender called ``name`` for this schedule's compaction (``keep_last_tokens``:
-    ctxmgr's token tail)."""
+    ctxmgr's token tail; ``plan_splits_a_pair``: ``PlanSplitsAPair``)."""
     if name == "ctxmgr":
-        return CtxmgrContender(compaction, keep_last_tokens=keep_last_tokens)
+        return CtxmgrContender(
+            compaction, keep_last_tokens=keep_last_tokens, plan_splits_a_pair=plan_splits_a_pair
+        )
     if name == "naive":
         return NaiveContender(compaction)
     if name == "guarded":

@@ -211,6 +211,10 @@ class _Race:
         await self.settle()
         residue = self.schedule.residue
         if self.schedule.final_turn and (residue is None or residue.turn_during is None):
+            if residue is not None and residue.turn_refused:
+                # its create, and the one the residue's summary insert re-sends: the
+                # residue plans with it and deletes while the server still lacks it
+                self.emulator.refuse_changes("create", count=2, role="user")
             await self.session.run(user_input=_user_line(99, tool=False))
             await self.settle()
         if residue is not None:
@@ -552,7 +556,10 @@ async def run_schedule(
 
     started = time.monotonic()
     contender = make_contender(
-        contender_name, schedule.compaction, keep_last_tokens=schedule.keep_last_tokens
+        contender_name,
+        schedule.compaction,
+        keep_last_tokens=schedule.keep_last_tokens,
+        plan_splits_a_pair=schedule.plan_splits_a_pair,
     )
     changes = ChangeLog()
     policy: StaleAnchorPolicy = "reject" if schedule.reject_stale_anchors else "append"

@@ -143,6 +143,10 @@ class Residue:
     turn_during: float | None
     """A typed turn arrives this many seconds into the compaction (back to back with
     it), instead of the final turn before it; ``None``: no turn during it."""
+    turn_refused: bool = False
+    """With no turn during it: the server refuses the final turn's first two creates
+    (livekit's, and the one the summary's insert re-sends). The agent holds a turn the
+    server never got, which must not count toward the tail the deletes keep."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,9 @@ class Schedule:
     keep_last_tokens: int = 0
     """ctxmgr's token tail (0: none): its boundary can fall between a call and its
     output, where only pair closure keeps the call."""
+    plan_splits_a_pair: bool = False
+    """ctxmgr plans with ``PlanSplitsAPair`` (item by item, ending between a call and its
+    output) instead of its turn-based policy, and without the token tail."""
     residue_late_response: float | None = None
     """The server commits a response without a word as the residue compaction's summary
     is written, and announces it this many seconds later."""
@@ -298,6 +305,13 @@ class Schedule:
             schedule = replace(schedule, events=tuple(sorted((*events, late), key=lambda e: e.at)))
         if schedule.residue is not None and rng.random() < 0.5:
             schedule = replace(schedule, residue_late_response=_ms(rng, 200, 900))
+        residue = schedule.residue
+        if residue is not None and residue.turn_during is None and schedule.final_turn:
+            if rng.random() < 0.6:
+                schedule = replace(schedule, residue=replace(residue, turn_refused=True))
+        # a turn-based policy never splits a pair: only such a plan exercises pair closure
+        if schedule.keep_last_tokens and rng.random() < 0.6:
+            schedule = replace(schedule, plan_splits_a_pair=True)
         return schedule
 
     def describe(self) -> str:
@@ -308,7 +322,11 @@ class Schedule:
             *(f"  {_describe(e)}" for e in self.events),
         ]
         if self.final_turn:
-            lines.append("  then a typed turn once settled")
+            refused = self.residue is not None and self.residue.turn_refused
+            lines.append(
+                "  then a typed turn once settled"
+                + (" (the server refuses its first two creates)" if refused else "")
+            )
         if self.reject_stale_anchors:
             lines.append("  the server rejects items chained to a deleted item")
         if self.residue is not None:
@@ -326,7 +344,9 @@ class Schedule:
                 "  a response committed silently as the residue's summary is written,"
                 f" announced {self.residue_late_response * 1000:.0f} ms later"
             )
-        if self.keep_last_tokens:
+        if self.plan_splits_a_pair:
+            lines.append("  ctxmgr's policy plans to end between a call and its output")
+        elif self.keep_last_tokens:
             lines.append(f"  ctxmgr keeps the last {self.keep_last_tokens} tokens too")
         if self.tool_delay:
             lines.append(f"  the tool takes {self.tool_delay * 1000:.0f} ms")

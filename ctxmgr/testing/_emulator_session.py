@@ -42,13 +42,16 @@ class AckRule:
     remaining: int | None = None
     item_ids: frozenset[str] | None = None
     """Only changes of these items (``None``: any)."""
+    role: str | None = None
+    """Only creates of messages with this role (``None``: any item)."""
 
-    def matches(self, kind: AckKind, item_id: str | None = None) -> bool:
+    def matches(self, kind: AckKind, item_id: str | None = None, role: str | None = None) -> bool:
         """Whether the rule still applies to a change of this kind (and item)."""
         return (
             self.remaining != 0
             and self.kind in ("all", kind)
             and (self.item_ids is None or item_id in self.item_ids)
+            and (self.role is None or role == self.role)
         )
 
 
@@ -184,10 +187,12 @@ class EmulatedSession:
         for event in events:
             self.send(event, delay=rule.delay if rule else 0.0)
 
-    def _refused(self, kind: AckKind, event_id: str | None, item_id: str) -> bool:
+    def _refused(
+        self, kind: AckKind, event_id: str | None, item_id: str, role: str | None = None
+    ) -> bool:
         """Answer the event with a server error instead of applying it, when a rule says so."""
         rules = self._emulator._refusal_rules
-        rule = next((r for r in rules if r.matches(kind, item_id)), None)
+        rule = next((r for r in rules if r.matches(kind, item_id, role)), None)
         if rule is None:
             return False
         if rule.remaining is not None:
@@ -263,7 +268,7 @@ class EmulatedSession:
             message = "Invalid value: 'output_audio'. Assistant audio cannot be created."
             self.send(proto.invalid_event(message, "item.content", event_id))
             return
-        if self._refused("create", event_id, str(item.get("id") or "")):
+        if self._refused("create", event_id, str(item.get("id") or ""), item.get("role")):
             return
         item.update(object="realtime.item", status="completed")
         try:

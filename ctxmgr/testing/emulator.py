@@ -315,16 +315,17 @@ class RealtimeServerEmulator:
         *,
         count: int | None = None,
         item_ids: Collection[str] | None = None,
+        role: str | None = None,
     ) -> None:
         """Answer the next creates and/or deletes with a ``server_error`` and leave them undone.
 
         A real server fails a request now and then; the plugin only logs a refused
         create or delete (livekit/agents 7073), so its ``update_chat_ctx`` returns as
         if it had worked. ``count`` limits the rule to the next N such events,
-        ``item_ids`` to changes of those items.
+        ``item_ids`` to changes of those items, ``role`` to creates of messages of that role.
         """
         only = frozenset(item_ids) if item_ids is not None else None
-        self._refusal_rules.append(AckRule(kind=kind, remaining=count, item_ids=only))
+        self._refusal_rules.append(AckRule(kind=kind, remaining=count, item_ids=only, role=role))
 
     def reset_acks(self) -> None:
         """Acknowledge everything at once again, and refuse nothing."""

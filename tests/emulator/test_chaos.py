@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import pytest
 from emulator_support import Live
 
-from ctxmgr import CompactionAppliedEvent, ContextManager, Settings
+from ctxmgr import CompactionAppliedEvent, ContextManager, Settings, TokenCounter
 from ctxmgr.testing.chaos import Schedule, replay_command, run_chaos
 from ctxmgr.testing.emulator import CallTool, RealtimeServerEmulator, ResponsePlan, ServerResponse
 from ctxmgr.testing.fake_llm import FakeLLM
@@ -98,6 +98,23 @@ def test_a_seed_is_a_complete_replayable_schedule() -> None:
     assert Schedule.from_seed(17) == Schedule.from_seed(17)
     assert len({Schedule.from_seed(s) for s in range(50)}) == 50
     assert replay_command(17) == "python -m ctxmgr.testing.chaos --seed 17 --contender ctxmgr"
+
+
+@pytest.mark.unit
+def test_the_pair_splitting_policy_ends_between_a_call_and_its_output() -> None:
+    from tests.builders import Ctx
+
+    from ctxmgr.testing._chaos_contenders import PlanSplitsAPair
+
+    b = Ctx().system().turn(2).user().call("c1", output=False).assistant().output("c1").turn(3)
+    ids = b.ids()
+    call, output = ids[6], ids[8]
+    policy = PlanSplitsAPair(Settings(keep_last_turns=2, keep_last_tokens=0))
+    plan = policy.plan(b.ctx, counter=TokenCounter())
+    assert plan is not None
+    # it asked for everything before the output; pair closure kept the call with it
+    assert plan.remove_ids == tuple(ids[1:6])
+    assert call not in plan.remove_ids and output not in plan.remove_ids
 
 
 # -- the seed's exact timeline (livekit/agents PR 5021), ContextManager in place of the

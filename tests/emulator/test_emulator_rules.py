@@ -404,6 +404,22 @@ async def test_a_refused_change_gets_a_server_error_and_is_not_applied(
     assert emulator.refused == ["item_x", "item_y", "item_a"]
 
 
+async def test_a_refusal_by_role_spares_creates_of_other_roles(
+    client: RawClient, emulator: RealtimeServerEmulator
+) -> None:
+    emulator.refuse_changes("create", count=1, role="user")
+    note = {"type": "message", "role": "system", "content": [{"type": "input_text", "text": "n"}]}
+    await client.send("conversation.item.create", event_id="evt_s", item={**note, "id": "item_s"})
+    await client.expect("conversation.item.added")
+    await client.send_create("x", "item_x")
+    error = (await client.expect("error"))["error"]
+    await client.create("y", "item_y")  # one user create only
+
+    assert error["event_id"] == "evt_item_x"
+    assert emulator.item_ids == ["item_s", "item_y"]
+    assert emulator.refused == ["item_x"]
+
+
 async def test_user_audio_is_transcribed_after_the_set_delay(
     client: RawClient, emulator: RealtimeServerEmulator
 ) -> None:
