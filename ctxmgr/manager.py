@@ -50,6 +50,7 @@ from .plan import CompactionPlan
 from .policy import Policy, TrimPolicy, policy_from_settings
 from .recall import RECALL_NOTE, recall_tool
 from .settings import Settings
+from .signals import POLL_INTERVAL_S
 from .summarizer import Summarizer, summary_message
 from .tokens import TokenCounter
 from .triggers import Trigger
@@ -357,6 +358,31 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             self._recheck = True
 
     # -- compaction ----------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """True while a compaction round is in flight: one the trigger started, or a
+        ``compact()`` call."""
+        return self._round_lock.locked() or (self._task is not None and not self._task.done())
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait until no compaction round is in flight (for tests and scripts).
+
+        A round the trigger starts meanwhile is waited for too. Waiting never cancels a
+        round; ``TimeoutError`` after ``timeout`` seconds (``None``: no limit).
+        """
+
+        async def idle() -> None:
+            while True:
+                task = self._task
+                if task is not None and not task.done():
+                    await asyncio.wait({task})  # unlike gather, never cancels the round
+                elif self._round_lock.locked():
+                    await asyncio.sleep(POLL_INTERVAL_S)
+                else:
+                    return
+
+        await asyncio.wait_for(idle(), timeout)
 
     async def compact(self, *, force: bool = False) -> CompactionResult:
         """Run one compaction now. ``force`` compacts even below the trigger.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
@@ -57,10 +56,8 @@ def snapshot(chat_ctx: llm.ChatContext) -> list[tuple[str, bytes]]:
 
 
 async def settle(manager: ContextManager) -> None:
-    """Wait for the manager's background compaction, if any."""
-    task = manager._task
-    if task is not None:
-        await asyncio.gather(task, return_exceptions=True)
+    """Wait for the manager's compaction rounds, if any."""
+    await manager.wait_idle(timeout=30)
 
 
 @contextlib.asynccontextmanager

@@ -128,11 +128,11 @@ async def test_reply_does_not_wait_for_the_summary() -> None:
     async with running(summarizer=FakeLLM(delay_s=5.0), max_tokens=800) as (m, log, agent, session):
         for t in range(30):
             await session.run(user_input=user_line(t))
-            if m._task is not None and not m._task.done():
+            if m.busy:
                 break
-        assert m._task is not None and not m._task.done(), "the trigger never fired"
+        assert m.busy, "the trigger never fired"
         await session.run(user_input=user_line(99))  # answered while the summary is pending
-        assert not m._task.done()
+        assert m.busy
         assert agent.chat_ctx.items[-1].type == "message"
         await m.aclose()
 
@@ -331,3 +331,23 @@ async def test_a_compaction_that_cannot_get_below_the_trigger_does_not_repeat_ev
         assert m.counter.count_item(summary) >= m.settings.high_water_tokens - 100
         assert len(applied) <= 4, f"{len(applied)} compactions in 40 turns"
         assert m.stats.peak_tokens <= m.settings.max_tokens + 200
+
+
+async def test_wait_idle_waits_for_triggered_and_manual_rounds_without_cancelling() -> None:
+    async with running(summarizer=FakeLLM(delay_s=0.3), max_tokens=800) as (m, log, agent, session):
+        assert not m.busy
+        await m.wait_idle(timeout=1)  # nothing in flight: returns at once
+        for t in range(8):
+            await session.run(user_input=user_line(t))
+        await m.wait_idle(timeout=10)  # whatever the trigger started
+        assert not m.busy
+        manual = asyncio.create_task(m.compact(force=True))
+        await asyncio.sleep(0.05)
+        assert m.busy
+        with pytest.raises(TimeoutError):
+            await m.wait_idle(timeout=0.01)
+        assert not manual.done()  # a timed-out wait leaves the round alone
+        await m.wait_idle(timeout=5)
+        assert manual.done() and not m.busy
+        assert manual.result().status == "applied"
+        await m.aclose()

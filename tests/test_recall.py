@@ -61,7 +61,7 @@ async def test_agent_recalls_a_fact_that_was_compacted_away(tmp_path: Path) -> N
         for t in range(25):
             await session.run(user_input=f"Turn {t}: another question about the delivery window.")
             await asyncio.sleep(0.02)
-        await asyncio.gather(manager._task or asyncio.sleep(0), return_exceptions=True)
+        await manager.wait_idle(timeout=30)
         assert manager.stats.compactions >= 1
         assert "4417-B" not in " ".join(i.text_content or "" for i in agent.chat_ctx.messages())
         await session.run(user_input="Can you remind me of my order number?")

@@ -342,10 +342,7 @@ class CtxmgrContender:
             await manager.compact(force=True)
 
     def busy(self) -> bool:
-        return any(
-            (task := getattr(m, "_task", None)) is not None and not task.done()
-            for m in self.managers.values()
-        )
+        return any(m.busy for m in self.managers.values())
 
     async def aclose(self) -> None:
         for manager in self.managers.values():
