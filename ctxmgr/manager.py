@@ -100,6 +100,16 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         )
         self._owns_archive = archive is None
         self._recall_tool: llm.FunctionTool | None = None
+        if summarizer_llm is not None and not isinstance(summarizer_llm, llm.LLM):
+            kind = (
+                "a realtime model, which cannot summarize"
+                if isinstance(summarizer_llm, llm.RealtimeModel)
+                else f"a {type(summarizer_llm).__name__}"
+            )
+            raise TypeError(
+                f"summarizer_llm must be a text livekit.agents.llm.LLM instance, got {kind}"
+                " (e.g. summarizer_llm=openai.LLM(model='gpt-4o-mini'))"
+            )
         self._summarizer_llm = summarizer_llm
         self._policy = policy if policy is not None else policy_from_settings(self._settings)
         self._trim = TrimPolicy(
@@ -176,7 +186,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             raise AttachError("Cannot attach a ContextManager more than once; detach() it first.")
         if getattr(agent, "_ctxmgr_manager", None) is not None:
             raise AttachError("This agent already has a ContextManager attached.")
-        self._check_summarizer_for(agent.llm)
+        self._check_summarizer_for(_model_of(agent))
         agent._ctxmgr_manager = self  # type: ignore[attr-defined]
         self._agent = agent
         self._originals = {
@@ -277,6 +287,14 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         async def on_enter() -> None:
             agent = self._agent
             if agent is not None and getattr(agent, "_activity", None) is not None:
+                try:
+                    # the session's model is known from here on (the usual set-up passes
+                    # it to AgentSession, not to the agent)
+                    self._check_summarizer_for(_model_of(agent))
+                except AttachError:
+                    self.detach()  # the agent runs unmanaged rather than half-managed
+                    await original()
+                    raise
                 self._bind(agent._activity.session)  # type: ignore[union-attr]
             await original()
 
@@ -575,7 +593,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def _needs_summarizer(self) -> bool:
         return self._settings.strategy != "trim"
 
-    def _check_summarizer_for(self, model: Any) -> None:
+    def _check_summarizer_for(self, model: object) -> None:
         if (
             self._needs_summarizer()
             and self._summarizer_llm is None
@@ -713,3 +731,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             )
         self.emit("compaction_applied", event)
         return CompactionResult("applied", event)
+
+
+def _model_of(agent: Agent) -> object:
+    """The agent's own model, else its session's once it runs (``None`` before)."""
+    if utils.is_given(agent.llm):
+        return agent.llm
+    activity = getattr(agent, "_activity", None)
+    return activity.session.llm if activity is not None else None

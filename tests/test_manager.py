@@ -351,3 +351,12 @@ async def test_wait_idle_waits_for_triggered_and_manual_rounds_without_cancellin
         assert manual.done() and not m.busy
         assert manual.result().status == "applied"
         await m.aclose()
+
+
+def test_summarizer_llm_must_be_a_text_llm_instance() -> None:
+    from livekit.plugins import openai
+
+    with pytest.raises(TypeError, match="got a str"):
+        ContextManager(Settings(), summarizer_llm="gpt-4o-mini")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="realtime model"):
+        ContextManager(Settings(), summarizer_llm=openai.realtime.RealtimeModel(api_key="t"))  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from emulator_support import Live, plugin_problems
-from livekit.agents import llm
+from livekit.agents import llm, utils
 
 from ctxmgr import ContextManager, Settings
 from ctxmgr.testing.emulator import CallTool, RealtimeServerEmulator, ResponsePlan
@@ -448,3 +448,46 @@ async def test_a_spoken_turn_still_being_transcribed_is_kept_until_its_transcrip
         assert spoken in second.event.removed_ids  # type: ignore[union-attr]
         assert live.violations() == []
         await manager.aclose()
+
+
+async def test_a_realtime_model_given_to_the_session_needs_a_summarizer_at_attach(
+    live: Live,
+) -> None:
+    # the usual set-up: the model goes to AgentSession, the agent has none of its own
+    from ctxmgr import AttachError
+
+    assert not utils.is_given(live.agent.llm)
+    with pytest.raises(AttachError, match="summarizer_llm"):
+        ContextManager(Settings(policy="realtime")).attach(live.agent)
+    assert "update_chat_ctx" not in live.agent.__dict__  # nothing was wrapped
+    ContextManager(Settings(policy="trim")).attach(live.agent)  # a trim needs none
+
+
+async def test_a_manager_attached_before_start_says_so_at_on_enter_and_steps_aside(
+    emulator: RealtimeServerEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    from livekit.agents import AgentSession
+    from livekit.plugins.openai.realtime import RealtimeModel
+
+    from ctxmgr import AttachError
+
+    from emulator_support import ToolAgent
+
+    agent = ToolAgent()
+    manager = ContextManager(Settings(policy="realtime")).attach(agent)  # model unknown yet
+    model = RealtimeModel(base_url=emulator.url, api_key="test", modalities=["text"])
+    session: AgentSession[None] = AgentSession(llm=model)
+    await session.start(agent)
+    try:
+        for _ in range(100):
+            if manager.agent is None:
+                break
+            await asyncio.sleep(0.02)
+        assert manager.agent is None and "update_chat_ctx" not in agent.__dict__
+        errors = [r for r in caplog.records if r.exc_info and r.exc_info[0] is AttachError]
+        assert errors and "summarizer_llm" in str(errors[0].exc_info[1])  # type: ignore[index]
+        await session.run(user_input="Hi, I'm Ada.")  # the agent still answers, unmanaged
+        assert agent.chat_ctx.items[-1].type == "message"
+    finally:
+        await session.aclose()
+        await model.aclose()
