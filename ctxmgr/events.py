@@ -41,6 +41,7 @@ SkipReason = Literal[
     "append_only_model",
     "not_running",
     "agent_inactive",
+    "summarizer_resting",
 ]
 
 FailureStage = Literal["summarize", "archive", "insert", "confirm", "delete", "verify"]

@@ -135,6 +135,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._scale = 1.0
         self._quick: tuple[list[Any], int, int, int] | None = None
         self._round_lock = asyncio.Lock()
+        self._summarizer_failures = 0
+        self._summarizer_rests_until = 0.0
 
     @classmethod
     def from_settings(
@@ -484,12 +486,17 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         )
         if plan is None:
             return self._skip("nothing_to_compact", tokens)
+        resting = plan.action == "summarize" and time.monotonic() < self._summarizer_rests_until
+        if resting and plan.fallback != "trim":
+            return self._skip("summarizer_resting", tokens)
         request_id = utils.shortuuid("compaction_")
         started = time.monotonic()
         self.emit(
             "compaction_started",
             CompactionStartedEvent(request_id, plan.action, tokens, len(plan.remove_ids)),
         )
+        if resting:  # the summarizer failed lately: the fallback runs at once
+            return await self._fallback_trim(request_id, tokens, started)
         planned = fingerprints(live, plan.remove_ids)
         summary: llm.ChatMessage | None = None
         usage = (0, 0)
@@ -498,10 +505,12 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                 try:
                     summary, usage = await self._summarize(live, plan, request_id)
                 except SummarizerError as e:
+                    self._summarizer_failed()
                     failed = self._fail(request_id, "summarize", e)
                     if plan.fallback != "trim":
                         return failed
                     return await self._fallback_trim(request_id, tokens, started)
+                self._summarizer_failures = 0
             outcome = await self._applier_or_raise().apply(
                 plan,
                 summary=summary,
@@ -519,6 +528,20 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         ):
             return await self._fallback_trim(request_id, tokens, started)
         return result
+
+    def _summarizer_failed(self) -> None:
+        """Rest the summarizer: ``retry_after_s``, doubled per failure in a row, capped."""
+        config = self._settings.summarizer
+        self._summarizer_failures += 1
+        rest = min(
+            config.max_retry_after_s,
+            config.retry_after_s * 2 ** min(self._summarizer_failures - 1, 32),
+        )
+        self._summarizer_rests_until = time.monotonic() + rest
+        logger.warning(
+            "the summarizer failed; resting it",
+            extra={"failures_in_a_row": self._summarizer_failures, "rest_s": rest},
+        )
 
     async def _fallback_trim(self, request_id: str, tokens: int, started: float) -> CompactionResult:
         assert self._backend is not None

@@ -78,6 +78,13 @@ class SummarizerSettings(BaseModel):
     timeout_s: float = Field(default=20.0, gt=0, le=600)
     """A summary not written in this time is a failure; the context is left as it was."""
 
+    retry_after_s: float = Field(default=5.0, gt=0, le=3600)
+    """After a failed summary the summarizer rests this long, doubled for each failure in
+    a row up to ``max_retry_after_s``; meanwhile a policy that can trim trims at once."""
+
+    max_retry_after_s: float = Field(default=300.0, gt=0, le=86400)
+    """The longest rest between two summarizer attempts while it keeps failing."""
+
     prompt: str | None = None
     """Replaces the built-in summarization prompt."""
 

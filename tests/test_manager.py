@@ -8,7 +8,7 @@ import logging
 import pytest
 from livekit.agents import AgentSession, llm
 
-from ctxmgr import AttachError, ContextManager, Settings
+from ctxmgr import AttachError, ContextManager, Settings, SummarizerSettings
 from ctxmgr.testing.fake_llm import FakeLLM
 
 from .session_kit import (
@@ -201,6 +201,32 @@ async def test_token_budget_trims_when_the_summarizer_fails() -> None:
         assert result.status == "applied" and result.event.fallback  # type: ignore[union-attr]
         assert result.event.action == "trim"  # type: ignore[union-attr]
         assert [e.stage for e in log.of("compaction_failed")] == ["summarize"]  # type: ignore[attr-defined]
+        await m.aclose()
+
+
+async def test_a_failing_summarizer_rests_and_is_used_again_once_it_recovers() -> None:
+    failing = FakeLLM(responder, fail_with=RuntimeError("429 Too Many Requests"))
+    rest = SummarizerSettings(retry_after_s=1.0, max_retry_after_s=1.0)
+    m = _manager(failing, policy="token-budget", max_tokens=500, summarizer=rest)
+    log = EventLog(m)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with FakeLLM(responder) as reply_llm, AgentSession(llm=reply_llm) as session:
+        await session.start(agent)
+        for t in range(40):  # back to back
+            await session.run(user_input=user_line(t))
+            await m.wait_idle(timeout=10)
+        # rests of 1 s: asked once or twice in these turns, not once per turn
+        assert len(failing.calls) <= 2 and len(log.of("compaction_started")) >= 5, len(failing.calls)
+        applied = log.of("compaction_applied")
+        assert len(applied) >= 2 and all(e.fallback for e in applied)  # type: ignore[attr-defined]
+        failing.fail_with = None  # the provider is back
+        await asyncio.sleep(1.1)
+        for t in range(40, 60):
+            await session.run(user_input=user_line(t))
+            await m.wait_idle(timeout=10)
+        summaries = [e for e in log.of("compaction_applied") if not e.fallback]  # type: ignore[attr-defined]
+        assert summaries and summaries[0].summary_id is not None  # type: ignore[attr-defined]
         await m.aclose()
 
 
