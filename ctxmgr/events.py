@@ -44,7 +44,7 @@ SkipReason = Literal[
     "summarizer_resting",
 ]
 
-FailureStage = Literal["summarize", "archive", "insert", "confirm", "delete", "verify"]
+FailureStage = Literal["plan", "summarize", "archive", "insert", "confirm", "delete", "verify"]
 
 
 @dataclass(frozen=True)

@@ -481,9 +481,12 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return self._skip("append_only_model", tokens)
         if not self._backend.is_running():
             return self._skip("agent_inactive", tokens)
-        plan = self._policy.plan(
-            live, counter=self._planning_counter(), protected_ids=self._backend.protected_ids()
-        )
+        try:
+            plan = self._policy.plan(
+                live, counter=self._planning_counter(), protected_ids=self._backend.protected_ids()
+            )
+        except Exception as e:  # noqa: BLE001 - a custom policy's bug is a failed round
+            return self._fail(utils.shortuuid("compaction_"), "plan", e)
         if plan is None:
             return self._skip("nothing_to_compact", tokens)
         resting = plan.action == "summarize" and time.monotonic() < self._summarizer_rests_until

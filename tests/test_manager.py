@@ -8,7 +8,7 @@ import logging
 import pytest
 from livekit.agents import AgentSession, llm
 
-from ctxmgr import AttachError, ContextManager, Settings, SummarizerSettings
+from ctxmgr import AttachError, ContextManager, Settings, SummarizerSettings, TailWindow
 from ctxmgr.testing.fake_llm import FakeLLM
 
 from .session_kit import (
@@ -386,3 +386,28 @@ def test_summarizer_llm_must_be_a_text_llm_instance() -> None:
         ContextManager(Settings(), summarizer_llm="gpt-4o-mini")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="realtime model"):
         ContextManager(Settings(), summarizer_llm=openai.realtime.RealtimeModel(api_key="t"))  # type: ignore[arg-type]
+
+
+async def test_a_policy_that_raises_is_a_failed_round_not_an_exception() -> None:
+    class BrokenPolicy:
+        name = "broken"
+        tail = TailWindow()
+        summary_tokens = 0
+
+        def plan(self, chat_ctx: llm.ChatContext, **_: object) -> None:
+            raise ValueError("bug in my policy")
+
+    m = ContextManager(Settings(policy="trim"), policy=BrokenPolicy())  # type: ignore[arg-type]
+    log = EventLog(m)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with FakeLLM(responder) as reply_llm, AgentSession(llm=reply_llm) as session:
+        await session.start(agent)
+        await _turns(session, 0, 3)
+        before = snapshot(agent.chat_ctx)
+        result = await m.compact(force=True)
+        assert result.status == "failed" and result.event.stage == "plan"  # type: ignore[union-attr]
+        assert isinstance(result.event.error, ValueError)  # type: ignore[union-attr]
+        assert [e.stage for e in log.of("compaction_failed")] == ["plan"]  # type: ignore[attr-defined]
+        assert snapshot(agent.chat_ctx) == before
+        await m.aclose()
