@@ -134,6 +134,25 @@ async def test_a_summary_the_mirror_put_at_its_tail_protects_nothing() -> None:
     assert not set(plan.remove_ids) & {i.id for i in backend.local.items}
 
 
+async def test_a_local_item_the_server_lacks_is_sent_apart_from_the_deletes() -> None:
+    # chaos seed 673: a typed turn the server refused twice; sent in the update that
+    # deletes, the plugin anchors it after the summary, and a refused delete leaves an
+    # older item after it on the server
+    backend, applier, plan, fps = _setup(remote=True)
+    typed = llm.ChatMessage(id="typed", role="user", content=["my card ends 4417"])
+    backend.local.items.append(typed)
+
+    def refuse_typed(remote: llm.ChatContext) -> None:
+        remote.items[:] = [i for i in remote.items if i.id != "typed"]
+
+    _after_each_update(backend, refuse_typed)
+    out = await applier.apply(plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps)
+    assert out.status == "applied", out
+    insert, resend, delete = backend.updates
+    assert "typed" in resend and set(plan.remove_ids) <= set(resend)  # creates, no deletes
+    assert not set(plan.remove_ids) & set(delete) and "typed" in delete
+
+
 async def test_a_plan_gone_stale_after_the_insert_fails_at_delete_and_keeps_both() -> None:
     backend, applier, plan, fps = _setup(remote=True)
 

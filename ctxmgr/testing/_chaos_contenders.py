@@ -94,6 +94,9 @@ class Contender(Protocol):
     """What became of each compaction: ``applied``, ``skipped:<reason>``, ``failed:<stage>``."""
     unconfirmed: set[str]
     """Ids its failure reports named as sent but unconfirmed (``RealtimeSyncError``)."""
+    undeleted: set[str]
+    """Ids its failure reports named as deleted perhaps, though the mirror still lists
+    them (``RealtimeSyncError.undeleted_ids``: the acknowledgement never came)."""
 
     def named(self) -> dict[str, bool]:
         """Ids an applied compaction removed: True when summarized, False when trimmed."""
@@ -124,6 +127,7 @@ class NoCompaction:
         self.summaries: list[str] = []
         self.outcomes: list[str] = []
         self.unconfirmed: set[str] = set()
+        self.undeleted: set[str] = set()
 
     def named(self) -> dict[str, bool]:
         return {}
@@ -155,6 +159,7 @@ class NaiveContender:
         self.summaries: list[str] = []
         self.outcomes: list[str] = []
         self.unconfirmed: set[str] = set()
+        self.undeleted: set[str] = set()
         self._applied: set[str] = set()
 
     def named(self) -> dict[str, bool]:
@@ -272,6 +277,7 @@ class CtxmgrContender:
         self.folded_ids: set[str] = set()
         self.outcomes: list[str] = []
         self.unconfirmed: set[str] = set()
+        self.undeleted: set[str] = set()
         self.applied: list[CompactionAppliedEvent] = []
         self.cut_short: list[CompactionFailedEvent] = []
         """Failed compactions that had removed some items (``removed_ids``)."""
@@ -332,6 +338,7 @@ class CtxmgrContender:
     def _on_failed(self, event: CompactionFailedEvent) -> None:
         if isinstance(event.error, RealtimeSyncError):
             self.unconfirmed.update(event.error.unconfirmed_ids)
+            self.undeleted.update(event.error.undeleted_ids)
         if event.removed_ids:
             self.cut_short.append(event)
         self.outcomes.append(f"failed:{event.stage}")

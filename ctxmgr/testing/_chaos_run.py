@@ -70,7 +70,10 @@ Excuse = Literal[
 - ``reported``: the contender's own summary left in the agent's context only, by an
   insert whose failure report named it unconfirmed (``RealtimeSyncError``): the
   server refused it or never acknowledged it, nothing was folded into it, and the
-  report says so.
+  report says so; or an item the contender deleted into a summary already on the
+  server, still in the agent's context because the delete's acknowledgement never
+  came, which the failure report named as perhaps deleted (``undeleted_ids``; seed
+  603: neither the plugin nor ctxmgr can learn what the server did).
 - ``unannounced``: ``orphaned_previous_item_id`` for a response the server committed
   without a word (``LateResponse``) to an item that was no longer the server's last
   when it was deleted: the client cannot know of the response, and the design
@@ -437,7 +440,9 @@ class _Race:
                 excused.append((v.culprit, v))  # type: ignore[arg-type]
             elif self._refused_livekit_change(v):
                 excused.append(("refused", v))
-            elif self._reported_unconfirmed_summary(v, known):
+            elif self._reported_unconfirmed_summary(v, known) or self._reported_undeleted(
+                v, ledger
+            ):
                 excused.append(("reported", v))
             elif v.kind == "orphaned_previous_item_id" and self._anchor_was_not_last(v, ledger):
                 excused.append(("unannounced", v))
@@ -475,6 +480,15 @@ class _Race:
                 and any(t in (known[i].text_content or "") for t in texts)
                 for i in ids
             )
+        )
+
+    def _reported_undeleted(self, violation: Violation, ledger: Ledger) -> bool:
+        ids = set(violation.item_ids)
+        return (
+            violation.kind == "item_lost"
+            and bool(ids)
+            and ids <= self.contender.undeleted
+            and all(ledger.folded(i) for i in ids)
         )
 
     def _anchor_was_not_last(self, violation: Violation, ledger: Ledger) -> bool:

@@ -374,6 +374,12 @@ class Ledger:
             t and t in body for t in (_plain(s) for s in self.summaries())
         )
 
+    def folded(self, item_id: str) -> bool:
+        """True when the server deleted ``item_id`` while a summary holding its words was
+        already there (the last delete of it, when it came back in between)."""
+        d = next((d for d in reversed(self.deletes) if d.item.id == item_id), None)
+        return d is not None and self._represented(d.item, d.on_server_before)
+
     def _represented(self, item: ServerItem, summary_ids: Collection[str]) -> bool:
         said = [s for s in _said(item) if s]
         for sid in summary_ids:

@@ -63,6 +63,17 @@ async def test_ctxmgr_loses_nothing_on_200_race_schedules() -> None:
     assert report.outcomes()["applied"] > len(CTXMGR_SEEDS) // 2, report.summary()
 
 
+TRACED_SEEDS = (131, 503, 538, 603, 673, 747)
+"""Seeds beyond 0-199 (and 131) that failed a 1,000-schedule run, each traced and fixed."""
+
+
+async def test_the_seeds_traced_and_fixed_stay_fixed() -> None:
+    report = await run_chaos(TRACED_SEEDS, "ctxmgr")
+    assert (report.violations, report.items_lost) == (0, 0), (
+        f"{report.summary()}\n{report.failure_message()}"
+    )
+
+
 async def test_naive_summarizer_breaks_on_the_same_scheduler() -> None:
     report = await run_chaos(NAIVE_SEEDS, "naive", concurrency=CONCURRENCY)
 
