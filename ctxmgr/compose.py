@@ -55,10 +55,9 @@ def weave(
         if only is not None and item.id not in only:
             continue
         if arrived is not None:
-            before = [n for n, at in enumerate(arrived) if at <= item.created_at]
-            if before and before[-1] > latest:
-                latest = before[-1]
-                anchor = primary[latest].id
+            last = max((n for n, at in enumerate(arrived) if at <= item.created_at), default=-1)
+            if last > latest:
+                anchor, latest = primary[last].id, last
         followers.setdefault(anchor, []).append(item)
         anchor = item.id
     # an added item can itself anchor later ones: emit recursively

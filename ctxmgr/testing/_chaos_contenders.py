@@ -246,6 +246,7 @@ class PlanSplitsAPair:
             tail=self.tail,
             protected_ids=protected_ids,
             summary_tokens=self.summary_tokens,
+            counts=counts,
         ).plan
 
 
