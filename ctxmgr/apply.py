@@ -45,6 +45,8 @@ __all__ = ["Applier", "ApplyOutcome", "UpdateOutcome", "fingerprints"]
 
 QUIET_ATTEMPTS = 3
 """How often a step waits for a quiet moment again when one ended before its send."""
+REMEMBERED_REMOVALS = 10_000
+"""How many removed ids the applier remembers, so that a stale copy cannot bring them back."""
 DELETE_ATTEMPTS = 3
 """How often the delete step sends the deletes the server refused (a ``server_error`` is
 transient); what is still there after that is reported (``verify``)."""
@@ -135,6 +137,30 @@ class Applier:
         self._confirm_timeout_s = confirm_timeout_s
         self._deleting: tuple[str, ...] = ()
         self._inserted = False
+        self._clock = 0
+        self._entered: dict[str, int] = {}
+        """When each item of the agent's context was first observed there (``observe``)."""
+        self._removed: dict[str, None] = {}
+        """Ids removed on purpose (folded, trimmed, or by a guarded update), oldest first."""
+
+    def observe(self) -> None:
+        """Note which items are in the agent's context now; call on every session event.
+
+        A caller's context can only hold what was there when it was copied: an item first
+        observed no earlier than the newest item of the copy may have arrived after the
+        copy was taken, and an update made from it never removes it.
+        """
+        self._clock += 1
+        entered, clock = self._entered, self._clock
+        self._entered = {i.id: entered.get(i.id, clock) for i in self.backend.read_local().items}
+
+    def _forget(self, ids: Collection[str]) -> None:
+        removed = self._removed
+        for item_id in ids:
+            removed.pop(item_id, None)
+            removed[item_id] = None
+        while len(removed) > REMEMBERED_REMOVALS:
+            del removed[next(iter(removed))]
 
     # -- plans ---------------------------------------------------------------------------
 
@@ -163,6 +189,7 @@ class Applier:
         except _Fail as fail:
             still = {i.id for i in self.backend.read_local().items}
             removed = tuple(i for i in self._deleting if i not in still)
+            self._forget(removed)
             return ApplyOutcome(
                 "failed",
                 stage=fail.stage,
@@ -173,6 +200,7 @@ class Applier:
         finally:
             self._deleting = ()
             self._inserted = False
+        self._forget(final.remove_ids)
         kept = tuple(i for i in plan.remove_ids if i not in set(final.remove_ids))
         return ApplyOutcome("applied", plan=final, kept_ids=kept)
 
@@ -222,6 +250,11 @@ class Applier:
                 error = RuntimeError(f"nothing left to delete: {skip.reason}")
                 raise _Fail("delete", error) from None
             before = self._id_sets()
+            if summary is not None and any(
+                ids is not None and summary.id not in ids for ids in before
+            ):
+                # an update removed it between the steps: the span is all that is left
+                raise _Fail("delete", RuntimeError("the summary left before the delete"))
             self._archive(before_delete, final)
             await self._delete(final)
             self._verify(final, summary, before)
@@ -497,6 +530,7 @@ class Applier:
                         weave(final, self._union(), only=self._ids_now() - union_ids)
                     )
                 )
+        self._forget(union_ids & allowed)
         if kept:
             logger.info(
                 "kept items an update dropped",
@@ -508,24 +542,35 @@ class Applier:
     def _plan_update(
         self, proposed: llm.ChatContext, tail: TailWindow | None, *, allow_removals: bool
     ) -> tuple[list[llm.ChatItem], frozenset[str], tuple[tuple[str, str], ...]]:
+        self.observe()
         union = self._union()
         protected = self.backend.protected_ids()
         live_by_id = {i.id: i for i in union}
         # a copied placeholder is never written back: the live object fills in, a copy does
-        # not, and the plugin would re-create the reply with the copy's partial content
+        # not, and the plugin would re-create the reply with the copy's partial content;
+        # nor is an item removed since the copy was taken (folded into a summary, trimmed)
         items = [
             live_by_id[i.id]
             if i.id in live_by_id and (i.id in protected or _partial_copy(i, live_by_id[i.id]))
             else i
             for i in proposed.items
+            if i.id in live_by_id or i.id not in self._removed
         ]
         proposed_ids = {i.id for i in items}
         seen = [n for n, item in enumerate(union) if item.id in proposed_ids]
         unseen = {item.id for item in union[(seen[-1] + 1 if seen else 0):]}
+        # and whatever entered the agent's context no earlier than the copy's newest item
+        # (livekit inserts by creation time: a late item can land before older ones)
+        newest = max((self._entered[i] for i in proposed_ids if i in self._entered), default=None)
+        unseen |= {
+            i.id
+            for i in union
+            if newest is None or self._entered.get(i.id, self._clock) >= newest
+        }
         pinned = self.backend.pinned_ids()
-        wanted = [i.id for i in union if i.id not in proposed_ids]
-        kept: tuple[tuple[str, str], ...] = tuple((i, "unsynced") for i in wanted if i in pinned)
-        wanted = [i for i in wanted if i not in pinned]
+        dropped = [i.id for i in union if i.id not in proposed_ids]
+        kept: tuple[tuple[str, str], ...] = tuple((i, "unsynced") for i in dropped if i in pinned)
+        wanted = [i for i in dropped if i not in pinned]
         if allow_removals:
             allowed, guarded = guard_removals(
                 union,
@@ -540,7 +585,7 @@ class Applier:
         else:
             allowed = frozenset()
             kept += tuple((i, "not_quiescent") for i in wanted)
-        keep = set(wanted) - allowed
+        keep = set(dropped) - allowed
         return weave(items, union, only=keep), allowed, kept
 
     # -- shared steps ----------------------------------------------------------------------

@@ -203,6 +203,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             tail=self._policy.tail,
             quiescence_timeout_s=self._settings.quiescence_timeout_s,
         )
+        self._applier.observe()
         agent.update_chat_ctx = self._guarded_update  # type: ignore[method-assign]
         if self._settings.recall and self._archive is not None:
             self._add_recall_tool(agent)
@@ -322,6 +323,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if self._rt_session is not None:
             # per-response usage straight from the model (the session-level event is deprecated)
             self._rt_session.on("metrics_collected", self._on_metrics)
+            # livekit adds its placeholder for a server item on this event, before ours runs
+            self._rt_session.on("remote_item_added", self._observe)
+        self._observe(None)
 
     def _unbind(self) -> None:
         if self._session is None:
@@ -331,6 +335,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._session.off("close", self._on_session_close)
         if self._rt_session is not None:
             self._rt_session.off("metrics_collected", self._on_metrics)
+            self._rt_session.off("remote_item_added", self._observe)
             self._rt_session = None
         self._session = None
 
@@ -354,9 +359,14 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         """
         self._stats.server_input_tokens = input_tokens
 
+    def _observe(self, _ev: Any) -> None:
+        if self._applier is not None:
+            self._applier.observe()
+
     def _on_session_activity(self, ev: Any) -> None:
         if self._state is not _State.ATTACHED or self._backend is None:
             return
+        self._observe(ev)
         # agent state changes come several times a turn and add no item: they only
         # matter to retry a round that could not run or did not land
         if getattr(ev, "type", None) == "agent_state_changed" and not self._recheck:

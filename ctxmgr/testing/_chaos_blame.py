@@ -35,16 +35,21 @@ from .emulator import RealtimeServerEmulator
 
 __all__ = ["ChangeLog", "Culprit", "LivekitPath", "instrument_plugin", "shortened_update_wait"]
 
-Culprit = Literal["contender", "livekit:handoff", "livekit:interruption", "livekit:other"]
-"""Who asked for a create or a delete (``livekit:other``: no known path, so never excused)."""
-LivekitPath = Literal[
-    "livekit:handoff", "livekit:interruption", "livekit:mirror", "livekit:placement"
+Culprit = Literal[
+    "contender", "app", "livekit:handoff", "livekit:interruption", "livekit:other"
 ]
-"""What livekit did on its own that explains a finding."""
+"""Who asked for a create or a delete (``livekit:other``: no known path, so never excused;
+``app``: the application's own update, with no contender code on the way)."""
+LivekitPath = Literal[
+    "livekit:handoff", "livekit:interruption", "livekit:mirror", "livekit:placement", "app"
+]
+"""What livekit did on its own that explains a finding (``app``: the application's own
+update, sent straight to livekit because no contender guards it)."""
 
 _CTXMGR_DIR = Path(__file__).resolve().parent.parent
 _TESTING_DIR = Path(__file__).resolve().parent
 _CONTENDER_FUNCTIONS = frozenset({"naive_summarize"})
+_APP_FUNCTIONS = frozenset({"app_writes_back"})
 _HANDOFF_FUNCTIONS = frozenset({"_start_session", "_update_activity_task", "_update_activity"})
 _GENERATION_FUNCTIONS = frozenset(
     {"_realtime_generation_task", "_realtime_generation_task_impl", "_interrupt_by_audio_activity"}
@@ -67,7 +72,9 @@ def _culprit(frame: types.FrameType | None) -> Culprit:
         code = frame.f_code
         if code.co_name in _CONTENDER_FUNCTIONS or _is_ctxmgr_code(code.co_filename):
             return "contender"
-        if seen == "livekit:other" and code.co_name in _HANDOFF_FUNCTIONS:
+        if seen == "livekit:other" and code.co_name in _APP_FUNCTIONS:
+            seen = "app"
+        elif seen == "livekit:other" and code.co_name in _HANDOFF_FUNCTIONS:
             seen = "livekit:handoff"
         elif seen == "livekit:other" and code.co_name in _GENERATION_FUNCTIONS:
             seen = "livekit:interruption"
@@ -156,8 +163,8 @@ class ChangeLog:
         if deleted is None or deleted in folded_ids:
             return None
         culprit = self.culprit_of(deleted, 0)
-        if culprit == "livekit:handoff" or culprit == "livekit:interruption":
-            return culprit
+        if culprit in ("livekit:handoff", "livekit:interruption", "app"):
+            return culprit  # type: ignore[return-value]
         return None
 
     def _placed_by_livekit(
@@ -169,6 +176,8 @@ class ChangeLog:
         creators = self.created_by.get(item_id, [])
         if len(creators) <= ordinal or creators[ordinal] == "contender":
             return None
+        if creators[ordinal] == "app":
+            return "app"
         creates = [
             e
             for e in emulator.client_events

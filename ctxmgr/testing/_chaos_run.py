@@ -23,6 +23,7 @@ from ._chaos_blame import ChangeLog, LivekitPath
 from ._chaos_contenders import Contender, ContenderName, make_contender
 from ._chaos_schedule import (
     AckFault,
+    AppEdit,
     Event,
     Handoff,
     Interrupt,
@@ -64,8 +65,8 @@ Excuse = Literal[
   still counts, and so does an order the client could have kept.
 - ``refused``: the items behind the finding are ones whose create or delete the
   server refused by the schedule's fault (``Refusal``), livekit's own items (first
-  created by livekit, never deleted by the contender): livekit only logs a refusal
-  and never sends the change again.
+  created by livekit, never deleted by the contender) or the application's (its
+  ``AppEdit`` note): livekit only logs a refusal and never sends the change again.
   A refusal of the contender's own change counts: it must notice and repair.
 - ``reported``: the contender's own summary left in the agent's context only, by an
   insert whose failure report named it unconfirmed (``RealtimeSyncError``): the
@@ -73,7 +74,8 @@ Excuse = Literal[
   report says so; or an item the contender deleted into a summary already on the
   server, still in the agent's context because the delete's acknowledgement never
   came, which the failure report named as perhaps deleted (``undeleted_ids``; seed
-  603: neither the plugin nor ctxmgr can learn what the server did).
+  603: neither the plugin nor ctxmgr can learn what the server did); or one a trim
+  dropped on purpose that the trim's failure report named the same way (seed 176).
 - ``unannounced``: ``orphaned_previous_item_id`` for a response the server committed
   without a word (``LateResponse``) to an item that was no longer the server's last
   when it was deleted: the client cannot know of the response, and the design
@@ -90,6 +92,10 @@ Excuse = Literal[
   plugin's send, see ``_chaos_blame``), from a copy of the local context, when a handoff started the
   next agent or an interruption synced; never an item the contender folded. These
   paths call the realtime session directly, past any ``Agent.update_chat_ctx``.
+- ``app``: the application's own update (``AppEdit``: a copy written back) deleted or
+  placed the item, straight through livekit, with no contender code on the way: only
+  for the contenders that do not guard updates (``none``, ``naive``). With ctxmgr
+  attached the same update passes through ctxmgr and counts as its own.
 """
 
 SETTLE_QUIET_S = 0.3
@@ -181,6 +187,8 @@ class _Race:
     changes: ChangeLog
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    app_items: set[str] = field(default_factory=set)
+    """Items the application wrote (``AppEdit``)."""
 
     @property
     def agent(self) -> Agent:
@@ -286,10 +294,24 @@ class _Race:
                 self.emulator.commit_response(
                     ResponsePlan(outputs=(say,), start_delay=event.start_delay)
                 )
+        elif isinstance(event, AppEdit):
+            await self.app_writes_back(event)
         elif isinstance(event, Handoff):
             target = ChaosAgent(chat_ctx=self.agent.chat_ctx, tool_delay=self.schedule.tool_delay)
             self.contender.attach(target)
             self.session.update_agent(target)
+
+    async def app_writes_back(self, event: AppEdit) -> None:
+        """The application's edit (its deletes are tagged ``app`` by the call stack)."""
+        agent = self.agent
+        copy = agent.chat_ctx.copy()
+        await asyncio.sleep(event.write_after)
+        note = copy.add_message(role="assistant", content="Retrieved note: the warehouse is in Leeds.")
+        self.app_items.add(note.id)
+        # an agent a handoff replaced takes it locally only; livekit refuses it mid-handoff,
+        # and raises when the server never acknowledges a change (the schedule's AckFault)
+        with contextlib.suppress(RuntimeError, llm.RealtimeError):
+            await agent.update_chat_ctx(copy)
 
     async def _tool_response(self, event: ToolResponse) -> None:
         outputs: list[Say | CallTool] = [Say("One moment.")] if event.lead_text else []
@@ -420,7 +442,13 @@ class _Race:
         found += ledger.findings()
         found += self._deletes_during_generations(known)
         unacked = _unacknowledged_ids(self.emulator)
-        in_control = {v.key for v in control.findings} if control is not None else set()
+        # what the application's own unguarded update did in the control is no excuse: a
+        # contender guarding updates must not do the same
+        in_control = (
+            {v.key for v in control.findings} - {v.key for why, v in control.excused if why == "app"}
+            if control is not None
+            else set()
+        )
         counted: list[Violation] = []
         excused: list[tuple[Excuse, Violation]] = []
         for v in found:
@@ -436,6 +464,7 @@ class _Race:
             elif v.kind == "forbidden_delete" and v.culprit in (
                 "livekit:handoff",
                 "livekit:interruption",
+                "app",
             ):
                 excused.append((v.culprit, v))  # type: ignore[arg-type]
             elif self._refused_livekit_change(v):
@@ -461,9 +490,10 @@ class _Race:
     def _refused_livekit_change(self, violation: Violation) -> bool:
         ids = set(violation.item_ids)
         refused = set(self.emulator.refused)
-        # livekit's item (its first create was livekit's; a contender may send it again)
+        # livekit's item (its first create was livekit's; a contender may send it again),
+        # or the application's, whichever code passed its create on
         return bool(ids) and ids <= refused and not any(
-            self.changes.created_by.get(i, ["contender"])[0] == "contender"
+            (i not in self.app_items and self.changes.created_by.get(i, ["contender"])[0] == "contender")
             or self.changes.culprit_of(i, 0) == "contender"
             for i in ids
         )
@@ -488,7 +518,7 @@ class _Race:
             violation.kind == "item_lost"
             and bool(ids)
             and ids <= self.contender.undeleted
-            and all(ledger.folded(i) for i in ids)
+            and all(ledger.folded(i) or self.contender.named().get(i) is False for i in ids)
         )
 
     def _anchor_was_not_last(self, violation: Violation, ledger: Ledger) -> bool:

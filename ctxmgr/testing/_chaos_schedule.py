@@ -17,6 +17,7 @@ from ._emulator_script import AckKind
 
 __all__ = [
     "AckFault",
+    "AppEdit",
     "Compaction",
     "Event",
     "FollowUp",
@@ -105,6 +106,19 @@ class Interrupt:
 
 
 @dataclass(frozen=True)
+class AppEdit:
+    """The application copies the agent's context, then writes the copy back with one
+    message added (a retrieval result): ``agent.update_chat_ctx(copy)``, the way
+    livekit's docs inject context. Everything that happened between the copy and the
+    write (a summary, a reply that finished streaming, a new turn) is missing from the
+    copy, or in it as it was then; the application means to remove nothing."""
+
+    at: float
+    write_after: float
+    """Seconds between the copy and the write."""
+
+
+@dataclass(frozen=True)
 class Handoff:
     """``session.update_agent(...)`` to a new agent carrying the current context."""
 
@@ -181,7 +195,14 @@ class Refusal:
 
 
 Event = (
-    ToolResponse | UserTurn | StreamingReply | AckFault | Interrupt | Handoff | LateResponse
+    ToolResponse
+    | UserTurn
+    | StreamingReply
+    | AckFault
+    | Interrupt
+    | Handoff
+    | LateResponse
+    | AppEdit
 )
 """One thing that happens during the race."""
 
@@ -312,6 +333,14 @@ class Schedule:
         # a turn-based policy never splits a pair: only such a plan exercises pair closure
         if schedule.keep_last_tokens and rng.random() < 0.6:
             schedule = replace(schedule, plan_splits_a_pair=True)
+        if rng.random() < 0.4:
+            # copied during the race, written back during it or once a reply is done
+            edit = AppEdit(
+                at=_ms(rng, 0, 500),
+                write_after=rng.choice([_ms(rng, 50, 400), _ms(rng, 400, 1500)]),
+            )
+            events = sorted((*schedule.events, edit), key=lambda e: e.at)
+            schedule = replace(schedule, events=tuple(events))
         return schedule
 
     def describe(self) -> str:

@@ -13,6 +13,8 @@ What it finds (as :class:`~ctxmgr.testing.checker.Violation`):
 - ``item_lost``: an item left the server other than through a delete an
   applied compaction names, with its text in a summary that was on the server
   before that delete (or a trim that names it); whichever copy still holds it.
+  Also a message the server ends with a strict prefix of a text it held before (a
+  copy taken mid-reply, or before a transcript, written back over the full one).
 - ``forbidden_delete``: the reference guard, written from DESIGN.md's
   invariants (not from ``ctxmgr.guard``), forbids a delete the client sent: the
   tail window, an item in flight (still generating, not yet acknowledged,
@@ -118,6 +120,8 @@ class Ledger:
     """Items whose first create the server refused (placed, if ever, by a later one)."""
     _first_seen: dict[str, int] = field(default_factory=dict)
     """When each item was first seen: on the server, or in a client create (even a refused one)."""
+    _fullest: dict[str, ServerItem] = field(default_factory=dict)
+    """Each message's version with the longest text the server held."""
     exercised: set[str] = field(default_factory=set)
     """What the race put in a compaction's way at some delete: ``in_flight``,
     ``pending_ack``, ``remote_only``, ``placeholder``, ``streaming``."""
@@ -146,6 +150,10 @@ class Ledger:
         for item in after:
             self.seen.setdefault(item.id, item)
             self._first_seen.setdefault(item.id, len(self._first_seen))
+        for item in (*before, *after):
+            fullest = self._fullest.get(item.id)
+            if fullest is None or len(item.text) > len(fullest.text):
+                self._fullest[item.id] = item
         if event.get("type") == "conversation.item.create" and self._placed(event, before, after):
             self._check_order(event, after)
 
@@ -421,6 +429,15 @@ class Ledger:
         # the last delete is the one it left by: after an earlier one it came back (an
         # update deletes and re-creates an item whose content it changes)
         deleted = {d.item.id: d for d in self.deletes}
+        for item in final:
+            fullest = self._fullest.get(item.id, item)
+            if len(item.text) < len(fullest.text) and fullest.text.startswith(item.text):
+                self._add(
+                    "item_lost",
+                    f"{item.type} {item.id} was written back as an earlier, partial copy"
+                    f" ({len(item.text)} of {len(fullest.text)} characters)",
+                    [fullest],
+                )
         for item_id, item in self.seen.items():
             if item_id in on_server:
                 continue

@@ -491,3 +491,52 @@ async def test_a_manager_attached_before_start_says_so_at_on_enter_and_steps_asi
     finally:
         await session.aclose()
         await model.aclose()
+
+
+@pytest.mark.parametrize("copied", ["while_summarizing", "between_insert_and_delete"])
+async def test_a_copy_taken_mid_compaction_and_written_back_loses_and_revives_nothing(
+    live: Live, emulator: RealtimeServerEmulator, copied: str
+) -> None:
+    # issue 12: the app injects a retrieval note into a copy of the context taken before
+    # the compaction landed; the copy holds the span and lacks the summary
+    async with FakeLLM(delay_s=0.3) as summarizer:
+        manager = _manager(live, summarizer, keep_last_turns=1)
+        await _turns(live, 6)
+        compaction = asyncio.create_task(manager.compact(force=True))
+        if copied == "while_summarizing":
+            await asyncio.sleep(0.1)
+        else:
+            await emulator.wait_until(
+                lambda: any(e["type"] == "conversation.item.create" for e in emulator.client_events[-3:])
+                and emulator.conversation[0].role == "system"
+            )
+        stale = live.agent.chat_ctx.copy()
+        result = await compaction
+        assert result.status == "applied", result
+        note = stale.add_message(role="assistant", content="Retrieved note: the warehouse is in Leeds.")
+        await live.agent.update_chat_ctx(stale)
+        await live.session.wait_for_idle()
+
+        summary_id = result.event.summary_id  # type: ignore[union-attr]
+        removed = set(result.event.removed_ids)  # type: ignore[union-attr]
+        on_server = {i.id for i in emulator.conversation}
+        assert summary_id in on_server and note.id in on_server
+        assert not removed & on_server  # no folded item created again
+        assert summary_id not in emulator.deleted_ids
+        assert live.violations() == []
+        await manager.aclose()
+
+
+async def test_an_item_the_app_removes_from_a_fresh_copy_is_removed(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, keep_last_turns=1)
+        await _turns(live, 4)
+        fresh = live.agent.chat_ctx.copy()
+        first_turn = next(i for i in fresh.items if i.type == "message" and i.role == "user")
+        fresh.items.remove(first_turn)
+        await live.agent.update_chat_ctx(fresh)
+        assert first_turn.id in emulator.deleted_ids
+        assert first_turn.id not in {i.id for i in live.agent.chat_ctx.items}
+        await manager.aclose()
