@@ -433,6 +433,7 @@ class Applier:
         remote = self.backend.read_remote()
         if remote is not None and remote.get_by_id(summary.id) is not None:
             return
+        self._forget((summary.id,))  # nor may a copy taken meanwhile bring it back (seed 15)
         with contextlib.suppress(Exception):
             await self.backend.update(
                 lambda: llm.ChatContext([i for i in self._union() if i.id != summary.id])

@@ -305,6 +305,10 @@ class _Race:
         """The application's edit (its deletes are tagged ``app`` by the call stack)."""
         agent = self.agent
         copy = agent.chat_ctx.copy()
+        if event.deep:
+            copy = llm.ChatContext(
+                [i.model_copy(deep=True) if i.type == "message" else i for i in copy.items]
+            )
         await asyncio.sleep(event.write_after)
         note = copy.add_message(role="assistant", content="Retrieved note: the warehouse is in Leeds.")
         self.app_items.add(note.id)

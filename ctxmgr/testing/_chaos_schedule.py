@@ -116,6 +116,11 @@ class AppEdit:
     at: float
     write_after: float
     """Seconds between the copy and the write."""
+    deep: bool = False
+    """The copy is deep (as when the application stores it and reads it back):
+    ``ChatContext.copy()`` shares the item objects, so a reply still streaming or a turn
+    awaiting its transcript fills in inside the copy too; a deep copy keeps them as they
+    were, partial."""
 
 
 @dataclass(frozen=True)
@@ -338,6 +343,7 @@ class Schedule:
             edit = AppEdit(
                 at=_ms(rng, 0, 500),
                 write_after=rng.choice([_ms(rng, 50, 400), _ms(rng, 400, 1500)]),
+                deep=rng.random() < 0.5,
             )
             events = sorted((*schedule.events, edit), key=lambda e: e.at)
             schedule = replace(schedule, events=tuple(events))
