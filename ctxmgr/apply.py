@@ -87,7 +87,9 @@ class UpdateOutcome:
     kept: tuple[tuple[str, str], ...]
     """Items the caller dropped that the guard kept, and why (a ``KeepReason``;
     ``"unseen"``: newer than the caller's context; ``"unsynced"``: the server never
-    confirmed it; ``"not_quiescent"``)."""
+    confirmed it; ``"not_quiescent"``); and messages whose text the caller changed that
+    kept their text (``"edit_deferred"``: the plugin would delete and re-create them
+    where a removal is not allowed)."""
 
 
 def _partial_copy(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
@@ -96,6 +98,14 @@ def _partial_copy(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
         return False
     old, new = copy.raw_text_content or "", live.raw_text_content or ""
     return len(old) < len(new) and new.startswith(old)
+
+
+def _same_text(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
+    return (
+        isinstance(copy, llm.ChatMessage)
+        and isinstance(live, llm.ChatMessage)
+        and copy.raw_text_content == live.raw_text_content
+    )
 
 
 _PAIR_TYPES = (llm.FunctionCall, llm.FunctionCallOutput)
@@ -586,8 +596,62 @@ class Applier:
         else:
             allowed = frozenset()
             kept += tuple((i, "not_quiescent") for i in wanted)
+        # a message whose text differs from the server's copy is deleted and created again
+        # by the plugin (the caller's edit, or the agent's own text of an interrupted
+        # reply): it may change only where it could be removed (seed 858), tail aside;
+        # elsewhere the server's copy is sent, and the server keeps what it has
+        remote = self.backend.read_remote()
+        server_by_id = {i.id: i for i in remote.items} if remote is not None else live_by_id
+        edited = [
+            i.id
+            for i in items
+            if i.id in server_by_id
+            and isinstance(i, llm.ChatMessage)
+            and i is not server_by_id[i.id]
+            and not _same_text(i, server_by_id[i.id])
+        ]
+        if edited:
+            editable, _ = (
+                guard_removals(
+                    union,
+                    [i for i in edited if i not in pinned],
+                    counter=self._counter,
+                    tail=TailWindow(0, 0),
+                    protected_ids=protected | unseen,
+                )
+                if allow_removals
+                else (frozenset(), ())
+            )
+            items = [
+                server_by_id[i.id] if i.id in edited and i.id not in editable else i
+                for i in items
+            ]
+            kept += tuple((i, "edit_deferred") for i in edited if i not in editable)
         keep = set(dropped) - allowed
-        return weave(items, union, only=keep), allowed, kept
+        if remote is None:
+            return weave(items, union, only=keep), allowed, kept
+        # on a server, the items it has stay in its order: the plugin moves an item whose
+        # place differs by deleting and creating it again (seed 858: the agent's copy
+        # holds an interrupted reply after the tool output the server has after it)
+        chosen = {i.id: i for i in items}
+        on_server = [chosen.get(u.id, u) for u in union if u.id in chosen or u.id in keep]
+        new = {i.id for i in items} - set(live_by_id)
+        return weave(on_server, items, only=new), allowed, kept
+
+    def without_partial_copies(self, proposed: llm.ChatContext) -> llm.ChatContext:
+        """``proposed`` with each message whose text is the start of (or all of) the agent's
+        own replaced by the agent's: a copy taken while a reply streamed or a transcript was
+        pending stays as it was, the agent's own fills in (with no session to tell a
+        placeholder apart, the same text is treated the same way)."""
+        live = {i.id: i for i in self.backend.read_local().items}
+        return llm.ChatContext(
+            [
+                live[i.id]
+                if i.id in live and (_partial_copy(i, live[i.id]) or _same_text(i, live[i.id]))
+                else i
+                for i in proposed.items
+            ]
+        )
 
     # -- shared steps ----------------------------------------------------------------------
 

@@ -277,6 +277,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         agent = self._agent
         activity = getattr(agent, "_activity", None) if agent is not None else None
         if activity is None or self._applier is None:
+            # not running (yet): livekit only keeps the context, and sends it when the agent
+            # starts; a partial copy must not replace what filled in meanwhile (seed 569)
+            if self._applier is not None:
+                chat_ctx = self._applier.without_partial_copies(chat_ctx)
             await original(chat_ctx, exclude_invalid_function_calls=exclude_invalid_function_calls)
             return
         if exclude_invalid_function_calls:
