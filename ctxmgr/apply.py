@@ -100,6 +100,19 @@ def _partial_copy(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
     return len(old) < len(new) and new.startswith(old)
 
 
+def _edited(items: Collection[llm.ChatItem], server: dict[str, llm.ChatItem]) -> list[str]:
+    """Ids of the messages whose text differs from the server's copy (a delete and a create
+    to the plugin)."""
+    return [
+        i.id
+        for i in items
+        if isinstance(i, llm.ChatMessage)
+        and i.id in server
+        and i is not server[i.id]
+        and not _same_text(i, server[i.id])
+    ]
+
+
 def _same_text(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
     return (
         isinstance(copy, llm.ChatMessage)
@@ -503,7 +516,9 @@ class Applier:
         removes on a realtime session lands as insert, confirm, then delete.
         Errors from the backend propagate, as from ``update_chat_ctx`` itself.
         """
-        wants_removal = bool({i.id for i in self._union()} - {i.id for i in proposed.items})
+        wants_removal = bool(
+            {i.id for i in self._union()} - {i.id for i in proposed.items}
+        ) or bool(_edited(proposed.items, self._server_copies()))
         quiet = (
             await wait_quiescent(self.backend.is_quiescent, self._quiescence_timeout_s)
             if wants_removal
@@ -601,15 +616,8 @@ class Applier:
         # reply): it may change only where it could be removed (seed 858), tail aside;
         # elsewhere the server's copy is sent, and the server keeps what it has
         remote = self.backend.read_remote()
-        server_by_id = {i.id: i for i in remote.items} if remote is not None else live_by_id
-        edited = [
-            i.id
-            for i in items
-            if i.id in server_by_id
-            and isinstance(i, llm.ChatMessage)
-            and i is not server_by_id[i.id]
-            and not _same_text(i, server_by_id[i.id])
-        ]
+        server_by_id = self._server_copies()
+        edited = _edited(items, server_by_id)
         if edited:
             editable, _ = (
                 guard_removals(
@@ -652,6 +660,11 @@ class Applier:
                 for i in proposed.items
             ]
         )
+
+    def _server_copies(self) -> dict[str, llm.ChatItem]:
+        """Each item as the server has it (the plugin's mirror), else as the agent has it."""
+        remote = self.backend.read_remote()
+        return {i.id: i for i in (remote if remote is not None else self.backend.read_local()).items}
 
     # -- shared steps ----------------------------------------------------------------------
 

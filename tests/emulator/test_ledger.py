@@ -300,3 +300,22 @@ async def test_a_forbidden_delete_carries_who_sent_that_delete(
         ((items[-1].id,), "livekit:handoff"),
         ((items[-1].id,), None),
     ]
+
+
+async def test_a_message_written_back_as_an_earlier_partial_copy_is_lost(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """A copy taken mid-reply written back over the whole reply: the plugin deletes the
+    reply and creates it again with the copy's text. Both copies agree afterwards; the
+    ledger remembers the longer text the server held."""
+    ledger = _ledger(live, emulator)
+    await _turns(live, 2)
+    items = live.agent.chat_ctx.copy().items
+    reply = next(i for i in items if isinstance(i, llm.ChatMessage) and i.role == "assistant")
+    partial = reply.model_copy(update={"content": [(reply.text_content or "")[:8]]})
+    await live.agent.update_chat_ctx(
+        llm.ChatContext([partial if i.id == reply.id else i for i in items])
+    )
+    assert reply.id in emulator.item_ids and live.violations() == []
+    lost = [f for f in ledger.findings() if f.kind == "item_lost"]
+    assert [f.item_ids for f in lost] == [(reply.id,)] and "partial copy" in lost[0].message

@@ -540,3 +540,51 @@ async def test_an_item_the_app_removes_from_a_fresh_copy_is_removed(
         assert first_turn.id in emulator.deleted_ids
         assert first_turn.id not in {i.id for i in live.agent.chat_ctx.items}
         await manager.aclose()
+
+
+async def test_an_update_that_moves_an_item_the_server_has_keeps_the_servers_order(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    # seed 858: the agent's copy holds an interrupted reply later than the server does;
+    # the plugin would move it by deleting it and creating it again
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, keep_last_turns=1)
+        await _turns(live, 3)
+        items = list(live.agent.chat_ctx.copy().items)
+        reply = next(i for i in items if i.type == "message" and i.role == "assistant")
+        moved = [i for i in items if i.id != reply.id] + [reply]
+        note = llm.ChatMessage(role="assistant", content=["Retrieved note: Leeds."])
+        await live.agent.update_chat_ctx(llm.ChatContext([*moved, note]))
+        assert reply.id not in emulator.deleted_ids
+        server = [i.id for i in emulator.conversation]
+        assert server.index(reply.id) < server.index(items[-1].id) and server[-1] == note.id
+        await manager.aclose()
+
+
+async def test_a_text_edit_never_lands_while_a_response_is_in_progress(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    # the plugin sends a changed text as a delete and a create: a removal, so it waits for
+    # a quiet moment like any removal, and is deferred without one
+    from ctxmgr.testing.emulator import Say
+
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, quiescence_timeout_s=0.2)
+        await _turns(live, 3)
+        reply = emulator.commit_response(
+            ResponsePlan(outputs=(Say("Let me explain this slowly.", chunks=10, chunk_delay=0.1),))
+        )
+        await emulator.wait_until(lambda: reply.item_ids[0] in emulator.item_ids)
+        items = list(live.agent.chat_ctx.copy().items)
+        first_user = next(i for i in items if i.type == "message" and i.role == "user")
+        redacted = first_user.model_copy(update={"content": ["Turn 0: (redacted)"]})
+        await live.agent.update_chat_ctx(
+            llm.ChatContext([redacted if i.id == first_user.id else i for i in items])
+        )
+        assert not reply.done.is_set()
+        assert first_user.id not in emulator.deleted_ids
+        assert {i.id: i for i in emulator.conversation}[first_user.id].text.startswith("Turn 0: my")
+        await reply.wait_done()
+        await live.session.wait_for_idle()
+        assert live.violations() == []
+        await manager.aclose()
