@@ -100,6 +100,23 @@ def _partial_copy(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
     return len(old) < len(new) and new.startswith(old)
 
 
+def _anchored_before(
+    items: list[llm.ChatItem], movable: Collection[str], avoid: Collection[str]
+) -> list[llm.ChatItem]:
+    """``items`` with each movable item moved before the run of ``avoid`` items right
+    before it (so that it follows none of them)."""
+    if not avoid:
+        return items
+    out: list[llm.ChatItem] = []
+    for item in items:
+        at = len(out)
+        if item.id in movable:
+            while at > 0 and out[at - 1].id in avoid:
+                at -= 1
+        out.insert(at, item)
+    return out
+
+
 def _edited(items: Collection[llm.ChatItem], server: dict[str, llm.ChatItem]) -> list[str]:
     """Ids of the messages whose text differs from the server's copy (a delete and a create
     to the plugin)."""
@@ -165,6 +182,9 @@ class Applier:
         """When each item of the agent's context was first observed there (``observe``)."""
         self._removed: dict[str, None] = {}
         """Ids removed on purpose (folded, trimmed, or by a guarded update), oldest first."""
+        self._suspects: set[str] = set()
+        """Ids the mirror holds that the server may have deleted (a delete whose
+        acknowledgement never came: ``RealtimeSyncError.undeleted_ids``)."""
 
     def observe(self) -> None:
         """Note which items are in the agent's context now; call on every session event.
@@ -531,7 +551,9 @@ class Applier:
             inserted = {i.id for i in final} - union_ids
             if allowed and inserted and self.backend.two_step:
                 # insert (everything kept), confirm, then delete what is still allowed
-                await self.backend.update(lambda: llm.ChatContext(weave(final, self._union())))
+                await self.backend.update(
+                    lambda: self._in_server_order(weave(final, self._union()))
+                )
                 await self._confirm(inserted, raising=False)
                 if not self.backend.is_quiescent():
                     kept += tuple((i, "not_quiescent") for i in sorted(allowed))
@@ -552,7 +574,7 @@ class Applier:
             else:
                 # items that arrived since the plan are kept: only ``allowed`` may go
                 await self.backend.update(
-                    lambda: llm.ChatContext(
+                    lambda: self._in_server_order(
                         weave(final, self._union(), only=self._ids_now() - union_ids)
                     )
                 )
@@ -644,7 +666,11 @@ class Applier:
         chosen = {i.id: i for i in items}
         on_server = [chosen.get(u.id, u) for u in union if u.id in chosen or u.id in keep]
         new = {i.id for i in items} - set(live_by_id)
-        return weave(on_server, items, only=new), allowed, kept
+        # the plugin anchors a create to the item before it: never to one the server may
+        # have deleted (it would refuse the create; seed 176)
+        self._suspects &= set(server_by_id)
+        final = _anchored_before(weave(on_server, items, only=new), new, self._suspects)
+        return final, allowed, kept
 
     def without_partial_copies(self, proposed: llm.ChatContext) -> llm.ChatContext:
         """``proposed`` with each message whose text is the start of (or all of) the agent's
@@ -660,6 +686,17 @@ class Applier:
                 for i in proposed.items
             ]
         )
+
+    def _in_server_order(self, items: list[llm.ChatItem]) -> llm.ChatContext:
+        """``items`` with those the mirror holds put in the mirror's order, in the places
+        they take: one acknowledged between the plan and the send (a tool output) is
+        not moved, which the plugin would do by deleting it and creating it again."""
+        remote = self.backend.read_remote()
+        if remote is None:
+            return llm.ChatContext(items)
+        order = {item.id: n for n, item in enumerate(remote.items)}
+        held = iter(sorted((i for i in items if i.id in order), key=lambda i: order[i.id]))
+        return llm.ChatContext([next(held) if i.id in order else i for i in items])
 
     def _server_copies(self) -> dict[str, llm.ChatItem]:
         """Each item as the server has it (the plugin's mirror), else as the agent has it."""
@@ -707,6 +744,7 @@ class Applier:
         mirror = {i.id for i in remote.items}
         unconfirmed = frozenset(sent_ids - {i.id for i in remote_before.items} - mirror)
         undeleted = frozenset(({i.id for i in remote_before.items} - sent_ids) & mirror)
+        self._suspects |= undeleted
         if not unconfirmed and not undeleted:
             return error
         logger.warning(
