@@ -666,11 +666,16 @@ class Applier:
         chosen = {i.id: i for i in items}
         on_server = [chosen.get(u.id, u) for u in union if u.id in chosen or u.id in keep]
         new = {i.id for i in items} - set(live_by_id)
+        # what the caller appended after everything it had goes after everything there is
+        # (seed 450: a note placed before turns the copy never saw became the agent's last
+        # item, and livekit anchored the next typed turn to it, before those turns)
+        last_shared = max((n for n, i in enumerate(items) if i.id in live_by_id), default=-1)
+        appended = [i for i in items[last_shared + 1 :] if i.id in new]
+        woven = weave(on_server, items, only=new - {i.id for i in appended}) + appended
         # the plugin anchors a create to the item before it: never to one the server may
         # have deleted (it would refuse the create; seed 176)
         self._suspects &= set(server_by_id)
-        final = _anchored_before(weave(on_server, items, only=new), new, self._suspects)
-        return final, allowed, kept
+        return _anchored_before(woven, new, self._suspects), allowed, kept
 
     def without_partial_copies(self, proposed: llm.ChatContext) -> llm.ChatContext:
         """``proposed`` with each message whose text is the start of (or all of) the agent's

@@ -172,9 +172,11 @@ class ChangeLog:
     ) -> LivekitPath | None:
         """livekit's create (the ``ordinal``-th of the id) placed the item after one the
         contender never wrote: its own placement (a typed turn sent after the last local
-        item while the server had more). A later create of the id, rejected, is not judged."""
+        item while the server had more); or the contender sent the item again, refused the
+        first time, with the anchor livekit's first create gave it. A later create of the
+        id, rejected, is not judged."""
         creators = self.created_by.get(item_id, [])
-        if len(creators) <= ordinal or creators[ordinal] == "contender":
+        if len(creators) <= ordinal:
             return None
         if creators[ordinal] == "app":
             return "app"
@@ -185,6 +187,12 @@ class ChangeLog:
         ]
         create = creates[ordinal] if len(creates) > ordinal else None
         anchor = create.get("previous_item_id") if create is not None else None
+        if creators[ordinal] == "contender":
+            # the contender sent again a turn livekit's first create had put there (the
+            # server refused it): livekit's placement, restored as it was (seed 842)
+            first = creates[0].get("previous_item_id") if creates else None
+            if creators[0] == "contender" or first != anchor:
+                return None
         if anchor is None or "contender" in self.created_by.get(anchor, []):
             return None
         return "livekit:placement"

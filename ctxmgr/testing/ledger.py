@@ -120,6 +120,8 @@ class Ledger:
     """Items whose first create the server refused (placed, if ever, by a later one)."""
     _first_seen: dict[str, int] = field(default_factory=dict)
     """When each item was first seen: on the server, or in a client create (even a refused one)."""
+    _known_at_first_create: dict[str, frozenset[str]] = field(default_factory=dict)
+    """For an item first seen in a client create: the ids the plugin's mirror held then."""
     _fullest: dict[str, ServerItem] = field(default_factory=dict)
     """Each message's version with the longest text the server held."""
     exercised: set[str] = field(default_factory=set)
@@ -139,7 +141,13 @@ class Ledger:
             self.seen[item.id] = item
             self._first_seen.setdefault(item.id, len(self._first_seen))
         if event.get("type") == "conversation.item.create" and (event.get("item") or {}).get("id"):
-            self._first_seen.setdefault(event["item"]["id"], len(self._first_seen))
+            item_id = event["item"]["id"]
+            if item_id not in self._first_seen:
+                self._first_seen[item_id] = len(self._first_seen)
+                mirror, _ = self.state()
+                self._known_at_first_create[item_id] = frozenset(
+                    i.id for i in (mirror.items if mirror is not None else ())
+                )
         after = session.conversation.snapshot()
         if event.get("type") == "conversation.item.delete":
             item_id = event["item_id"]
@@ -350,7 +358,15 @@ class Ledger:
         # a turn the server refused at first was typed before what arrived meanwhile
         first_seen = self._first_seen
         new = users[index]
-        later = [i for i in users[index + 1 :] if first_seen[i.id] < first_seen[new.id]]
+        # the client orders what it knows: an earlier message whose announcement had not
+        # reached the plugin when the new one was first sent is not judged (seed 842: under
+        # load the server had a spoken turn the client had not heard of yet)
+        known = self._known_at_first_create.get(new.id)
+        later = [
+            i
+            for i in users[index + 1 :]
+            if first_seen[i.id] < first_seen[new.id] and (known is None or i.id in known)
+        ]
         if later:
             self._add(
                 "order_changed",
