@@ -538,7 +538,7 @@ class Applier:
         """
         wants_removal = bool(
             {i.id for i in self._union()} - {i.id for i in proposed.items}
-        ) or bool(_edited(proposed.items, self._server_copies()))
+        ) or bool(_edited(proposed.items, self._server_copies(self.backend.read_remote())))
         quiet = (
             await wait_quiescent(self.backend.is_quiescent, self._quiescence_timeout_s)
             if wants_removal
@@ -638,7 +638,7 @@ class Applier:
         # reply): it may change only where it could be removed (seed 858), tail aside;
         # elsewhere the server's copy is sent, and the server keeps what it has
         remote = self.backend.read_remote()
-        server_by_id = self._server_copies()
+        server_by_id = self._server_copies(remote)
         edited = _edited(items, server_by_id)
         if edited:
             editable, _ = (
@@ -703,10 +703,11 @@ class Applier:
         held = iter(sorted((i for i in items if i.id in order), key=lambda i: order[i.id]))
         return llm.ChatContext([next(held) if i.id in order else i for i in items])
 
-    def _server_copies(self) -> dict[str, llm.ChatItem]:
-        """Each item as the server has it (the plugin's mirror), else as the agent has it."""
-        remote = self.backend.read_remote()
-        return {i.id: i for i in (remote if remote is not None else self.backend.read_local()).items}
+    def _server_copies(self, remote: llm.ChatContext | None) -> dict[str, llm.ChatItem]:
+        """Each item as the server has it (``remote``, the plugin's mirror), else as the
+        agent has it."""
+        held = remote if remote is not None else self.backend.read_local()
+        return {i.id: i for i in held.items}
 
     # -- shared steps ----------------------------------------------------------------------
 

@@ -203,7 +203,6 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             tail=self._policy.tail,
             quiescence_timeout_s=self._settings.quiescence_timeout_s,
         )
-        self._applier.observe()
         agent.update_chat_ctx = self._guarded_update  # type: ignore[method-assign]
         if self._settings.recall and self._archive is not None:
             self._add_recall_tool(agent)

@@ -282,8 +282,8 @@ class CtxmgrContender:
         self.applied: list[CompactionAppliedEvent] = []
         self.cut_short: list[CompactionFailedEvent] = []
         """Failed compactions that had removed some items (``removed_ids``)."""
-        self.cut_short_unsure: list[CompactionFailedEvent] = []
-        """Failed compactions whose report names items perhaps deleted (``undeleted_ids``)."""
+        self.trimmed_unsure: set[str] = set()
+        """Ids a failed trim's report named as perhaps deleted (``undeleted_ids``)."""
 
     def _verbatim_summary(self, chat_ctx: llm.ChatContext, tools: object) -> str:
         """The whole transcript it was sent, so every folded item is in the summary."""
@@ -296,14 +296,7 @@ class CtxmgrContender:
         named = {i: False for event in self.cut_short for i in event.removed_ids}
         # a trim cut short whose report names items the server may have deleted (their
         # acknowledgement never came): dropped on purpose, and said so (seed 176)
-        named.update(
-            {
-                i: False
-                for event in self.cut_short_unsure
-                if event.summary_id is None and isinstance(event.error, RealtimeSyncError)
-                for i in event.error.undeleted_ids
-            }
-        )
+        named.update(dict.fromkeys(self.trimmed_unsure, False))
         named.update(
             {i: event.summary_id is not None for event in self.applied for i in event.removed_ids}
         )
@@ -352,8 +345,8 @@ class CtxmgrContender:
         if isinstance(event.error, RealtimeSyncError):
             self.unconfirmed.update(event.error.unconfirmed_ids)
             self.undeleted.update(event.error.undeleted_ids)
-            if event.error.undeleted_ids:
-                self.cut_short_unsure.append(event)
+            if event.summary_id is None:
+                self.trimmed_unsure.update(event.error.undeleted_ids)
         if event.removed_ids:
             self.cut_short.append(event)
         self.outcomes.append(f"failed:{event.stage}")

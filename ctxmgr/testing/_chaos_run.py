@@ -310,7 +310,9 @@ class _Race:
                 [i.model_copy(deep=True) if i.type == "message" else i for i in copy.items]
             )
         await asyncio.sleep(event.write_after)
-        note = copy.add_message(role="assistant", content="Retrieved note: the warehouse is in Leeds.")
+        note = copy.add_message(
+            role="assistant", content="Retrieved note: the warehouse is in Leeds."
+        )
         self.app_items.add(note.id)
         # an agent a handoff replaced takes it locally only; livekit refuses it mid-handoff,
         # and raises when the server never acknowledges a change (the schedule's AckFault)
@@ -449,7 +451,8 @@ class _Race:
         # what the application's own unguarded update did in the control is no excuse: a
         # contender guarding updates must not do the same
         in_control = (
-            {v.key for v in control.findings} - {v.key for why, v in control.excused if why == "app"}
+            {v.key for v in control.findings}
+            - {v.key for why, v in control.excused if why == "app"}
             if control is not None
             else set()
         )
@@ -497,7 +500,10 @@ class _Race:
         # livekit's item (its first create was livekit's; a contender may send it again),
         # or the application's, whichever code passed its create on
         return bool(ids) and ids <= refused and not any(
-            (i not in self.app_items and self.changes.created_by.get(i, ["contender"])[0] == "contender")
+            (
+                i not in self.app_items
+                and self.changes.created_by.get(i, ["contender"])[0] == "contender"
+            )
             or self.changes.culprit_of(i, 0) == "contender"
             for i in ids
         )
