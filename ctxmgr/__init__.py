@@ -16,7 +16,9 @@ from .events import (
     CompactionStartedEvent,
     EventTypes,
     FailureStage,
+    FallbackReason,
     ManagerStats,
+    OverBudgetEvent,
     SkipReason,
 )
 from .guard import Boundary, GuardResult, KeepReason, TailWindow, frozen_boundary, guard_plan
@@ -54,10 +56,12 @@ __all__ = [
     "CtxmgrError",
     "EventTypes",
     "FailureStage",
+    "FallbackReason",
     "GuardResult",
     "KeepReason",
     "ManagerStats",
     "MemoryArchive",
+    "OverBudgetEvent",
     "PlanAction",
     "Policy",
     "RealtimeSyncError",

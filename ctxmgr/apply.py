@@ -326,7 +326,9 @@ class Applier:
         deadline = time.monotonic() + self._quiescence_timeout_s
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not await wait_quiescent(self._ready, remaining):
+            if remaining <= 0 or not await wait_quiescent(
+                self._ready, remaining, polls=self._polls()
+            ):
                 running = self.backend.is_running()
                 if stage is None:
                     raise _Skip("not_quiescent" if running else "agent_inactive")
@@ -336,6 +338,9 @@ class Applier:
                 if self._ready():
                     yield
                     return
+
+    def _polls(self) -> int:
+        return 2 if self.backend.two_step else 1
 
     def _ready(self) -> bool:
         return self.backend.is_running() and self.backend.is_quiescent()
@@ -540,7 +545,9 @@ class Applier:
             {i.id for i in self._union()} - {i.id for i in proposed.items}
         ) or bool(_edited(proposed.items, self._server_copies(self.backend.read_remote())))
         quiet = (
-            await wait_quiescent(self.backend.is_quiescent, self._quiescence_timeout_s)
+            await wait_quiescent(
+                self.backend.is_quiescent, self._quiescence_timeout_s, polls=self._polls()
+            )
             if wants_removal
             else True
         )

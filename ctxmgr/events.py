@@ -22,6 +22,8 @@ __all__ = [
     "CompactionSkippedEvent",
     "CompactionFailedEvent",
     "CompactionResult",
+    "FallbackReason",
+    "OverBudgetEvent",
     "ManagerStats",
 ]
 
@@ -30,6 +32,7 @@ EventTypes = Literal[
     "compaction_applied",
     "compaction_skipped",
     "compaction_failed",
+    "over_budget",
 ]
 
 SkipReason = Literal[
@@ -45,6 +48,10 @@ SkipReason = Literal[
 ]
 
 FailureStage = Literal["plan", "summarize", "archive", "insert", "confirm", "delete", "verify"]
+
+FallbackReason = Literal["summarizer_failed", "over_budget"]
+"""Why a round trimmed instead of summarizing: the summarizer failed (token-budget
+policy), or the context passed ``max_tokens`` before the summary was ready."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,10 @@ class CompactionAppliedEvent:
     duration_s: float
     """From plan to verified apply."""
     fallback: bool = False
-    """True when this trim replaced a summary that failed (token-budget policy)."""
+    """True when this trim replaced the round's summary (``fallback_reason`` says why)."""
+    fallback_reason: FallbackReason | None = None
+    fallback_error: BaseException | None = field(default=None, compare=False)
+    """The summarizer's error, for ``summarizer_failed`` (may quote chat content)."""
     type: Literal["compaction_applied"] = "compaction_applied"
 
 
@@ -121,6 +131,23 @@ class CompactionFailedEvent:
 
 
 @dataclass(frozen=True)
+class OverBudgetEvent:
+    """The context passed ``max_tokens``: the next request goes out over budget.
+
+    Emitted when it crosses the limit, and again only after it came back under. A round
+    still writing its summary then trims at once instead (``fallback_reason``).
+    """
+
+    tokens: int
+    max_tokens: int
+    over_by: int
+    """``tokens - max_tokens``."""
+    compacting: bool
+    """A round was in flight (writing its summary, or waiting to apply it)."""
+    type: Literal["over_budget"] = "over_budget"
+
+
+@dataclass(frozen=True)
 class CompactionResult:
     """What ``ContextManager.compact()`` did."""
 
@@ -145,3 +172,5 @@ class ManagerStats:
     summarizer_output_tokens: int = 0
     server_input_tokens: int | None = None
     """Input tokens the realtime server reported for its last response, if any."""
+    over_budget: int = 0
+    """How often the context passed ``max_tokens`` (``over_budget`` events)."""

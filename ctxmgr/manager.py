@@ -42,7 +42,9 @@ from .events import (
     CompactionStartedEvent,
     EventTypes,
     FailureStage,
+    FallbackReason,
     ManagerStats,
+    OverBudgetEvent,
     SkipReason,
 )
 from .log import logger
@@ -137,6 +139,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._round_lock = asyncio.Lock()
         self._summarizer_failures = 0
         self._summarizer_rests_until = 0.0
+        self._over = False
+        self._grew_over_budget = asyncio.Event()
+        """Set when an item took the context over ``max_tokens`` (cleared as a round plans)."""
 
     @classmethod
     def from_settings(
@@ -374,14 +379,16 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         # matter to retry a round that could not run or did not land
         if getattr(ev, "type", None) == "agent_state_changed" and not self._recheck:
             return
+        local = self._backend.read_local()
+        tokens = self._quick_measure(local)  # also while a round is pending: stats stay true
+        if tokens > self._settings.max_tokens:
+            self._grew_over_budget.set()
         if self._task is not None and not self._task.done():
             self._recheck = True
             return
         if not self._backend.mutable and self._stats.skipped:
             return  # append-only: said once, not on every item
         self._recheck = False
-        local = self._backend.read_local()
-        tokens = self._quick_measure(local)
         if self._fires(tokens, len(local.items)):
             self._task = asyncio.create_task(self._round(force=False), name="ctxmgr_compaction")
             self._task.add_done_callback(self._after_round)
@@ -427,11 +434,12 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def _fires(self, tokens: int, items: int) -> bool:
         """The trigger, re-armed only once the context grew by the hysteresis gap.
 
-        When a compaction cannot get below the trigger (a summary that grew, a long
-        protected tail), firing again on the next item would compact every turn, the
-        most expensive schedule there is; so after a compaction that left the context at
-        or over the trigger, the trigger waits for it to grow by (high-water - target),
-        or to get three quarters of the way from the high-water mark to ``max_tokens``.
+        A compaction that left the context at or near the trigger (within half the
+        headroom between the high-water mark and ``max_tokens``: a long protected tail,
+        a large summary) would otherwise run again within a few items: the most
+        expensive schedule there is. The next one then waits for the context to grow
+        by (high-water - target), a normal cycle's growth, or to get three quarters of
+        the way from the high-water mark to ``max_tokens``.
         """
         if not self._trigger.check(tokens=tokens, items=items).fire:
             return False
@@ -469,6 +477,16 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             tokens = max(tokens, self._stats.server_input_tokens)
         self._stats.tokens = tokens
         self._stats.peak_tokens = max(self._stats.peak_tokens, tokens)
+        limit = self._settings.max_tokens
+        if tokens <= limit:
+            self._over = False
+        elif not self._over:
+            self._over = True
+            self._stats.over_budget += 1
+            logger.warning(
+                "context over budget", extra={"tokens": tokens, "max_tokens": limit}
+            )
+            self.emit("over_budget", OverBudgetEvent(tokens, limit, tokens - limit, self.busy))
         return tokens
 
     def _measure(self, chat_ctx: llm.ChatContext) -> int:
@@ -512,20 +530,23 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             CompactionStartedEvent(request_id, plan.action, tokens, len(plan.remove_ids)),
         )
         if resting:  # the summarizer failed lately: the fallback runs at once
-            return await self._fallback_trim(request_id, tokens, started)
+            return await self._fallback_trim(request_id, tokens, started, "summarizer_failed")
         planned = fingerprints(live, plan.remove_ids)
         summary: llm.ChatMessage | None = None
         usage = (0, 0)
         try:
             if plan.action == "summarize":
                 try:
-                    summary, usage = await self._summarize(live, plan, request_id)
+                    summary, usage = await self._summarize_within_budget(live, plan, request_id)
                 except SummarizerError as e:
                     self._summarizer_failed()
-                    failed = self._fail(request_id, "summarize", e)
                     if plan.fallback != "trim":
-                        return failed
-                    return await self._fallback_trim(request_id, tokens, started)
+                        return self._fail(request_id, "summarize", e)
+                    return await self._fallback_trim(
+                        request_id, tokens, started, "summarizer_failed", e
+                    )
+                except _GrewOverBudget:
+                    return await self._fallback_trim(request_id, tokens, started, "over_budget")
                 self._summarizer_failures = 0
             outcome = await self._applier_or_raise().apply(
                 plan,
@@ -536,14 +557,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         except asyncio.CancelledError as e:
             self._fail(request_id, "summarize" if summary is None else "insert", e)
             raise
-        result = self._report(outcome, request_id, tokens, summary, usage, started)
-        if (
-            result.status == "applied"
-            and plan.fallback == "trim"
-            and self._measure(self._backend.read_local()) > self._settings.max_tokens
-        ):
-            return await self._fallback_trim(request_id, tokens, started)
-        return result
+        return self._report(outcome, request_id, tokens, summary, usage, started)
 
     def _summarizer_failed(self) -> None:
         """Rest the summarizer: ``retry_after_s``, doubled per failure in a row, capped."""
@@ -559,7 +573,38 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             extra={"failures_in_a_row": self._summarizer_failures, "rest_s": rest},
         )
 
-    async def _fallback_trim(self, request_id: str, tokens: int, started: float) -> CompactionResult:
+    async def _summarize_within_budget(
+        self, live: llm.ChatContext, plan: CompactionPlan, request_id: str
+    ) -> tuple[llm.ChatMessage, tuple[int, int]]:
+        """``_summarize``; on a pipeline, given up (``_GrewOverBudget``) as soon as an item
+        takes the context over ``max_tokens``: the next request would go out over budget,
+        and a trim lands at once there. On a realtime model a trim waits for the same quiet
+        moment the summary would, so the summary is waited for."""
+        self._grew_over_budget.clear()
+        summarizing = asyncio.ensure_future(self._summarize(live, plan, request_id))
+        assert self._backend is not None
+        if self._backend.two_step:
+            return await summarizing
+        over = asyncio.ensure_future(self._grew_over_budget.wait())
+        try:
+            await asyncio.wait({summarizing, over}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            over.cancel()
+            if not summarizing.done():
+                summarizing.cancel()
+                await asyncio.gather(summarizing, return_exceptions=True)
+        if summarizing.cancelled():
+            raise _GrewOverBudget
+        return summarizing.result()
+
+    async def _fallback_trim(
+        self,
+        request_id: str,
+        tokens: int,
+        started: float,
+        reason: FallbackReason,
+        error: BaseException | None = None,
+    ) -> CompactionResult:
         assert self._backend is not None
         live = self._live()
         protected = self._backend.protected_ids()
@@ -572,7 +617,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             planned_fingerprints=fingerprints(live, plan.remove_ids),
             before_delete=self._archiver(request_id, None),
         )
-        return self._report(outcome, request_id, tokens, None, (0, 0), started, fallback=True)
+        return self._report(
+            outcome, request_id, tokens, None, (0, 0), started, fallback=(reason, error)
+        )
 
     async def _summarize(
         self, live: llm.ChatContext, plan: CompactionPlan, request_id: str
@@ -711,7 +758,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         usage: tuple[int, int],
         started: float,
         *,
-        fallback: bool = False,
+        fallback: tuple[FallbackReason, BaseException | None] | None = None,
     ) -> CompactionResult:
         if outcome.status == "skipped":
             assert outcome.skip_reason is not None
@@ -727,13 +774,16 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         tokens_after = self._measure(self._backend.read_local())
         high = self._settings.high_water_tokens
         if high is not None:
-            # in the units the trigger will read next (the server's, when it reports); only
-            # a compaction that left the context at or over the trigger needs the wait, and
-            # it is capped three quarters of the way to the budget, which beats the cost
-            left = int(tokens_after * self._scale)
+            # in the units the trigger will read next (the server's, when it reports),
+            # capped three quarters of the way to the budget (see _fires). What arrived while the
+            # summary was written is growth since the plan, not the compaction's doing:
+            # it counts toward the next round, which may then start at once
+            grew = max(0, outcome.plan.tokens_before - tokens_before)
+            left = int(max(0, tokens_after - grew) * self._scale)
             gap = max(1, high - self._settings.effective_target_tokens)
             limit = self._settings.max_tokens - (self._settings.max_tokens - high) // 4
-            self._rearm_at = None if left < high else min(left + gap, limit)
+            near = high - (self._settings.max_tokens - high) // 2
+            self._rearm_at = None if left < near else min(left + gap, limit)
         tokens_before = outcome.plan.tokens_before  # the live count the apply started from
         self._counter.forget(set(outcome.plan.remove_ids))
         event = CompactionAppliedEvent(
@@ -748,7 +798,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             summarizer_output_tokens=usage[1],
             kept_ids=outcome.kept_ids,
             duration_s=time.monotonic() - started,
-            fallback=fallback,
+            fallback=fallback is not None,
+            fallback_reason=fallback[0] if fallback is not None else None,
+            fallback_error=fallback[1] if fallback is not None else None,
         )
         self._stats.compactions += 1
         self._stats.items_removed += len(outcome.plan.remove_ids)
@@ -770,6 +822,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             )
         self.emit("compaction_applied", event)
         return CompactionResult("applied", event)
+
+
+class _GrewOverBudget(Exception):
+    """The context passed ``max_tokens`` while the summary was being written."""
 
 
 def _model_of(agent: Agent) -> object:

@@ -1,8 +1,9 @@
 """Quiescence: is a response in progress? Waiting for it to end, bounded.
 
-No mutation while the agent is thinking or speaking, a speech (and the tool
-calls it awaits) is pending, or a realtime generation is active (DESIGN.md,
-invariant 5).
+On a realtime model, no mutation while the agent is thinking or speaking, a
+speech (and the tool calls it awaits) is pending, or a generation is active
+(DESIGN.md, invariant 5). On a pipeline, only while a tool runs: its requests are
+built from copies, and an apply is one synchronous assignment.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from livekit.agents import llm
+
+from .chat_items import oldest_in_progress_index
 
 __all__ = ["agent_is_quiescent", "agent_is_running", "wait_quiescent"]
 
@@ -39,38 +42,48 @@ def agent_is_running(agent: Any) -> bool:
 
 
 def agent_is_quiescent(agent: Any) -> bool:
-    """True when nothing is being generated, spoken or executed for ``agent``.
+    """True when nothing in flight for ``agent`` could be hurt by a change to its context.
 
-    An agent that is not running has nothing in flight.
+    On a realtime model: nothing is being generated, spoken or executed (the server
+    holds the conversation, and a response chains to what it holds). On a pipeline
+    (STT-LLM-TTS) the context is local and every LLM request is built from a copy
+    taken when it starts, so a reply being generated or spoken is not affected: only a
+    tool still running is waited for (its reply merges the agent's context into the
+    turn's copy, which would then hold a summary beside the span it replaces). An
+    agent that is not running has nothing in flight.
     """
     activity = getattr(agent, "_activity", None)
     if activity is None:
         return True
+    # a tool still running for a generation that has ended (its call has no output yet)
+    if getattr(activity, "_background_speeches", None):
+        return False
+    rt_session = activity.realtime_llm_session
+    if rt_session is None:
+        speech = activity.current_speech
+        return speech is None or oldest_in_progress_index(speech.chat_items) is None
     if activity.session.agent_state in ("thinking", "speaking"):
         return False
     # a speech awaiting its tool executions keeps a handle open until the tools are done
     if not getattr(activity, "_no_pending_speech", True):
         return False
-    # a tool still running for a generation that has ended (its call has no output yet)
-    if getattr(activity, "_background_speeches", None):
-        return False
-    rt_session = activity.realtime_llm_session
-    if rt_session is not None and getattr(rt_session, "has_active_generation", False):
-        return False
-    return True
+    return not getattr(rt_session, "has_active_generation", False)
 
 
-async def wait_quiescent(is_quiescent: Callable[[], bool], timeout_s: float) -> bool:
-    """Wait until ``is_quiescent()`` holds on two polls in a row; ``False`` on timeout.
+async def wait_quiescent(
+    is_quiescent: Callable[[], bool], timeout_s: float, *, polls: int = 2
+) -> bool:
+    """Wait until ``is_quiescent()`` holds on ``polls`` polls in a row; ``False`` on timeout.
 
-    Two polls, because a reply can start in the same event-loop turn that a
-    previous one ended in.
+    Two polls on a realtime model, because a reply can start in the same event-loop
+    turn that a previous one ended in; one on a pipeline, where only a running tool
+    is waited for.
     """
     deadline = time.monotonic() + timeout_s
     streak = 0
     while True:
         streak = streak + 1 if is_quiescent() else 0
-        if streak >= 2:
+        if streak >= polls:
             return True
         if time.monotonic() >= deadline:
             return False

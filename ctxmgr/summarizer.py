@@ -95,6 +95,10 @@ class SummaryResult:
     usage_reported: bool = False
     """``True`` when the token figures are the LLM's reported usage, ``False`` when counted."""
 
+    truncated: bool = False
+    """``True`` when the LLM wrote more than ``max_summary_tokens`` and ``text`` was cut to it
+    (at a line or sentence end when one is near)."""
+
 
 class Summarizer:
     """Writes a summary of chat items with any livekit ``llm.LLM``, within a timeout.
@@ -215,6 +219,14 @@ class Summarizer:
         if not text:
             logger.debug("summary empty", extra={"request_id": request_id})
             raise SummarizerError("summarizer returned an empty summary")
+        limit = self._settings.max_summary_tokens
+        cut = self._counter_or_default().truncate_text(text, limit)
+        if cut != text:
+            # a summary longer than asked would push the context back over the trigger
+            logger.warning(
+                "summary longer than max_summary_tokens; cut to it",
+                extra={"request_id": request_id, "max_summary_tokens": limit},
+            )
 
         if usage is not None:
             input_tokens, output_tokens = usage.prompt_tokens, usage.completion_tokens
@@ -222,12 +234,13 @@ class Summarizer:
             input_tokens, output_tokens = self._count(chat_ctx, text)
 
         result = SummaryResult(
-            text=text,
+            text=cut,
             request_id=request_id,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             duration_s=duration,
             usage_reported=usage is not None,
+            truncated=cut != text,
         )
         logger.debug(
             "summary written",
@@ -252,10 +265,13 @@ class Summarizer:
                     usage = chunk.usage
         return "".join(chunks).strip(), usage
 
-    def _count(self, chat_ctx: llm.ChatContext, text: str) -> tuple[int, int]:
+    def _counter_or_default(self) -> TokenCounter:
         if self._counter is None:
             self._counter = TokenCounter()
-        counter = self._counter
+        return self._counter
+
+    def _count(self, chat_ctx: llm.ChatContext, text: str) -> tuple[int, int]:
+        counter = self._counter_or_default()
         # count_items, not count: count() evicts every cached item absent from what it
         # counts, which would empty the cache of a counter shared with the manager
         input_tokens = REPLY_PRIMING_TOKENS + sum(counter.count_items(chat_ctx.items))

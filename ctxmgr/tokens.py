@@ -138,6 +138,17 @@ class TokenCounter:
         self.encode_calls += 1
         return len(self._encoding.encode_ordinary(text))
 
+    def truncate_text(self, text: str, max_tokens: int) -> str:
+        """``text`` cut to at most ``max_tokens`` tokens, at the last line or sentence end
+        inside the limit when there is one in its second half (else at a token)."""
+        self.encode_calls += 1
+        tokens = self._encoding.encode_ordinary(text)
+        if len(tokens) <= max_tokens:
+            return text
+        head = self._encoding.decode(tokens[:max_tokens])
+        end = max(head.rfind("\n"), *(head.rfind(p) + 1 for p in (". ", "! ", "? ")))
+        return (head[:end] if end >= len(head) // 2 else head).rstrip()
+
     def count(self, chat_ctx: llm.ChatContext | list[llm.ChatItem]) -> int:
         """Tokens of the whole context as one request, reply priming included."""
         items = chat_ctx.items if isinstance(chat_ctx, llm.ChatContext) else chat_ctx

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from livekit.agents import Agent, AgentSession, function_tool, llm
 
-from ctxmgr import ContextManager, Settings
+from ctxmgr import ContextManager, Settings, SummarizerSettings
 from ctxmgr.testing.fake_llm import FakeLLM, FakeReply, FakeToolCall, extractive_summary
 
 
@@ -47,6 +47,10 @@ class EventLog:
                      "compaction_failed"):
             manager.on(name, self.events.append)
 
+    def watch(self, manager: ContextManager, *names: str) -> None:
+        for name in names:
+            manager.on(name, self.events.append)  # type: ignore[arg-type]
+
     def of(self, kind: str) -> list[object]:
         return [e for e in self.events if getattr(e, "type", None) == kind]
 
@@ -62,11 +66,16 @@ async def settle(manager: ContextManager) -> None:
 
 @contextlib.asynccontextmanager
 async def running(
-    *, summarizer: FakeLLM | None, **settings: object
+    *,
+    summarizer: FakeLLM | None,
+    summarizer_settings: SummarizerSettings | None = None,
+    **settings: object,
 ) -> AsyncIterator[tuple[ContextManager, EventLog, SupportAgent, AgentSession]]:
     """A started text-mode session whose agent has a manager attached; all closed after."""
     base: dict[str, object] = {"policy": "summarize", "max_tokens": 1500, "keep_last_turns": 2}
     base.update(settings)
+    if summarizer_settings is not None:
+        base["summarizer"] = summarizer_settings
     manager = ContextManager(Settings(**base), summarizer_llm=summarizer)  # type: ignore[arg-type]
     log = EventLog(manager)
     agent = SupportAgent()

@@ -256,3 +256,16 @@ async def test_summary_text_is_logged_only_as_pii_extra(caplog: pytest.LogCaptur
     assert records and all("Ana" not in r.getMessage() for r in records)
     pii = [getattr(r, "lk.pii.summary") for r in records if hasattr(r, "lk.pii.summary")]
     assert pii == ["Ana Souza lives at 12 Elm Street."]
+
+
+async def test_a_summary_over_max_summary_tokens_is_cut_at_a_sentence_end() -> None:
+    long = " ".join(f"Fact {n}: order {4400 + n} ships to {n} Baker Street." for n in range(60))
+    counter = TokenCounter()
+    settings = SummarizerSettings(max_summary_tokens=50)
+    async with FakeLLM([long]) as fake:
+        result = await Summarizer(fake, settings, counter=counter).summarize([_msg("user", "hi")])
+    assert result.truncated and counter.count_text(result.text) <= 50
+    assert result.text.endswith("Street.") and long.startswith(result.text)
+    async with FakeLLM(["Short and sweet."]) as fake:
+        short = await Summarizer(fake, settings, counter=counter).summarize([_msg("user", "hi")])
+    assert not short.truncated and short.text == "Short and sweet."

@@ -55,7 +55,8 @@ async def _run(seeds: range, concurrency: int) -> list[ChaosReport]:
 def _rows(label: str, reports: list[ChaosReport]) -> list[str]:
     rows = []
     for r in reports:
-        kinds = ", ".join(f"{k} {n}" for k, n in sorted(r.by_kind().items())) or "-"
+        counts = sorted(r.by_kind().items()) + ([("unchecked", r.errors)] if r.errors else [])
+        kinds = ", ".join(f"{k} {n}" for k, n in counts) or "-"
         rows.append(
             f"| {label} | {r.contender} | {r.violations} | {r.items_lost} |"
             f" {len(r.failed_seeds)} | {kinds} |"
@@ -95,6 +96,11 @@ def main() -> int:
         ctxmgr_failed |= reports[0].violations > 0
         if reports[0].failed_seeds:
             failing.append(f"- {label}: seeds {reports[0].failed_seeds}")
+            failing += [
+                f"  - seed {r.seed} could not be checked: {r.error}"
+                for r in reports[0].results
+                if r.error is not None
+            ]
         met = reports[0].exercised()
         shares.append(
             f"| {label} | "

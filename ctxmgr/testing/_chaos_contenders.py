@@ -26,7 +26,7 @@ from ..events import CompactionAppliedEvent, CompactionFailedEvent, CompactionSk
 from ..manager import ContextManager
 from ..plan import CompactionPlan, PlanAction
 from ..policy import Policy, policy_from_settings
-from ..settings import Settings, TriggerSettings
+from ..settings import Settings, SummarizerSettings, TriggerSettings
 from ._chaos_schedule import Compaction
 from .fake_llm import FakeLLM
 from ..tokens import TokenCounter
@@ -321,6 +321,8 @@ class CtxmgrContender:
             keep_last_tokens=self._keep_last_tokens,
             trigger=TriggerSettings(budget_fraction=None, items=items),
             quiescence_timeout_s=self._quiescence_timeout_s,
+            # the verbatim summary is the whole span: never cut (the ledger finds each item)
+            summarizer=SummarizerSettings(max_summary_tokens=8000),
         )
 
     def attach(self, agent: Agent, *, arm_trigger: bool = True) -> None:
