@@ -197,6 +197,10 @@ class Applier:
         entered, clock = self._entered, self._clock
         self._entered = {i.id: entered.get(i.id, clock) for i in self.backend.read_local().items}
 
+    def was_removed(self, item_id: str) -> bool:
+        """True when ``item_id`` was removed on purpose (folded, trimmed, or by an update)."""
+        return item_id in self._removed
+
     def _forget(self, ids: Collection[str]) -> None:
         removed = self._removed
         for item_id in ids:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -137,11 +138,16 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._scale = 1.0
         self._quick: tuple[list[Any], int, int, int] | None = None
         self._round_lock = asyncio.Lock()
+        self._manual_rounds: set[asyncio.Task[CompactionResult]] = set()
+        self._abandoned: weakref.WeakKeyDictionary[asyncio.Task[Any], CompactionResult] = (
+            weakref.WeakKeyDictionary()
+        )
         self._summarizer_failures = 0
         self._summarizer_rests_until = 0.0
         self._over = False
-        self._grew_over_budget = asyncio.Event()
-        """Set when an item took the context over ``max_tokens`` (cleared as a round plans)."""
+        self._summary_too_late = asyncio.Event()
+        """Set when a request would go out over ``max_tokens`` and the round's summary did
+        not come within ``first_reply_wait_s`` (cleared as a round starts summarizing)."""
 
     @classmethod
     def from_settings(
@@ -200,6 +206,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             "update_chat_ctx": agent.update_chat_ctx,
             "on_enter": agent.on_enter,
             "on_exit": agent.on_exit,
+            "llm_node": agent.llm_node,
         }
         self._backend = AgentBackend(agent, self._originals["update_chat_ctx"])
         self._applier = Applier(
@@ -213,6 +220,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             self._add_recall_tool(agent)
         agent.on_enter = self._wrap_on_enter(self._originals["on_enter"])  # type: ignore[method-assign]
         agent.on_exit = self._wrap_on_exit(self._originals["on_exit"])  # type: ignore[method-assign]
+        agent.llm_node = self._wrap_llm_node(self._originals["llm_node"])  # type: ignore[method-assign]
         self._state = _State.ATTACHED
         if getattr(agent, "_activity", None) is not None:
             self._bind(agent._activity.session)  # type: ignore[union-attr]
@@ -224,26 +232,24 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if self._state is not _State.ATTACHED or self._agent is None:
             return
         self._unbind()
-        for name in ("update_chat_ctx", "on_enter", "on_exit"):
+        for name in ("update_chat_ctx", "on_enter", "on_exit", "llm_node"):
             # the originals were bound methods looked up on the class: drop the override
             self._agent.__dict__.pop(name, None)
         if self._recall_tool is not None:
             self._set_tools(self._agent, [t for t in self._agent.tools if t is not self._recall_tool])
             self._recall_tool = None
         self._agent._ctxmgr_manager = None  # type: ignore[attr-defined]
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        self._abandon_rounds()
         self._agent = None
         self._state = _State.DETACHED
 
     async def aclose(self) -> None:
         """Cancel background work (the context stays as it was), detach, close the archive."""
-        task = self._task
+        rounds = self._rounds_in_flight()
         self.detach()
         self._state = _State.CLOSED
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        self._abandon_rounds(rounds)
+        await asyncio.gather(*rounds, return_exceptions=True)
         if self._archive is not None and self._owns_archive:
             self._archive.close()  # an archive passed in belongs to the caller
 
@@ -311,6 +317,38 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
 
         return on_enter
 
+    def _wrap_llm_node(self, original: Any) -> Any:
+        async def llm_node(chat_ctx: llm.ChatContext, tools: Any, model_settings: Any) -> Any:
+            await self._before_request(chat_ctx)
+            result = original(chat_ctx, tools, model_settings)
+            return await result if asyncio.iscoroutine(result) else result
+
+        return llm_node
+
+    async def _before_request(self, chat_ctx: llm.ChatContext) -> None:
+        """A pipeline request about to go out over ``max_tokens`` while a round is in flight
+        (history preloaded over the budget, turns faster than the summarizer) waits for it,
+        at most ``first_reply_wait_s`` for its summary, after which the round trims. Then
+        the request, built from a copy taken before, drops what a compaction removed
+        meanwhile and gets its summary."""
+        applier, backend = self._applier, self._backend
+        if self._state is not _State.ATTACHED or applier is None or backend is None:
+            return
+        if backend.two_step:
+            return  # a realtime model is not sent requests this way
+        task, bound = self._task, self._settings.first_reply_wait_s
+        if task is not None and not task.done():
+            if self._counter.count(chat_ctx) > self._settings.max_tokens:
+                done, _ = await asyncio.wait({task}, timeout=bound)
+                if not done:
+                    self._summary_too_late.set()  # the round gives its summary up and trims
+                    await asyncio.wait({task}, timeout=bound)
+        if any(applier.was_removed(i.id) for i in chat_ctx.items):
+            chat_ctx.items[:] = [i for i in chat_ctx.items if not applier.was_removed(i.id)]
+            for item in backend.read_local().items:
+                if is_summary(item) and chat_ctx.get_by_id(item.id) is None:
+                    chat_ctx.insert(item)
+
     def _wrap_on_exit(self, original: Any) -> Any:
         async def on_exit() -> None:
             self._on_session_close(None)
@@ -334,6 +372,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             # livekit adds its placeholder for a server item on this event, before ours runs
             self._rt_session.on("remote_item_added", self._observe)
         self._observe(None)
+        self._check_trigger()  # history it starts with (preloaded, handed over) counts too
 
     def _unbind(self) -> None:
         if self._session is None:
@@ -350,9 +389,20 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def _on_session_close(self, _ev: Any) -> None:
         # the agent stops (handoff or close): a compaction in flight is abandoned and
         # the context stays as it was
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        self._abandon_rounds()
         self._unbind()
+
+    def _rounds_in_flight(self) -> set[asyncio.Task[CompactionResult]]:
+        rounds = set(self._manual_rounds)
+        if self._task is not None:
+            rounds.add(self._task)
+        return {task for task in rounds if not task.done()}
+
+    def _abandon_rounds(self, rounds: set[asyncio.Task[CompactionResult]] | None = None) -> None:
+        """Cancel every round in flight, triggered or ``compact()``: nothing is applied or
+        archived after this; what a cancelled round leaves is reported (``compaction_failed``)."""
+        for task in self._rounds_in_flight() if rounds is None else rounds:
+            task.cancel()
 
     def _on_metrics(self, metrics: Any) -> None:
         if isinstance(metrics, RealtimeModelMetrics) and not metrics.cancelled:
@@ -374,15 +424,24 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def _on_session_activity(self, ev: Any) -> None:
         if self._state is not _State.ATTACHED or self._backend is None:
             return
+        added = getattr(ev, "type", None) == "conversation_item_added"
+        late = getattr(ev, "item", None) if added else None
+        if late is not None and self._applier is not None and self._applier.was_removed(late.id):
+            self._drop_late_arrival(late)
         self._observe(ev)
         # agent state changes come several times a turn and add no item: they only
         # matter to retry a round that could not run or did not land
         if getattr(ev, "type", None) == "agent_state_changed" and not self._recheck:
             return
+        self._check_trigger()
+
+    def _check_trigger(self) -> None:
+        """Count the context (stats stay true, also while a round is pending) and start a
+        round when the trigger fires."""
+        if self._state is not _State.ATTACHED or self._backend is None:
+            return
         local = self._backend.read_local()
-        tokens = self._quick_measure(local)  # also while a round is pending: stats stay true
-        if tokens > self._settings.max_tokens:
-            self._grew_over_budget.set()
+        tokens = self._quick_measure(local)
         if self._task is not None and not self._task.done():
             self._recheck = True
             return
@@ -392,6 +451,21 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if self._fires(tokens, len(local.items)):
             self._task = asyncio.create_task(self._round(force=False), name="ctxmgr_compaction")
             self._task.add_done_callback(self._after_round)
+
+    def _drop_late_arrival(self, item: llm.ChatItem) -> None:
+        """An item a compaction folded came back: the transcript of a spoken turn folded
+        while it was still untranscribed (livekit adds it under the turn's id). The server
+        no longer holds the turn, so the agent's context must not either (the next update
+        would create it at the end of the conversation): it goes to the archive."""
+        assert self._backend is not None
+        local = self._backend.read_local()
+        local.items[:] = [i for i in local.items if i is not item]
+        logger.info("a late transcript of a folded turn was archived", extra={"item_id": item.id})
+        if self._archive is not None:
+            copy = item.model_copy(update={"id": f"{item.id}_late"})
+            self._archive.write(
+                self.session_id, [copy], compaction_id="late_arrival", summary_id=None
+            )
 
     def _after_round(self, task: asyncio.Task[CompactionResult]) -> None:
         if task.cancelled() or task.exception() is not None or task.result().status != "applied":
@@ -427,9 +501,24 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     async def compact(self, *, force: bool = False) -> CompactionResult:
         """Run one compaction now. ``force`` compacts even below the trigger.
 
-        Never raises for a failed compaction: the result (and an event) says what happened.
+        Never raises for a failed compaction: the result (and an event) says what happened,
+        also when ``detach()``, ``aclose()`` or the agent's exit abandons the round.
+        Cancelling the caller cancels the round.
         """
-        return await self._round(force=force)
+        task = asyncio.create_task(self._round(force=force), name="ctxmgr_manual_compaction")
+        self._manual_rounds.add(task)
+        task.add_done_callback(self._manual_rounds.discard)
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task.cancelled():
+            abandoned = self._abandoned.pop(task, None)
+            if abandoned is not None:
+                return abandoned
+            return self._skip("not_running", self._stats.tokens)
+        return task.result()
 
     def _fires(self, tokens: int, items: int) -> bool:
         """The trigger, re-armed only once the context grew by the hysteresis gap.
@@ -545,7 +634,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                     return await self._fallback_trim(
                         request_id, tokens, started, "summarizer_failed", e
                     )
-                except _GrewOverBudget:
+                except _SummaryTooLate:
                     return await self._fallback_trim(request_id, tokens, started, "over_budget")
                 self._summarizer_failures = 0
             outcome = await self._applier_or_raise().apply(
@@ -555,7 +644,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                 before_delete=self._archiver(request_id, summary),
             )
         except asyncio.CancelledError as e:
-            self._fail(request_id, "summarize" if summary is None else "insert", e)
+            failed = self._fail(request_id, "summarize" if summary is None else "insert", e)
+            if (task := asyncio.current_task()) is not None:
+                self._abandoned[task] = failed  # what compact() returns for it
             raise
         return self._report(outcome, request_id, tokens, summary, usage, started)
 
@@ -576,16 +667,16 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     async def _summarize_within_budget(
         self, live: llm.ChatContext, plan: CompactionPlan, request_id: str
     ) -> tuple[llm.ChatMessage, tuple[int, int]]:
-        """``_summarize``; on a pipeline, given up (``_GrewOverBudget``) as soon as an item
-        takes the context over ``max_tokens``: the next request would go out over budget,
-        and a trim lands at once there. On a realtime model a trim waits for the same quiet
-        moment the summary would, so the summary is waited for."""
-        self._grew_over_budget.clear()
+        """``_summarize``; on a pipeline, given up (``_SummaryTooLate``) when a request that
+        would go out over ``max_tokens`` waited ``first_reply_wait_s`` for it
+        (``_before_request``): a trim lands at once there. On a realtime model a trim waits
+        for the same quiet moment the summary would, so the summary is waited for."""
+        self._summary_too_late.clear()
         summarizing = asyncio.ensure_future(self._summarize(live, plan, request_id))
         assert self._backend is not None
         if self._backend.two_step:
             return await summarizing
-        over = asyncio.ensure_future(self._grew_over_budget.wait())
+        over = asyncio.ensure_future(self._summary_too_late.wait())
         try:
             await asyncio.wait({summarizing, over}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -594,7 +685,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                 summarizing.cancel()
                 await asyncio.gather(summarizing, return_exceptions=True)
         if summarizing.cancelled():
-            raise _GrewOverBudget
+            raise _SummaryTooLate
         return summarizing.result()
 
     async def _fallback_trim(
@@ -824,8 +915,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         return CompactionResult("applied", event)
 
 
-class _GrewOverBudget(Exception):
-    """The context passed ``max_tokens`` while the summary was being written."""
+class _SummaryTooLate(Exception):
+    """A request waited for the summary in vain: the context is over ``max_tokens``."""
 
 
 def _model_of(agent: Agent) -> object:

@@ -10,11 +10,14 @@ item's ``extra`` dict (and a message's ``content`` list), which the real item
 never does. That identity, not the id, tells a placeholder.
 
 Everything here is protected from deletion: remote-only items, pending
-placeholders, and every item the server placed after the oldest of them.
+placeholders, the server's last item, and every item placed after the oldest of
+them. A placeholder the conversation went a turn past is no longer pending (see
+``remote_view``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -22,7 +25,11 @@ from livekit.agents import llm
 
 from .chat_items import reaches_server
 
-__all__ = ["RemoteView", "is_placeholder", "remote_view", "unsynced_ids"]
+__all__ = ["PLACEHOLDER_GIVE_UP_S", "RemoteView", "is_placeholder", "remote_view", "unsynced_ids"]
+
+PLACEHOLDER_GIVE_UP_S = 10.0
+"""Seconds after which a placeholder the conversation went a turn past is given up on:
+its own item (a transcript, a reply's text) is not coming."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +39,14 @@ class RemoteView:
     remote_only: frozenset[str]
     """On the server, not in the local context."""
     placeholders: frozenset[str]
-    """Local copies of remote items that the real local item has not replaced yet."""
+    """Local copies of remote items that the real local item has not replaced yet, and
+    will not: ``answered`` ones are not protected (see ``remote_view``)."""
+    answered: frozenset[str]
+    """Placeholders given up on: a user turn the server placed after them is settled in
+    the agent's context, and they are older than ``PLACEHOLDER_GIVE_UP_S``."""
     protected: frozenset[str]
-    """``remote_only`` | ``placeholders`` | every item after the oldest of them (server order)."""
+    """``remote_only`` | unanswered placeholders | the server's last item | every item
+    after the oldest of them, in either order."""
 
 
 def is_placeholder(local_item: llm.ChatItem, remote_item: llm.ChatItem) -> bool:
@@ -57,19 +69,31 @@ def _awaiting_transcript(local_item: llm.ChatItem, remote_item: llm.ChatItem) ->
 
 
 def remote_view(
-    local: llm.ChatContext, remote: llm.ChatContext | None, *, ignoring: Collection[str] = ()
+    local: llm.ChatContext,
+    remote: llm.ChatContext | None,
+    *,
+    ignoring: Collection[str] = (),
+    give_up_s: float | None = None,
 ) -> RemoteView:
     """Compute the protected ids from the two contexts.
 
     Unsettled: remote-only items and placeholders (the local object is the mirror's
     own, or livekit's shallow copy of it: no local version of the item exists yet).
-    Protected: the unsettled ones, everything after the oldest of them in either
-    order, and the server's last item (a response the server committed but has not
-    announced yet chains to it). Items in ``ignoring`` (a compaction's own summary,
-    between its insert and its delete) are left out of both contexts first.
+    Protected: the unsettled ones, the server's last item (a response the server
+    committed but has not announced yet chains to it), and everything after the oldest
+    of them, in either order.
+
+    A placeholder is given up on (``answered``), and settled, once a user turn the
+    server placed after it is settled in the agent's context (the conversation went a
+    turn past it) and it is older than ``give_up_s``: its own item is not coming (user
+    audio whose transcription failed or is off, a reply cancelled before any text was
+    forwarded), or comes as a transcript so late that the manager archives it if the
+    turn was folded meanwhile. Without this, one such turn would freeze every later one
+    for the rest of the call. Items in ``ignoring`` (a compaction's own summary, between
+    its insert and its delete) are left out of both contexts first.
     """
     if remote is None:
-        return RemoteView(frozenset(), frozenset(), frozenset())
+        return RemoteView(frozenset(), frozenset(), frozenset(), frozenset())
     if ignoring:
         skip = set(ignoring)
         local = llm.ChatContext([i for i in local.items if i.id not in skip])
@@ -81,7 +105,17 @@ def remote_view(
         for item in remote.items
         if item.id in local_by_id and is_placeholder(local_by_id[item.id], item)
     )
-    unsettled = remote_only | placeholders
+    answered: set[str] = set()
+    user_turn_after = False
+    old = time.time() - (PLACEHOLDER_GIVE_UP_S if give_up_s is None else give_up_s)
+    for item in reversed(remote.items):  # newest first
+        if item.id in placeholders and user_turn_after and item.created_at <= old:
+            answered.add(item.id)
+        local_item = local_by_id.get(item.id)
+        settled = local_item is not None and item.id not in placeholders
+        if settled and local_item.type == "message" and local_item.role == "user":  # type: ignore[union-attr]
+            user_turn_after = True
+    unsettled = remote_only | (placeholders - answered)
     protected = set(unsettled)
     if remote.items:
         protected.add(remote.items[-1].id)
@@ -89,7 +123,7 @@ def remote_view(
         first = next((n for n, i in enumerate(order) if i in protected), None)
         if first is not None:
             protected.update(order[first:])
-    return RemoteView(remote_only, placeholders, frozenset(protected))
+    return RemoteView(remote_only, placeholders, frozenset(answered), frozenset(protected))
 
 
 def unsynced_ids(local: llm.ChatContext, remote: llm.ChatContext | None) -> frozenset[str]:

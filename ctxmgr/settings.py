@@ -149,7 +149,13 @@ class Settings(BaseSettings):
     """Keep the tail window in updates ctxmgr did not plan (the application's own, a tool's)."""
 
     quiescence_timeout_s: float = Field(default=10.0, gt=0, le=600)
-    """How long an apply waits for the agent to be idle before it skips the round."""
+    """How long an apply waits for a safe moment (realtime: the agent idle; pipeline: no
+    tool running) before it skips the round."""
+
+    first_reply_wait_s: float = Field(default=2.0, ge=0, le=60)
+    """History preloaded over ``max_tokens`` (``Agent(chat_ctx=...)``) is compacted as the
+    agent enters, before its first reply; on a pipeline that reply waits at most this long
+    for the summary, then the history is trimmed instead."""
 
     model: str = "gpt-4o"
     """Model name, used to pick the tiktoken encoding."""

@@ -313,6 +313,10 @@ async def _bounded(aw: Awaitable[_T], timeout_s: float) -> _T:
     return await asyncio.wait_for(aw, timeout_s)
 
 
+UNTRANSCRIBED_TURN = "(spoke; no transcript: the reply that follows shows what was said)"
+"""How a folded user turn with no text (its audio never transcribed) reaches the summarizer."""
+
+
 def _message_text(message: llm.ChatMessage) -> str:
     parts = [message.text_content or ""]
     # realtime items may carry their words only as an audio transcript
@@ -329,6 +333,9 @@ def _render_item(item: llm.ChatItem) -> str | None:
         if item.role not in ("user", "assistant"):
             return None  # instructions stay in the context; they are not history
         text = _message_text(item)
+        if not text and item.role == "user" and not any(isinstance(c, str) for c in item.content):
+            # a spoken turn never transcribed: the model heard it, the summarizer cannot
+            return to_xml(item.role, UNTRANSCRIBED_TURN)
         return to_xml(item.role, text) if text else None
     if isinstance(item, llm.FunctionCall):
         return to_xml(

@@ -184,12 +184,14 @@ async def test_cancelled_compaction_leaves_the_context_as_it_was() -> None:
     async with running(summarizer=FakeLLM(delay_s=2.0)) as (m, log, agent, session):
         await _turns(session, 0, 10)
         before = snapshot(agent.chat_ctx)
-        m._task = asyncio.create_task(m.compact(force=True))
+        manual = asyncio.create_task(m.compact(force=True))
         await asyncio.sleep(0.1)
         await m.aclose()
-        assert m._task.cancelled()
+        result = await manual  # abandoned, reported, never raised
+        assert result.status == "failed" and result.event.stage == "summarize"  # type: ignore[union-attr]
         assert snapshot(agent.chat_ctx) == before
         assert [e.stage for e in log.of("compaction_failed")] == ["summarize"]  # type: ignore[attr-defined]
+        assert not m.busy
 
 
 async def test_token_budget_trims_when_the_summarizer_fails() -> None:
@@ -319,11 +321,11 @@ async def test_session_close_abandons_a_compaction_in_flight() -> None:
         await session.start(agent)
         await _turns(session, 0, 10)
         before = snapshot(agent.chat_ctx)
-        m._task = task = asyncio.create_task(m.compact(force=True))
+        manual = asyncio.create_task(m.compact(force=True))
         await asyncio.sleep(0.1)
         await session.aclose()
-        await asyncio.gather(task, return_exceptions=True)
-        assert task.cancelled()
+        result = await manual
+        assert result.status == "failed" and result.event.stage == "summarize"  # type: ignore[union-attr]
         assert snapshot(agent.chat_ctx) == before
         assert [e.stage for e in log.of("compaction_failed")] == ["summarize"]  # type: ignore[attr-defined]
         await m.aclose()
@@ -504,3 +506,86 @@ async def test_a_summary_that_is_not_ready_in_time_gives_way_to_a_trim_at_the_li
     assert max(sent) <= m.settings.max_tokens + growth, (max(sent), growth)
     assert m.stats.over_budget == len(over)
     assert not _lost(log, seen, final)
+
+
+def _history(turns: int) -> llm.ChatContext:
+    ctx = llm.ChatContext.empty()
+    for t in range(turns):
+        ctx.add_message(role="user", content=user_line(t))
+        ctx.add_message(role="assistant", content=f"Noted, turn {t}: it ships in two days.")
+    return ctx
+
+
+@pytest.mark.parametrize("summary_delay_s", [0.05, 5.0])
+async def test_history_preloaded_over_the_budget_is_compacted_before_the_first_reply(
+    summary_delay_s: float,
+) -> None:
+    """``Agent(chat_ctx=<240 items>)`` at three times the budget: the first request is under
+    it. A summary not ready within ``first_reply_wait_s`` gives way to a trim."""
+    summarizer = FakeLLM(delay_s=summary_delay_s)
+    session_llm = FakeLLM(responder)
+    m = _manager(summarizer, max_tokens=1500, first_reply_wait_s=0.3)
+    log = EventLog(m)
+    agent = SupportAgent(chat_ctx=_history(120))
+    assert m.counter.count(agent.chat_ctx) > 3 * 1500
+    m.attach(agent)
+    async with session_llm, summarizer, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        await session.run(user_input=user_line(99))
+        first = m.counter.count(session_llm.calls[0])
+        assert first <= m.settings.max_tokens, first
+        applied = log.of("compaction_applied")
+        assert len(applied) == 1
+        if summary_delay_s < 0.3:
+            assert applied[0].summary_id is not None  # type: ignore[attr-defined]
+        else:
+            assert applied[0].fallback_reason == "over_budget"  # type: ignore[attr-defined]
+        await m.aclose()
+
+
+async def test_the_agents_own_llm_node_still_runs_on_a_request_that_carries_the_summary() -> None:
+    from livekit.agents import Agent
+
+    class RecordingAgent(SupportAgent):
+        def __init__(self) -> None:
+            super().__init__()
+            self.requests: list[list[str]] = []
+
+        async def llm_node(self, chat_ctx, tools, model_settings):  # type: ignore[no-untyped-def]
+            self.requests.append([i.id for i in chat_ctx.items])
+            async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
+                yield chunk
+
+    summarizer = FakeLLM(delay_s=0.05)
+    m = _manager(summarizer, max_tokens=1500)
+    log = EventLog(m)
+    agent = RecordingAgent()
+    m.attach(agent)
+    async with FakeLLM(responder, delay_s=0.02) as reply_llm, summarizer, AgentSession(
+        llm=reply_llm
+    ) as session:
+        await session.start(agent)
+        for t in range(40):
+            await session.run(user_input=user_line(t))
+        applied = log.of("compaction_applied")
+        assert applied and len(agent.requests) == len(reply_llm.calls)
+        last = applied[-1]
+        assert last.summary_id in agent.requests[-1]  # type: ignore[attr-defined]
+        assert not set(last.removed_ids) & set(agent.requests[-1])  # type: ignore[attr-defined]
+        m.detach()
+        assert "llm_node" not in agent.__dict__  # the override is the class's again
+        await m.aclose()
+
+
+async def test_detach_abandons_a_manual_round_and_nothing_lands_or_is_archived_after() -> None:
+    async with running(summarizer=FakeLLM(delay_s=1.0)) as (m, log, agent, session):
+        await _turns(session, 0, 10)
+        before = snapshot(agent.chat_ctx)
+        manual = asyncio.create_task(m.compact(force=True))
+        await asyncio.sleep(0.1)
+        m.detach()
+        result = await manual
+        assert result.status == "failed"
+        await asyncio.sleep(1.2)  # past the summarizer's delay
+        assert snapshot(agent.chat_ctx) == before and not log.of("compaction_applied")
+        assert m.archive is not None and not m.archive.search(m.session_id, "Baker")

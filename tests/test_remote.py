@@ -62,3 +62,25 @@ def test_a_spoken_turn_copied_before_its_transcript_is_still_a_placeholder() -> 
     assert not is_placeholder(heard, remote.items[1])  # the transcript arrived locally
     silent_reply = llm.ChatMessage(id="r", role="assistant", content=[])
     assert not is_placeholder(silent_reply, silent_reply.model_copy(deep=True))
+
+
+def test_a_placeholder_a_later_user_turn_answered_long_ago_is_given_up_on() -> None:
+    """A spoken turn never transcribed: it freezes what follows until the user spoke again
+    (a settled user turn after it) and ``give_up_s`` passed; then it is settled."""
+    spoken = llm.ChatMessage(id="s", role="user", content=[], created_at=100.0)
+    reply, typed, last = _m("r", "assistant"), _m("u"), _m("z", "assistant")
+    remote = _server_copy([spoken, reply, typed, last])
+    placeholder = remote.items[0].model_copy()  # shares the mirror's dict
+    local = llm.ChatContext([placeholder, reply, typed, last])
+    view = remote_view(local, remote, give_up_s=10.0)
+    assert view.answered == {"s"} and view.protected == {"z"}
+    # not yet old enough (created now), or nothing settled from the user after it: frozen
+    young = remote.items[0].model_copy(update={"created_at": 1e12})
+    young_remote = llm.ChatContext([young, *remote.items[1:]])
+    assert remote_view(local, young_remote, give_up_s=10.0).protected == {"s", "r", "u", "z"}
+    unanswered = remote_view(llm.ChatContext([placeholder, reply]), _keep(remote, 2), give_up_s=0)
+    assert unanswered.answered == frozenset() and unanswered.protected == {"s", "r"}
+
+
+def _keep(ctx: llm.ChatContext, n: int) -> llm.ChatContext:
+    return llm.ChatContext(ctx.items[:n])

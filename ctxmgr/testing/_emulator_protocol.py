@@ -115,6 +115,21 @@ def transcription_completed(item_id: str, transcript: str) -> dict[str, Any]:
     )
 
 
+def transcription_failed(item_id: str) -> dict[str, Any]:
+    """``conversation.item.input_audio_transcription.failed``: the item keeps no transcript."""
+    return server_event(
+        "conversation.item.input_audio_transcription.failed",
+        item_id=item_id,
+        content_index=0,
+        error={
+            "type": "transcription_error",
+            "code": "audio_unintelligible",
+            "message": "The audio could not be transcribed.",
+            "param": None,
+        },
+    )
+
+
 def server_error(event_id: str | None) -> dict[str, Any]:
     """A request the server failed to process (transient; the client may retry)."""
     return error_event(

@@ -197,6 +197,8 @@ class ServerResponse:
             part={"type": "audio" if audio else "text", key: ""},
         )
         sent = ""
+        if say.first_delay:
+            await self._pause(say.first_delay)
         for chunk in _split(say.text, say.chunks):
             if self._cancelled.is_set():
                 break

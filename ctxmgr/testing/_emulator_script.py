@@ -19,6 +19,8 @@ class Say:
     """How many deltas the text is split into."""
     chunk_delay: float = 0.0
     """Seconds between deltas."""
+    first_delay: float = 0.0
+    """Seconds between the message's announcement and its first delta."""
 
 
 @dataclass(frozen=True)

@@ -354,14 +354,19 @@ class EmulatedSession:
         self.send(proto.item_done(stored, previous))
         return str(stored["id"])
 
-    def transcribe_later(self, item_id: str, transcript: str, delay: float) -> None:
+    def transcribe_later(
+        self, item_id: str, transcript: str | None, delay: float
+    ) -> None:
         """Send the transcript of a user audio item ``delay`` seconds from now (and store it
-        in the item), unless the item is gone by then."""
+        in the item), unless the item is gone by then; ``None``: the transcription fails."""
 
         def _done() -> None:
             self.transcribing.pop(item_id, None)
             item = self.conversation.get(item_id)
             if item is None:
+                return
+            if transcript is None:
+                self.send(proto.transcription_failed(item_id))
                 return
             item["content"][0]["transcript"] = transcript
             self.send(proto.transcription_completed(item_id, transcript))

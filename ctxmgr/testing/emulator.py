@@ -116,6 +116,9 @@ class RealtimeServerEmulator:
         self.transcription_delay: float | None = None
         """Seconds between a user audio turn's item and its transcript (as the real server,
         which transcribes asynchronously); ``None``: the item carries its transcript."""
+        self.transcription_fails = False
+        """User audio turns are never transcribed: ``transcription_delay`` seconds (0 when
+        unset) after the item, ``input_audio_transcription.failed`` comes instead."""
         self.refused: list[str] = []
         """Ids of the items whose client create or delete ``refuse_changes`` refused, and of
         the creates then rejected for being chained to an item a refusal left out."""
@@ -281,7 +284,10 @@ class RealtimeServerEmulator:
         ``release()``; a response in progress also holds it back.
         """
         session = self.server_session
-        if user_transcript is not None and self.transcription_delay is not None:
+        if user_transcript is not None and self.transcription_fails:
+            item_id = session.add_user_item({"type": "input_audio", "transcript": None})
+            session.transcribe_later(item_id, None, self.transcription_delay or 0.0)
+        elif user_transcript is not None and self.transcription_delay is not None:
             item_id = session.add_user_item({"type": "input_audio", "transcript": None})
             session.transcribe_later(item_id, user_transcript, self.transcription_delay)
         elif user_transcript is not None:

@@ -39,12 +39,14 @@ seed with nobody compacting) can be compared item by item although ids differ.
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from livekit.agents import llm
 
+from .. import remote
 from ._emulator_conversation import ServerItem
 from ._emulator_session import EmulatedSession
 from .checker import Fingerprint, Violation, ViolationKind, fingerprint
@@ -186,10 +188,14 @@ class Ledger:
         in flight: sending its delete again is not deleting a remote-only item.
         """
         refused = set(self.emulator.refused)
+        given_up = _given_up(mirror, local_items)
         return [
             i.id
             for i in mirror.items
-            if (i.id not in local_items or _is_placeholder(local_items[i.id]))
+            if (
+                i.id not in local_items
+                or (_is_placeholder(local_items[i.id]) and i.id not in given_up)
+            )
             and i.id not in refused
         ]
 
@@ -540,6 +546,23 @@ def _tail_local(chat_ctx: llm.ChatContext, keep_last_turns: int) -> set[str]:
 
 def _is_placeholder(item: llm.ChatItem) -> bool:
     return isinstance(item, llm.ChatMessage) and not item.text_content
+
+
+def _given_up(mirror: llm.ChatContext, local: dict[str, llm.ChatItem]) -> set[str]:
+    """Textless messages the conversation went a turn past, long ago: a user message the
+    server holds after one has its text in the agent's context, and the mirror has held
+    it for ``PLACEHOLDER_GIVE_UP_S``. Its text is not coming (transcription failed, a
+    reply cut off before its first word): it is no longer in flight."""
+    old = time.time() - remote.PLACEHOLDER_GIVE_UP_S  # read now: a test may change it
+    given_up: set[str] = set()
+    answered = False
+    for item in reversed(mirror.items):
+        held = local.get(item.id)
+        if held is not None and _is_placeholder(held) and answered and item.created_at <= old:
+            given_up.add(item.id)
+        if isinstance(held, llm.ChatMessage) and held.role == "user" and held.text_content:
+            answered = True
+    return given_up
 
 
 def _calls_in_flight(

@@ -9,7 +9,8 @@ from emulator_support import Live, plugin_problems
 from livekit.agents import llm, utils
 
 from ctxmgr import ContextManager, Settings
-from ctxmgr.testing.emulator import CallTool, RealtimeServerEmulator, ResponsePlan
+from ctxmgr.testing.emulator import CallTool, RealtimeServerEmulator, ResponsePlan, Say
+from ctxmgr.summarizer import UNTRANSCRIBED_TURN
 from ctxmgr.testing.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.emulator
@@ -586,5 +587,83 @@ async def test_a_text_edit_never_lands_while_a_response_is_in_progress(
         assert {i.id: i for i in emulator.conversation}[first_user.id].text.startswith("Turn 0: my")
         await reply.wait_done()
         await live.session.wait_for_idle()
+        assert live.violations() == []
+        await manager.aclose()
+
+
+async def test_a_spoken_turn_never_transcribed_does_not_freeze_compaction(
+    live: Live, emulator: RealtimeServerEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Transcription failed: livekit's placeholder for the turn is never replaced. Once the
+    conversation went a turn past it, it is folded like any turn (the summarizer is told
+    it was not transcribed) instead of freezing every later turn for the rest of the
+    call; a transcript that still arrives for it goes to the archive."""
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, keep_last_turns=1, target_fraction=0.01)
+        await _turns(live, 3)
+        emulator.transcription_fails = True
+        response = emulator.commit_response(ResponsePlan.say("Sure."), user_transcript="lost")
+        await response.wait_done()
+        await live.session.wait_for_idle()
+        emulator.transcription_fails = False
+        spoken = emulator.conversation[-2].id
+        local = live.agent.chat_ctx.get_by_id(spoken)
+        assert local is not None and not local.text_content  # never healed by livekit
+        frozen = await manager.compact(force=True)  # nothing went past it yet
+        assert spoken not in getattr(frozen.event, "removed_ids", ())
+
+        await _turns(live, 6)
+        young = await manager.compact(force=True)  # a transcript may still come
+        assert spoken not in getattr(young.event, "removed_ids", ())
+        monkeypatch.setattr("ctxmgr.remote.PLACEHOLDER_GIVE_UP_S", 0.0)  # 10 s later
+        later = [i.id for i in live.agent.chat_ctx.items if i.id != spoken][-6:-2]
+        result = await manager.compact(force=True)
+        assert result.status == "applied", result
+        removed = set(result.event.removed_ids)  # type: ignore[union-attr]
+        assert spoken in removed and spoken not in emulator.item_ids
+        assert set(later) <= removed, "the turns after the untranscribed one stayed frozen"
+        assert UNTRANSCRIBED_TURN in (summarizer.calls[-1].items[-1].text_content or "")
+        assert live.violations() == []
+
+        # the plugin's transcript for it, late: livekit adds it to the agent's context
+        live.rt_session.emit(
+            "input_audio_transcription_completed",
+            llm.InputTranscriptionCompleted(item_id=spoken, transcript="late words", is_final=True),
+        )
+        assert live.agent.chat_ctx.get_by_id(spoken) is None
+        assert manager.archive is not None
+        assert any("late words" in hit.text for hit in manager.archive.search(manager.session_id, "late words"))
+        await _turns(live, 1)
+        assert spoken not in emulator.item_ids and live.violations() == []
+        await manager.aclose()
+
+
+async def test_a_reply_cut_off_before_its_first_word_does_not_freeze_compaction(
+    live: Live, emulator: RealtimeServerEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An early barge-in: the reply is interrupted before any text was forwarded, and
+    livekit's placeholder copy of it stays in the agent's context for good."""
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, keep_last_turns=1, target_fraction=0.01)
+        await _turns(live, 3)
+        slow = ResponsePlan(outputs=(Say("A long answer.", first_delay=2.0),))
+        response = emulator.commit_response(slow)
+        await emulator.wait_until(lambda: len(response.item_ids) == 1)
+        reply = response.item_ids[0]
+        await emulator.wait_until(lambda: live.rt_session.chat_ctx.get_by_id(reply) is not None)
+        await live.session.interrupt()
+        await response.wait_done()
+        await live.session.wait_for_idle()
+        await _turns(live, 6)
+        cut = live.agent.chat_ctx.get_by_id(reply)
+        assert cut is not None and not cut.text_content  # livekit's placeholder, for good
+        before = await manager.compact(force=True)  # younger than PLACEHOLDER_GIVE_UP_S
+        assert set(getattr(before.event, "removed_ids", ())) & {reply} == set()
+        later = [i.id for i in live.agent.chat_ctx.items if i.id != reply][-6:-2]
+        monkeypatch.setattr("ctxmgr.remote.PLACEHOLDER_GIVE_UP_S", 0.0)
+        result = await manager.compact(force=True)
+        assert result.status == "applied", result
+        removed = set(result.event.removed_ids)  # type: ignore[union-attr]
+        assert set(later) <= removed, f"frozen after the cut reply (placeholder: {cut})"
         assert live.violations() == []
         await manager.aclose()
