@@ -182,6 +182,8 @@ class Applier:
         """When each item of the agent's context was first observed there (``observe``)."""
         self._removed: dict[str, None] = {}
         """Ids removed on purpose (folded, trimmed, or by a guarded update), oldest first."""
+        self._wake = asyncio.Event()
+        """Set by ``observe``: a waiting step checks for a quiet moment at once."""
         self._suspects: set[str] = set()
         """Ids the mirror holds that the server may have deleted (a delete whose
         acknowledgement never came: ``RealtimeSyncError.undeleted_ids``)."""
@@ -193,6 +195,7 @@ class Applier:
         observed no earlier than the newest item of the copy may have arrived after the
         copy was taken, and an update made from it never removes it.
         """
+        self._wake.set()
         self._clock += 1
         entered, clock = self._entered, self._clock
         self._entered = {i.id: entered.get(i.id, clock) for i in self.backend.read_local().items}
@@ -331,7 +334,7 @@ class Applier:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not await wait_quiescent(
-                self._ready, remaining, polls=self._polls()
+                self._ready, remaining, polls=self._polls(), wake=self._wake
             ):
                 running = self.backend.is_running()
                 if stage is None:
@@ -550,7 +553,10 @@ class Applier:
         ) or bool(_edited(proposed.items, self._server_copies(self.backend.read_remote())))
         quiet = (
             await wait_quiescent(
-                self.backend.is_quiescent, self._quiescence_timeout_s, polls=self._polls()
+                self.backend.is_quiescent,
+                self._quiescence_timeout_s,
+                polls=self._polls(),
+                wake=self._wake,
             )
             if wants_removal
             else True

@@ -405,6 +405,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             task.cancel()
 
     def _on_metrics(self, metrics: Any) -> None:
+        self._observe(None)  # a response is done: a step waiting for a quiet moment looks now
         if isinstance(metrics, RealtimeModelMetrics) and not metrics.cancelled:
             self.report_usage(metrics.input_tokens)
 

@@ -9,6 +9,7 @@ built from copies, and an apply is one synchronous assignment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -49,8 +50,7 @@ def agent_is_quiescent(agent: Any) -> bool:
     (STT-LLM-TTS) the context is local and every LLM request is built from a copy
     taken when it starts, so a reply being generated or spoken is not affected: only a
     tool still running is waited for (its reply merges the agent's context into the
-    turn's copy, which would then hold a summary beside the span it replaces). An
-    agent that is not running has nothing in flight.
+    turn's copy). An agent that is not running has nothing in flight.
     """
     activity = getattr(agent, "_activity", None)
     if activity is None:
@@ -71,13 +71,19 @@ def agent_is_quiescent(agent: Any) -> bool:
 
 
 async def wait_quiescent(
-    is_quiescent: Callable[[], bool], timeout_s: float, *, polls: int = 2
+    is_quiescent: Callable[[], bool],
+    timeout_s: float,
+    *,
+    polls: int = 2,
+    wake: asyncio.Event | None = None,
 ) -> bool:
-    """Wait until ``is_quiescent()`` holds on ``polls`` polls in a row; ``False`` on timeout.
+    """Wait until ``is_quiescent()`` holds on ``polls`` checks in a row; ``False`` on timeout.
 
-    Two polls on a realtime model, because a reply can start in the same event-loop
-    turn that a previous one ended in; one on a pipeline, where only a running tool
-    is waited for.
+    Checks run every ``POLL_INTERVAL_S``, and at once whenever ``wake`` is set (by the
+    session's events: a response done, the agent listening again), so that the gap
+    between two turns that follow each other at once is found. Each check after a wake
+    first lets the event loop run what is already scheduled (a reply that starts in the
+    event-loop turn the previous one ended in).
     """
     deadline = time.monotonic() + timeout_s
     streak = 0
@@ -85,6 +91,15 @@ async def wait_quiescent(
         streak = streak + 1 if is_quiescent() else 0
         if streak >= polls:
             return True
-        if time.monotonic() >= deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             return False
-        await asyncio.sleep(POLL_INTERVAL_S)
+        if wake is None:
+            await asyncio.sleep(POLL_INTERVAL_S)
+            continue
+        if streak:
+            await asyncio.sleep(0)  # the next check, once what is scheduled has run
+            continue
+        wake.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(wake.wait(), min(POLL_INTERVAL_S, remaining))

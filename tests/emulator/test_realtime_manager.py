@@ -576,6 +576,8 @@ async def test_a_text_edit_never_lands_while_a_response_is_in_progress(
             ResponsePlan(outputs=(Say("Let me explain this slowly.", chunks=10, chunk_delay=0.1),))
         )
         await emulator.wait_until(lambda: reply.item_ids[0] in emulator.item_ids)
+        # once the plugin knows (before, no client can tell a response is on its way)
+        await emulator.wait_until(lambda: live.rt_session.has_active_generation)
         items = list(live.agent.chat_ctx.copy().items)
         first_user = next(i for i in items if i.type == "message" and i.role == "user")
         redacted = first_user.model_copy(update={"content": ["Turn 0: (redacted)"]})

@@ -1,0 +1,146 @@
+"""The budget under every traffic pattern, realtime side (issue 13's matrix).
+
+A real ``AgentSession`` on the real OpenAI realtime plugin against the emulator. What
+a response was given is read from the emulator (the server's conversation when it
+started), counted with the manager's counter; losses from the server's event log.
+Run with ``-s`` to see each row's figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from emulator_support import Live, open_live
+from livekit.agents import llm
+
+from ctxmgr import ContextManager, Settings, TokenCounter
+from ctxmgr.testing.emulator import (
+    RealtimeServerEmulator,
+    ResponsePlan,
+    ResponseRequest,
+    Say,
+    ServerItem,
+)
+from ctxmgr.testing.fake_llm import FakeLLM
+
+pytestmark = pytest.mark.emulator
+
+MAX_TOKENS = 1200
+
+
+def _tokens(counter: TokenCounter, conversation: Sequence[ServerItem]) -> int:
+    items: list[llm.ChatItem] = [
+        llm.ChatMessage(id=i.id, role=i.role or "user", content=[i.text])  # type: ignore[arg-type]
+        for i in conversation
+        if i.type == "message"
+    ]
+    return counter.count(llm.ChatContext(items))
+
+
+def _new_summary(before: Sequence[ServerItem], after: Sequence[ServerItem]) -> bool:
+    known = {i.id for i in before}
+    return any(i.id not in known and "chat_history_summary" in i.text for i in after)
+
+
+class Recorder:
+    """A responder that answers in a few streamed chunks and records what each response
+    was given (the server's conversation when it started)."""
+
+    def __init__(self) -> None:
+        self.given: list[tuple[ServerItem, ...]] = []
+
+    def __call__(self, request: ResponseRequest) -> ResponsePlan:
+        self.given.append(request.conversation)
+        return ResponsePlan(outputs=(Say("Noted, it ships in two days.", chunks=3, chunk_delay=0.01),))
+
+
+def _figures(
+    name: str, m: ContextManager, given: list[tuple[ServerItem, ...]], applied: list[object],
+    live: Live,
+) -> tuple[int, int]:
+    sent = [_tokens(m.counter, c) for c in given]
+    first = next(
+        (n for n, c in enumerate(given) if any(i.role == "system" and "chat_history_summary" in i.text for i in c)),
+        len(given),
+    )
+    # one turn's growth: between two responses with nothing removed in between
+    growth = max(
+        (
+            b - a
+            for a, b, ca, cb in zip(sent, sent[1:], given, given[1:])
+            if {i.id for i in ca} <= {i.id for i in cb} and not _new_summary(ca, cb)
+        ),
+        default=0,
+    )
+    largest = max(sent[first:], default=0)
+    print(
+        f"\n| {name} | {len(sent)} responses | largest after the first compaction {largest}"
+        f" (max {MAX_TOKENS} + {growth}) | {len(applied)} compactions |"
+        f" violations {len(live.violations())} |"
+    )
+    return largest, growth
+
+
+async def test_rapid_typed_turns_compact(emulator: RealtimeServerEmulator) -> None:
+    recorder = Recorder()
+    emulator.responder = recorder
+    live = await open_live(emulator)
+    async with FakeLLM(delay_s=0.05) as summarizer:
+        m = ContextManager(
+            Settings(policy="realtime", max_tokens=MAX_TOKENS, keep_last_turns=1),
+            summarizer_llm=summarizer,
+        ).attach(live.agent)
+        applied: list[object] = []
+        m.on("compaction_applied", applied.append)
+        for t in range(60):  # back to back
+            await live.session.run(user_input=f"Turn {t}: I am Ada, order {4400 + t}, {t} Baker Street.")
+        await m.wait_idle(timeout=10)
+        largest, growth = _figures("realtime rapid typed turns", m, recorder.given, applied, live)
+        assert len(applied) >= 3
+        assert largest <= MAX_TOKENS + growth
+        assert live.violations() == []
+        await m.aclose()
+    await live.aclose()
+
+
+async def test_spoken_turns_that_never_heal_do_not_stop_compaction(
+    emulator: RealtimeServerEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Untranscribed audio and replies cut off before their first word, again and again,
+    between typed turns: compaction goes on (placeholders given up on at once here)."""
+    monkeypatch.setattr("ctxmgr.remote.PLACEHOLDER_GIVE_UP_S", 0.0)
+    recorder = Recorder()
+    emulator.responder = recorder
+    live = await open_live(emulator)
+    async with FakeLLM(delay_s=0.02) as summarizer:
+        m = ContextManager(
+            Settings(policy="realtime", max_tokens=MAX_TOKENS, keep_last_turns=1),
+            summarizer_llm=summarizer,
+        ).attach(live.agent)
+        applied: list[object] = []
+        m.on("compaction_applied", applied.append)
+        await live.session.run(user_input="Hello, I am Ada.")  # connected
+        for t in range(45):
+            if t % 3 == 0:  # a spoken turn the server never transcribes
+                emulator.transcription_fails = True
+                reply = emulator.commit_response(ResponsePlan.say("Sure."), user_transcript="x")
+                await reply.wait_done()
+                emulator.transcription_fails = False
+            elif t % 3 == 1:  # a barge-in before the reply's first word
+                slow = emulator.commit_response(ResponsePlan(outputs=(Say("Well.", first_delay=1.0),)))
+                await emulator.wait_until(lambda: len(slow.item_ids) == 1)
+                await emulator.wait_until(
+                    lambda: live.rt_session.chat_ctx.get_by_id(slow.item_ids[0]) is not None
+                )
+                await live.session.interrupt()
+                await slow.wait_done()
+            await live.session.wait_for_idle()
+            await live.session.run(user_input=f"Turn {t}: I am Ada, order {4400 + t}, {t} Baker Street.")
+        await m.wait_idle(timeout=10)
+        largest, growth = _figures("realtime spoken turns that never heal", m, recorder.given, applied, live)
+        assert len(applied) >= 3
+        assert largest <= MAX_TOKENS + growth
+        assert live.violations() == []
+        await m.aclose()
+    await live.aclose()
