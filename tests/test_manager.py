@@ -589,3 +589,24 @@ async def test_detach_abandons_a_manual_round_and_nothing_lands_or_is_archived_a
         await asyncio.sleep(1.2)  # past the summarizer's delay
         assert snapshot(agent.chat_ctx) == before and not log.of("compaction_applied")
         assert m.archive is not None and not m.archive.search(m.session_id, "Baker")
+
+
+async def test_the_apps_removal_while_the_agent_is_thinking_lands_at_once() -> None:
+    """A pipeline context is local: an application's removal waits only for a running
+    tool, not for the reply being generated (it used to be kept, and never retried)."""
+    m = _manager(FakeLLM(), max_tokens=100_000)
+    agent = SupportAgent()
+    m.attach(agent)
+    async with FakeLLM(responder, delay_s=0.3) as reply_llm, AgentSession(llm=reply_llm) as session:
+        await session.start(agent)
+        await _turns(session, 1, 6)
+        thinking = session.run(user_input="Turn 99: one more question.")
+        await asyncio.sleep(0.1)
+        assert session.agent_state == "thinking"
+        copy = agent.chat_ctx.copy()
+        old = [i.id for i in copy.items if i.type == "message" and i.role != "system"][:4]
+        await agent.update_chat_ctx(llm.ChatContext([i for i in copy.items if i.id not in old]))
+        assert not {i.id for i in agent.chat_ctx.items} & set(old)
+        await thinking
+        assert not {i.id for i in agent.chat_ctx.items} & set(old)
+        await m.aclose()
