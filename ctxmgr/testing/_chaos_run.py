@@ -497,16 +497,23 @@ class _Race:
     def _refused_livekit_change(self, violation: Violation) -> bool:
         ids = set(violation.item_ids)
         refused = set(self.emulator.refused)
-        # livekit's item (its first create was livekit's; a contender may send it again),
-        # or the application's, whichever code passed its create on
+        # livekit's item or the application's, whichever code passed its create on: a
+        # contender sends the items the agent's context holds and the server lacks (a tool
+        # output livekit added but had not sent yet), so its create may come first (seed
+        # 406); only a summary is the contender's own, and a delete it sent is its doing
         return bool(ids) and ids <= refused and not any(
-            (
-                i not in self.app_items
-                and self.changes.created_by.get(i, ["contender"])[0] == "contender"
-            )
-            or self.changes.culprit_of(i, 0) == "contender"
+            self._contenders_own(i) or self.changes.culprit_of(i, 0) == "contender"
             for i in ids
         )
+
+    def _contenders_own(self, item_id: str) -> bool:
+        """The contender wrote the item (a summary), rather than forwarded it."""
+        for event in self.emulator.client_events:
+            item = event.get("item") or {}
+            if event.get("type") == "conversation.item.create" and item.get("id") == item_id:
+                text = "".join(str(p.get("text") or "") for p in item.get("content") or [])
+                return "<chat_history_summary>" in text
+        return False  # never sent, so never refused
 
     def _reported_unconfirmed_summary(self, violation: Violation, known: dict[str, Any]) -> bool:
         ids = set(violation.item_ids)
