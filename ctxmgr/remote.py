@@ -112,9 +112,12 @@ def remote_view(
         if item.id in placeholders and user_turn_after and item.created_at <= old:
             answered.add(item.id)
         local_item = local_by_id.get(item.id)
-        settled = local_item is not None and item.id not in placeholders
-        if settled and local_item.type == "message" and local_item.role == "user":  # type: ignore[union-attr]
-            user_turn_after = True
+        if (
+            isinstance(local_item, llm.ChatMessage)
+            and local_item.role == "user"
+            and item.id not in placeholders
+        ):
+            user_turn_after = True  # settled: the user spoke after it
     unsettled = remote_only | (placeholders - answered)
     protected = set(unsettled)
     if remote.items:
