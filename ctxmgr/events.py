@@ -134,8 +134,9 @@ class CompactionFailedEvent:
 class OverBudgetEvent:
     """The context passed ``max_tokens``: the next request goes out over budget.
 
-    Emitted when it crosses the limit, and again only after it came back under. A round
-    still writing its summary then trims at once instead (``fallback_reason``).
+    Emitted when it crosses the limit, and again only after it came back under. On a
+    pipeline, a request over the limit waits ``first_reply_wait_s`` for a round still
+    writing its summary, which then trims instead (``fallback_reason="over_budget"``).
     """
 
     tokens: int

@@ -425,14 +425,14 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def _on_session_activity(self, ev: Any) -> None:
         if self._state is not _State.ATTACHED or self._backend is None:
             return
-        added = getattr(ev, "type", None) == "conversation_item_added"
-        late = getattr(ev, "item", None) if added else None
+        kind = getattr(ev, "type", None)
+        late = getattr(ev, "item", None) if kind == "conversation_item_added" else None
         if late is not None and self._applier is not None and self._applier.was_removed(late.id):
             self._drop_late_arrival(late)
         self._observe(ev)
         # agent state changes come several times a turn and add no item: they only
         # matter to retry a round that could not run or did not land
-        if getattr(ev, "type", None) == "agent_state_changed" and not self._recheck:
+        if kind == "agent_state_changed" and not self._recheck:
             return
         self._check_trigger()
 
@@ -672,11 +672,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         would go out over ``max_tokens`` waited ``first_reply_wait_s`` for it
         (``_before_request``): a trim lands at once there. On a realtime model a trim waits
         for the same quiet moment the summary would, so the summary is waited for."""
-        self._summary_too_late.clear()
-        summarizing = asyncio.ensure_future(self._summarize(live, plan, request_id))
         assert self._backend is not None
         if self._backend.two_step:
-            return await summarizing
+            return await self._summarize(live, plan, request_id)
+        self._summary_too_late.clear()
+        summarizing = asyncio.ensure_future(self._summarize(live, plan, request_id))
         over = asyncio.ensure_future(self._summary_too_late.wait())
         try:
             await asyncio.wait({summarizing, over}, return_when=asyncio.FIRST_COMPLETED)
@@ -867,9 +867,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         high = self._settings.high_water_tokens
         if high is not None:
             # in the units the trigger will read next (the server's, when it reports),
-            # capped three quarters of the way to the budget (see _fires). What arrived while the
-            # summary was written is growth since the plan, not the compaction's doing:
-            # it counts toward the next round, which may then start at once
+            # capped three quarters of the way to the budget (see _fires). What arrived
+            # while the summary was written is growth since the plan, not the compaction's
+            # doing: it counts toward the next round, which may then start at once
             grew = max(0, outcome.plan.tokens_before - tokens_before)
             left = int(max(0, tokens_after - grew) * self._scale)
             gap = max(1, high - self._settings.effective_target_tokens)

@@ -12,7 +12,8 @@ Run with ``-s`` to see each row's figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from emulator_support import Live, open_live
@@ -129,20 +130,34 @@ def _figures(name: str, judged: Judged, given: list[tuple[ServerItem, ...]], tur
     assert findings == [], findings
 
 
-async def test_rapid_typed_turns_compact(emulator: RealtimeServerEmulator) -> None:
+@contextlib.asynccontextmanager
+async def _judged_session(
+    emulator: RealtimeServerEmulator, *, summarizer_delay_s: float
+) -> AsyncIterator[tuple[Live, Judged, Recorder]]:
+    """A session on the emulator answering through a ``Recorder``, a judged manager on
+    its agent; the manager and the session are closed after."""
     recorder = Recorder()
     emulator.responder = recorder
     live = await open_live(emulator)
     try:
-        judged = Judged(live, emulator, delay_s=0.05)
+        judged = Judged(live, emulator, delay_s=summarizer_delay_s)
         async with judged.summarizer:
-            for t in range(60):  # back to back
-                await live.session.run(user_input=f"Turn {t}: I am Ada, order {4400 + t}, {t} Baker Street.")
-            await judged.manager.wait_idle(timeout=10)
-            _figures("realtime rapid typed turns", judged, recorder.given, 60)
+            yield live, judged, recorder
             await judged.manager.aclose()
     finally:
         await live.aclose()
+
+
+async def _typed(live: Live, t: int) -> None:
+    await live.session.run(user_input=f"Turn {t}: I am Ada, order {4400 + t}, {t} Baker Street.")
+
+
+async def test_rapid_typed_turns_compact(emulator: RealtimeServerEmulator) -> None:
+    async with _judged_session(emulator, summarizer_delay_s=0.05) as (live, judged, recorder):
+        for t in range(60):  # back to back
+            await _typed(live, t)
+        await judged.manager.wait_idle(timeout=10)
+        _figures("realtime rapid typed turns", judged, recorder.given, 60)
 
 
 async def test_spoken_turns_that_never_heal_do_not_stop_compaction(
@@ -151,33 +166,25 @@ async def test_spoken_turns_that_never_heal_do_not_stop_compaction(
     """Untranscribed audio and replies cut off before their first word, again and again,
     between typed turns: compaction goes on (placeholders given up on at once here)."""
     monkeypatch.setattr("ctxmgr.remote.PLACEHOLDER_GIVE_UP_S", 0.0)
-    recorder = Recorder()
-    emulator.responder = recorder
-    live = await open_live(emulator)
-    try:
-        judged = Judged(live, emulator, delay_s=0.02)
-        async with judged.summarizer:
-            await live.session.run(user_input="Hello, I am Ada.")  # connected
-            for t in range(45):
-                if t % 3 == 0:  # a spoken turn the server never transcribes
-                    emulator.transcription_fails = True
-                    reply = emulator.commit_response(ResponsePlan.say("Sure."), user_transcript="x")
-                    await reply.wait_done()
-                    emulator.transcription_fails = False
-                elif t % 3 == 1:  # a barge-in before the reply's first word
-                    slow = emulator.commit_response(
-                        ResponsePlan(outputs=(Say("Well.", first_delay=1.0),))
-                    )
-                    await emulator.wait_until(lambda: len(slow.item_ids) == 1)
-                    await emulator.wait_until(
-                        lambda: live.rt_session.chat_ctx.get_by_id(slow.item_ids[0]) is not None
-                    )
-                    await live.session.interrupt()
-                    await slow.wait_done()
-                await live.session.wait_for_idle()
-                await live.session.run(user_input=f"Turn {t}: I am Ada, order {4400 + t}, {t} Baker Street.")
-            await judged.manager.wait_idle(timeout=10)
-            _figures("realtime spoken turns that never heal", judged, recorder.given, 90)
-            await judged.manager.aclose()
-    finally:
-        await live.aclose()
+    async with _judged_session(emulator, summarizer_delay_s=0.02) as (live, judged, recorder):
+        await live.session.run(user_input="Hello, I am Ada.")  # connected
+        for t in range(45):
+            if t % 3 == 0:  # a spoken turn the server never transcribes
+                emulator.transcription_fails = True
+                reply = emulator.commit_response(ResponsePlan.say("Sure."), user_transcript="x")
+                await reply.wait_done()
+                emulator.transcription_fails = False
+            elif t % 3 == 1:  # a barge-in before the reply's first word
+                slow = emulator.commit_response(
+                    ResponsePlan(outputs=(Say("Well.", first_delay=1.0),))
+                )
+                await emulator.wait_until(lambda: len(slow.item_ids) == 1)
+                await emulator.wait_until(
+                    lambda: live.rt_session.chat_ctx.get_by_id(slow.item_ids[0]) is not None
+                )
+                await live.session.interrupt()
+                await slow.wait_done()
+            await live.session.wait_for_idle()
+            await _typed(live, t)
+        await judged.manager.wait_idle(timeout=10)
+        _figures("realtime spoken turns that never heal", judged, recorder.given, 90)
