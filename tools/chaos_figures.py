@@ -28,7 +28,7 @@ from ctxmgr.testing.chaos import ChaosReport, ScheduleResult, run_chaos
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- chaos-figures:begin -->", "<!-- chaos-figures:end -->"
-SHARES = ("in_flight", "remote_only", "placeholder", "pending_ack", "streaming")
+SHARES = ("in_flight", "remote_only", "placeholder", "pending_ack", "streaming", "archive_failed")
 
 
 @contextmanager
@@ -110,7 +110,8 @@ def main() -> int:
         print("\n".join(lines[-3:]), flush=True)
     lines += [
         "",
-        "Share of schedules in which a ctxmgr delete met each kind of item in flight:",
+        "Share of schedules in which a ctxmgr delete met each kind of item in flight"
+        " (archive_failed: a compaction met a failing archive write):",
         "",
         "| run | " + " | ".join(SHARES) + " |",
         "| --- |" + " ---: |" * len(SHARES),

@@ -34,6 +34,14 @@ class Mutant:
     file: str
     edits: tuple[tuple[str, str], ...]
     """(old, new) pairs; each old text must occur in the file."""
+    also: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """Edits of other files, ``(file, edits)``: a safeguard that two parts enforce."""
+    equivalent: str | None = None
+    """Why no schedule can kill it, or only by chance (another safeguard holds the same
+    line in every race, or it takes a load the schedules cannot force); ``test`` must
+    then kill it."""
+    test: str | None = None
+    """A test (pytest node id) that kills it, run on the mutated copy."""
 
 
 MUTANTS = (
@@ -51,6 +59,12 @@ MUTANTS = (
         "in_progress_items_not_frozen",
         "guard.py",
         (("    if in_progress is not None:\n", "    if False:\n"),),
+        equivalent=(
+            "a running tool keeps livekit's realtime agent `thinking`, so no apply runs"
+            " while a call has no output (also with the waits for pending speech and"
+            " background tools removed: 0 of 200)"
+        ),
+        test="tests/test_guard.py::test_call_without_output_is_in_progress_and_freezes_what_follows",
     ),
     Mutant(
         "remote_view_protects_nothing",
@@ -101,7 +115,22 @@ MUTANTS = (
     Mutant(
         "no_wait_for_livekit_realtime_locks",
         "backends/agent.py",
-        (("while any(lock.locked() for lock in locks):", "while False:"),),
+        (("while any(_would_wait(lock) for lock in locks):", "while False:"),),
+    ),
+    Mutant(
+        "lock_handed_to_a_waiter_looks_free",
+        "backends/agent.py",
+        (("return lock.locked() or any(not w.cancelled() for w in waiters or ())",
+          "return lock.locked()"),),
+        equivalent=(
+            "load: ctxmgr's poll must fall in the one event-loop turn between livekit's"
+            " release and its waiting update running (seed 590, 96 replays at once: 1 and"
+            " 3 fail with it, 0 without)"
+        ),
+        test=(
+            "tests/test_agent_backend.py"
+            "::test_a_lock_released_to_a_waiting_task_is_not_free_until_that_task_ran"
+        ),
     ),
     Mutant(
         "pair_closure_removed",
@@ -137,6 +166,19 @@ MUTANTS = (
         "tail_in_server_order_only",
         "apply.py",
         (("self._tail, {*protected, *recent})", "self._tail, protected)"),),
+        equivalent=(
+            "no schedule of seeds 0-599 reaches it (seed 331 did, at an earlier commit,"
+            " and no longer does)"
+        ),
+        test=(
+            "tests/test_apply.py"
+            "::test_a_reply_recent_in_the_agents_context_stays_though_old_on_the_server"
+        ),
+    ),
+    Mutant(
+        "archive_failure_ignored",
+        "apply.py",
+        (("            raise _Fail(\"archive\", e) from e", "            pass"),),
     ),
     Mutant(
         "partial_copy_written_back",
@@ -182,13 +224,28 @@ def _copy(into: Path) -> None:
 
 def _mutated_copy(mutant: Mutant, into: Path) -> None:
     _copy(into)
-    path = into / "ctxmgr" / mutant.file
-    text = path.read_text()
-    for old, new in mutant.edits:
-        if old not in text:
-            raise SystemExit(f"mutant {mutant.name}: {old!r} is not in ctxmgr/{mutant.file}")
-        text = text.replace(old, new)
-    path.write_text(text)
+    for file, edits in ((mutant.file, mutant.edits), *mutant.also):
+        path = into / "ctxmgr" / file
+        text = path.read_text()
+        for old, new in edits:
+            if old not in text:
+                raise SystemExit(f"mutant {mutant.name}: {old!r} is not in ctxmgr/{file}")
+            text = text.replace(old, new)
+        path.write_text(text)
+
+
+def _test_fails(package_parent: Path, test: str) -> bool:
+    """Run one test against the copy in ``package_parent``; True when it fails."""
+    shutil.copytree(ROOT / "tests", package_parent / "tests", dirs_exist_ok=True)
+    shutil.copy(ROOT / "pyproject.toml", package_parent / "pyproject.toml")
+    env = {**os.environ, "PYTHONPATH": str(package_parent)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        cwd=package_parent, env=env, capture_output=True, text=True, check=False,
+    )
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{test} did not run:\n{done.stdout}\n{done.stderr}")
+    return done.returncode == 1
 
 
 def main() -> int:
@@ -205,13 +262,17 @@ def main() -> int:
         base = Path(tmp) / "unbroken"
         _copy(base)
         unbroken = _failing(base, args.first, args.seeds)
+        for mutant in chosen:
+            if mutant.test is not None and _test_fails(base, mutant.test):
+                raise SystemExit(f"{mutant.test} fails on the unbroken code")
     lines = [
         f"Printed by `python tools/mutants.py --first {args.first} --seeds {args.seeds}` at"
         f" commit {commit_label()}; unbroken, {len(unbroken)} of {args.seeds} schedules fail"
         f"{': ' + str(sorted(unbroken)) if unbroken else ''}.",
         "",
-        f"| mutant | schedules that kill it (of {args.seeds}) | first killing seed |",
-        "| --- | ---: | ---: |",
+        f"| mutant | schedules that kill it (of {args.seeds}) | first killing seed"
+        " | why the race cannot (or only by chance); the test that kills it |",
+        "| --- | ---: | ---: | --- |",
     ]
     print("\n".join(lines), flush=True)
     survivors = []
@@ -219,10 +280,15 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             _mutated_copy(mutant, Path(tmp))
             kills = sorted(_failing(Path(tmp), args.first, args.seeds) - unbroken)
+            test_kills = mutant.test is not None and _test_fails(Path(tmp), mutant.test)
         first = str(kills[0]) if kills else "-"
-        lines.append(f"| {mutant.name} | {len(kills)} | {first} |")
+        instead = "-"
+        if mutant.equivalent is not None:
+            verdict = "fails" if test_kills else "PASSES (not killed)"
+            instead = f"{mutant.equivalent}; `{mutant.test}` {verdict}"
+        lines.append(f"| {mutant.name} | {len(kills)} | {first} | {instead} |")
         print(lines[-1], flush=True)
-        if len(kills) < 2:
+        if len(kills) < 2 and not (mutant.equivalent is not None and test_kills):
             survivors.append(mutant.name)
     if survivors:
         lines.append(f"\nNot killed by more than one schedule: {', '.join(survivors)}.")

@@ -76,9 +76,10 @@ class AgentBackend:
     async def _until_locks_free(self) -> None:
         """Wait until livekit's realtime locks are free (its own updates, e.g. tool outputs).
 
-        A context built while livekit holds them would be diffed only after they are
-        released, against a mirror that may have gained items meanwhile: those would
-        be deleted. (Private attributes of livekit-agents 1.8; without them, no wait.)
+        A context built while livekit holds them, or while a task woken to take them
+        has not run yet, would be diffed only after that task, against a mirror that
+        may have gained items meanwhile: those would be deleted. (Private attributes of
+        livekit-agents 1.8 and of ``asyncio.Lock``; without them, no wait.)
         """
         activity = getattr(self._agent, "_activity", None)
         rt = self._rt_session()
@@ -90,5 +91,15 @@ class AgentBackend:
             )
             if isinstance(lock, asyncio.Lock)
         ]
-        while any(lock.locked() for lock in locks):
+        while any(_would_wait(lock) for lock in locks):
             await asyncio.sleep(0.005)
+
+
+def _would_wait(lock: asyncio.Lock) -> bool:
+    """Whether ``acquire()`` would yield: the lock is held, or a task woken to take it
+    has not run yet (asyncio's own fast-path test). A lock just released to a waiter
+    looks free, but the waiter (livekit sending a tool output) goes first: a context
+    built meanwhile would be diffed only after it, against a mirror that gained the
+    replies that arrived while it waited for its acknowledgement (seed 590)."""
+    waiters = getattr(lock, "_waiters", None)
+    return lock.locked() or any(not w.cancelled() for w in waiters or ())

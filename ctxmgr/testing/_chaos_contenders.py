@@ -15,12 +15,14 @@ Each records the ids it removed on purpose and what became of each compaction
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Literal, Protocol
 
 from livekit.agents import Agent, llm
 
 from .._exceptions import RealtimeSyncError
+from ..archive import ArchivedItem
+from ..archive import Compaction as ArchivedCompaction
 from ..guard import TailWindow, frozen_boundary, guard_plan
 from ..events import CompactionAppliedEvent, CompactionFailedEvent, CompactionSkippedEvent
 from ..manager import ContextManager
@@ -80,6 +82,46 @@ async def naive_summarize(
     if wrote is not None:
         wrote.append(summary.text_content or "")
     await agent.update_chat_ctx(llm.ChatContext([summary, *tail]))
+
+
+class ArchiveFailed(OSError):
+    """Raised by a :class:`WatchedArchive` told to fail."""
+
+
+class WatchedArchive:
+    """The harness's own archive: remembers every item it was handed (ids, whether or not
+    they have text), and raises on its first write when told to (a full disk)."""
+
+    def __init__(self, *, fail_first: bool = False) -> None:
+        self.received: set[str] = set()
+        self._fail_next = fail_first
+
+    def write(
+        self,
+        session_id: str,
+        items: Sequence[llm.ChatItem],
+        *,
+        compaction_id: str,
+        summary_id: str | None,
+        summary_text: str | None = None,
+    ) -> int:
+        if self._fail_next:
+            self._fail_next = False
+            raise ArchiveFailed("the archive could not write")
+        self.received.update(i.id for i in items)
+        return len(items)
+
+    def search(self, session_id: str, query: str, *, limit: int = 3) -> list[ArchivedItem]:
+        return []
+
+    def items(self, session_id: str) -> list[ArchivedItem]:
+        return []
+
+    def compactions(self, session_id: str) -> list[ArchivedCompaction]:
+        return []
+
+    def close(self) -> None:
+        pass
 
 
 class Contender(Protocol):
@@ -262,8 +304,11 @@ class CtxmgrContender:
         quiescence_timeout_s: float = 2.0,
         keep_last_tokens: int = 0,
         plan_splits_a_pair: bool = False,
+        archive_fails: bool = False,
     ) -> None:
         self._compaction = compaction
+        self.archive = WatchedArchive(fail_first=archive_fails)
+        """Shared by every manager of the session; the ledger reads what it received."""
         self._keep_last_tokens = 0 if plan_splits_a_pair else keep_last_tokens
         self._plan_splits_a_pair = plan_splits_a_pair
         self._quiescence_timeout_s = quiescence_timeout_s
@@ -328,7 +373,9 @@ class CtxmgrContender:
     def attach(self, agent: Agent, *, arm_trigger: bool = True) -> None:
         settings = self._settings(agent, arm_trigger=arm_trigger)
         policy = PlanSplitsAPair(settings) if self._plan_splits_a_pair else None
-        manager = ContextManager(settings, summarizer_llm=self.summarizer, policy=policy)
+        manager = ContextManager(
+            settings, summarizer_llm=self.summarizer, policy=policy, archive=self.archive
+        )
         manager.on("compaction_applied", self._on_applied)
         manager.on("compaction_skipped", self._on_skipped)
         manager.on("compaction_failed", self._on_failed)
@@ -398,12 +445,17 @@ def make_contender(
     *,
     keep_last_tokens: int = 0,
     plan_splits_a_pair: bool = False,
+    archive_fails: bool = False,
 ) -> Contender:
     """The contender called ``name`` for this schedule's compaction (``keep_last_tokens``:
-    ctxmgr's token tail; ``plan_splits_a_pair``: ``PlanSplitsAPair``)."""
+    ctxmgr's token tail; ``plan_splits_a_pair``: ``PlanSplitsAPair``; ``archive_fails``:
+    ctxmgr's archive fails its first write)."""
     if name == "ctxmgr":
         return CtxmgrContender(
-            compaction, keep_last_tokens=keep_last_tokens, plan_splits_a_pair=plan_splits_a_pair
+            compaction,
+            keep_last_tokens=keep_last_tokens,
+            plan_splits_a_pair=plan_splits_a_pair,
+            archive_fails=archive_fails,
         )
     if name == "naive":
         return NaiveContender(compaction)

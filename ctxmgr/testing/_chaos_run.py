@@ -20,7 +20,7 @@ from typing import Any, Literal
 from livekit.agents import Agent, AgentSession, function_tool, llm
 
 from ._chaos_blame import ChangeLog, LivekitPath
-from ._chaos_contenders import Contender, ContenderName, make_contender
+from ._chaos_contenders import Contender, ContenderName, CtxmgrContender, make_contender
 from ._chaos_schedule import (
     AckFault,
     AppEdit,
@@ -165,7 +165,8 @@ class ScheduleResult:
     findings: tuple[Violation, ...] = ()
     """Every finding, counted or not (the per-seed control of another run compares these)."""
     exercised: frozenset[str] = frozenset()
-    """What a compaction's deletes met (``Ledger.exercised``)."""
+    """What a compaction's deletes met (``Ledger.exercised``), and ``archive_failed``
+    when an archive write failed under a compaction."""
 
     @property
     def items_lost(self) -> int:
@@ -300,6 +301,8 @@ class _Race:
             target = ChaosAgent(chat_ctx=self.agent.chat_ctx, tool_delay=self.schedule.tool_delay)
             self.contender.attach(target)
             self.session.update_agent(target)
+            if self.schedule.compact_on_handoff:
+                await self.contender.compact(target)
 
     async def app_writes_back(self, event: AppEdit) -> None:
         """The application's edit (its deletes are tagged ``app`` by the call stack)."""
@@ -621,6 +624,7 @@ async def run_schedule(
         schedule.compaction,
         keep_last_tokens=schedule.keep_last_tokens,
         plan_splits_a_pair=schedule.plan_splits_a_pair,
+        archive_fails=schedule.archive_fails,
     )
     changes = ChangeLog()
     policy: StaleAnchorPolicy = "reject" if schedule.reject_stale_anchors else "append"
@@ -641,6 +645,12 @@ async def run_schedule(
                     named=contender.named,
                     reported=contender.reported,
                     culprit_of=changes.culprit_of,
+                    # only ctxmgr archives: the guarded naive summarizer deletes itself
+                    archived=(
+                        (lambda: contender.archive.received)
+                        if isinstance(contender, CtxmgrContender) and contender.name == "ctxmgr"
+                        else None
+                    ),
                 )
                 changes.before_update.append(ledger.before_update)
                 try:
@@ -674,5 +684,7 @@ async def run_schedule(
         duration_s=time.monotonic() - started,
         views=views,
         findings=tuple(found),
-        exercised=frozenset(ledger.exercised),
+        exercised=frozenset(
+            ledger.exercised | ({"archive_failed"} if "failed:archive" in contender.outcomes else set())
+        ),
     )

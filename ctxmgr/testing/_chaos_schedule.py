@@ -245,6 +245,11 @@ class Schedule:
     residue_late_response: float | None = None
     """The server commits a response without a word as the residue compaction's summary
     is written, and announces it this many seconds later."""
+    archive_fails: bool = False
+    """ctxmgr's archive raises on its first write: that compaction must delete nothing."""
+    compact_on_handoff: bool = False
+    """The agent a handoff switches to is compacted at once, while the handoff is still
+    pending (its manager's trigger can fire on the session's events then)."""
 
     @classmethod
     def from_seed(cls, seed: int) -> Schedule:
@@ -347,6 +352,10 @@ class Schedule:
             )
             events = sorted((*schedule.events, edit), key=lambda e: e.at)
             schedule = replace(schedule, events=tuple(events))
+        if rng.random() < 0.2:  # drawn last: every earlier draw stays as it was
+            schedule = replace(schedule, archive_fails=True)
+        if any(isinstance(e, Handoff) for e in schedule.events) and rng.random() < 0.6:
+            schedule = replace(schedule, compact_on_handoff=True)
         return schedule
 
     def describe(self) -> str:
@@ -385,6 +394,10 @@ class Schedule:
             lines.append(f"  ctxmgr keeps the last {self.keep_last_tokens} tokens too")
         if self.tool_delay:
             lines.append(f"  the tool takes {self.tool_delay * 1000:.0f} ms")
+        if self.archive_fails:
+            lines.append("  ctxmgr's archive fails its first write")
+        if self.compact_on_handoff:
+            lines.append("  the agent handed off to is compacted while the handoff is pending")
         if self.refusal is not None:
             r = self.refusal
             lines.append(

@@ -37,6 +37,7 @@ ViolationKind = Literal[
     "mirror_diverged",
     "order_diverged",
     "misreported",
+    "unarchived",
 ]
 """What kind of invariant a violation breaks."""
 

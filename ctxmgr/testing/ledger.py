@@ -23,6 +23,9 @@ What it finds (as :class:`~ctxmgr.testing.checker.Violation`):
   other way round.
 - ``summary_missing``: a folded item left the server while no summary holding
   it was there (a transient state: deleted before the summary was in).
+- ``unarchived``: an item an applied compaction names left the server before the
+  contender's archive (the harness's own) had received it: a failed archive write
+  must stop the delete (the archive is where a folded item's words stay findable).
 - ``misreported``: an applied compaction said it removed an item that the
   server still holds and never saw a delete of, or said it inserted a summary
   the server never held (DESIGN.md invariant 8: nothing misreported).
@@ -79,6 +82,8 @@ class _Delete:
     unreconciled: tuple[str, ...] = ()
     """Items on the server, in the plugin's mirror, missing locally or placeholders there."""
     server_order: tuple[str, ...] = ()
+    archived: bool | None = None
+    """Whether the contender's archive had received the item then (``None``: no archive)."""
 
 
 @dataclass
@@ -96,6 +101,8 @@ class Ledger:
             the summary ids they inserted.
         culprit_of: Who sent the ``n``-th delete of an item (``(item_id, n)``), when the
             harness knows; a forbidden delete carries it.
+        archived: Ids the contender's archive (the harness's own) has received so far;
+            ``None`` when the contender keeps no archive.
     """
 
     emulator: RealtimeServerEmulator
@@ -108,6 +115,7 @@ class Ledger:
         frozenset(),
     )
     culprit_of: Callable[[str, int], str | None] = lambda item_id, n: None
+    archived: Callable[[], Collection[str]] | None = None
     seen: dict[str, ServerItem] = field(default_factory=dict)
     deletes: list[_Delete] = field(default_factory=list)
     placed_by: dict[str, int] = field(default_factory=dict)
@@ -228,8 +236,12 @@ class Ledger:
         if item is None:
             return  # the server refused it: nothing left
         index = self.emulator.server_sessions.index(session)
+        archived = None if self.archived is None else item.id in self.archived()
         self.deletes.append(
-            _Delete(item, self._events, frozenset(i.id for i in before), index, culprit)
+            _Delete(
+                item, self._events, frozenset(i.id for i in before), index, culprit,
+                archived=archived,
+            )
         )
         reasons = self._forbidding(session, item, before)
         if reasons:
@@ -468,6 +480,12 @@ class Ledger:
                 self._add("item_lost", f"{item.type} {item_id} left with an old connection", [item])
                 continue
             item = d.item  # as it was when deleted
+            if item_id in named and d.archived is False:
+                self._add(
+                    "unarchived",
+                    f"{item.type} {item_id} was removed before the archive had it",
+                    [item],
+                )
             if self._represented(item, d.on_server_before):
                 continue  # folded: its words were on the server, in a summary, before it went
             if named.get(item_id) is False:

@@ -44,6 +44,7 @@ FAST_MUTANTS = (
     "summary_and_deletes_in_one_update",
     "tail_off_by_one",
     "quiescence_skipped",
+    "archive_failure_ignored",
     "summary_unconfirmed",
 )
 MUTANT_SEEDS = 100
