@@ -20,6 +20,7 @@ from .events import (
     ManagerStats,
     OverBudgetEvent,
     SkipReason,
+    UpdateGuardedEvent,
 )
 from .guard import Boundary, GuardResult, KeepReason, TailWindow, frozen_boundary, guard_plan
 from .manager import ContextManager
@@ -81,6 +82,7 @@ __all__ = [
     "TriggerDecision",
     "TriggerSettings",
     "TrimPolicy",
+    "UpdateGuardedEvent",
     "available_presets",
     "frozen_boundary",
     "guard_plan",

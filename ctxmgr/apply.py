@@ -32,7 +32,7 @@ from livekit.agents import llm
 
 from ._exceptions import RealtimeSyncError
 from .backends.base import Backend
-from .chat_items import reaches_server
+from .chat_items import dates_a_copy, reaches_server
 from .compose import live_union, weave
 from .events import FailureStage, SkipReason
 from .guard import Boundary, TailWindow, frozen_boundary, guard_plan, guard_removals
@@ -90,6 +90,9 @@ class UpdateOutcome:
     confirmed it; ``"not_quiescent"``); and messages whose text the caller changed that
     kept their text (``"edit_deferred"``: the plugin would delete and re-create them
     where a removal is not allowed)."""
+    deferred_ids: tuple[str, ...] = ()
+    """Removals the guard allows that found no quiet moment (kept as ``not_quiescent``):
+    the caller's to try again."""
 
 
 def _partial_copy(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
@@ -548,6 +551,8 @@ class Applier:
         removes on a realtime session lands as insert, confirm, then delete.
         Errors from the backend propagate, as from ``update_chat_ctx`` itself.
         """
+        if self.replaces_all(proposed):
+            tail = None  # no copy to be stale: nothing recent to keep
         wants_removal = bool(
             {i.id for i in self._union()} - {i.id for i in proposed.items}
         ) or bool(_edited(proposed.items, self._server_copies(self.backend.read_remote())))
@@ -563,7 +568,9 @@ class Applier:
         )
         async with self.lock:
             quiet = quiet and self.backend.is_quiescent()
-            final, allowed, kept = self._plan_update(proposed, tail, allow_removals=quiet)
+            final, allowed, kept, deferred = self._plan_update(
+                proposed, tail, allow_removals=quiet
+            )
             union_ids = {i.id for i in self._union()}
             inserted = {i.id for i in final} - union_ids
             if allowed and inserted and self.backend.two_step:
@@ -574,7 +581,7 @@ class Applier:
                 await self._confirm(inserted, raising=False)
                 if not self.backend.is_quiescent():
                     kept += tuple((i, "not_quiescent") for i in sorted(allowed))
-                    allowed = frozenset()
+                    deferred, allowed = allowed, frozenset()
                 else:
                     allowed, more = guard_removals(
                         self._union(),
@@ -602,11 +609,22 @@ class Applier:
                 extra={"kept": len(kept), "reasons": sorted({r for _, r in kept}),
                        "kept_ids": [i for i, _ in kept]},
             )
-        return UpdateOutcome(tuple(sorted(union_ids & allowed)), kept)
+        return UpdateOutcome(
+            tuple(sorted(union_ids & allowed)), kept, tuple(sorted(deferred & union_ids))
+        )
+
+    def replaces_all(self, proposed: llm.ChatContext) -> bool:
+        """True when ``proposed`` shares no conversation item with the agent's context:
+        "start over", a summary of the caller's own, livekit's ``TaskGroup`` summary. It is
+        no stale copy; it replaces everything the agent holds, in-flight items aside."""
+        live = {i.id for i in self._union()}
+        return not any(i.id in live and dates_a_copy(i) for i in proposed.items)
 
     def _plan_update(
         self, proposed: llm.ChatContext, tail: TailWindow | None, *, allow_removals: bool
-    ) -> tuple[list[llm.ChatItem], frozenset[str], tuple[tuple[str, str], ...]]:
+    ) -> tuple[
+        list[llm.ChatItem], frozenset[str], tuple[tuple[str, str], ...], frozenset[str]
+    ]:
         self.observe()
         union = self._union()
         protected = self.backend.protected_ids()
@@ -622,34 +640,41 @@ class Applier:
             if i.id in live_by_id or i.id not in self._removed
         ]
         proposed_ids = {i.id for i in items}
-        seen = [n for n, item in enumerate(union) if item.id in proposed_ids]
-        unseen = {item.id for item in union[(seen[-1] + 1 if seen else 0):]}
-        # and whatever entered the agent's context no earlier than the copy's newest item
-        # (livekit inserts by creation time: a late item can land before older ones)
-        newest = max((self._entered[i] for i in proposed_ids if i in self._entered), default=None)
-        unseen |= {
-            i.id
-            for i in union
-            if newest is None or self._entered.get(i.id, self._clock) >= newest
-        }
+        unseen: set[str] = set()
+        replaces = self.replaces_all(proposed)
+        if not replaces:
+            # a copy: it saw nothing after its newest item, in place or in time
+            seen = [n for n, item in enumerate(union) if item.id in proposed_ids]
+            unseen = {item.id for item in union[(seen[-1] + 1 if seen else 0):]}
+            # and whatever entered the agent's context no earlier than the copy's newest
+            # item (livekit inserts by creation time: a late item can land before older ones)
+            newest = max(
+                (self._entered[i] for i in proposed_ids if i in self._entered), default=None
+            )
+            unseen |= {
+                i.id
+                for i in union
+                if newest is None or self._entered.get(i.id, self._clock) >= newest
+            }
+
         pinned = self.backend.pinned_ids()
         dropped = [i.id for i in union if i.id not in proposed_ids]
         kept: tuple[tuple[str, str], ...] = tuple((i, "unsynced") for i in dropped if i in pinned)
         wanted = [i for i in dropped if i not in pinned]
-        if allow_removals:
-            allowed, guarded = guard_removals(
-                union,
-                wanted,
-                counter=self._counter,
-                tail=tail or TailWindow(0, 0),
-                protected_ids=protected | unseen,
-            )
-            kept += tuple(
-                (i, "unseen" if i in unseen and r == "protected" else r) for i, r in guarded
-            )
-        else:
-            allowed = frozenset()
-            kept += tuple((i, "not_quiescent") for i in wanted)
+        allowed, guarded = guard_removals(
+            union,
+            wanted,
+            counter=self._counter,
+            tail=tail or TailWindow(0, 0),
+            protected_ids=protected | unseen,
+        )
+        kept += tuple(
+            (i, "unseen" if i in unseen and r == "protected" else r) for i, r in guarded
+        )
+        deferred: frozenset[str] = frozenset()
+        if not allow_removals:
+            deferred, allowed = allowed, frozenset()
+            kept += tuple((i, "not_quiescent") for i in sorted(deferred))
         # a message whose text differs from the server's copy is deleted and created again
         # by the plugin (the caller's edit, or the agent's own text of an interrupted
         # reply): it may change only where it could be removed (seed 858), tail aside;
@@ -676,7 +701,7 @@ class Applier:
             kept += tuple((i, "edit_deferred") for i in edited if i not in editable)
         keep = set(dropped) - allowed
         if remote is None:
-            return weave(items, union, only=keep), allowed, kept
+            return weave(items, union, only=keep), allowed, kept, deferred
         # on a server, the items it has stay in its order: the plugin moves an item whose
         # place differs by deleting and creating it again (seed 858: the agent's copy
         # holds an interrupted reply after the tool output the server has after it)
@@ -687,12 +712,13 @@ class Applier:
         # (seed 450: a note placed before turns the copy never saw became the agent's last
         # item, and livekit anchored the next typed turn to it, before those turns)
         last_shared = max((n for n, i in enumerate(items) if i.id in live_by_id), default=-1)
-        appended = [i for i in items[last_shared + 1 :] if i.id in new]
+        # (a replacement's own items go first: what is kept for safety follows them)
+        appended = [] if replaces else [i for i in items[last_shared + 1 :] if i.id in new]
         woven = weave(on_server, items, only=new - {i.id for i in appended}) + appended
         # the plugin anchors a create to the item before it: never to one the server may
         # have deleted (it would refuse the create; seed 176)
         self._suspects &= set(server_by_id)
-        return _anchored_before(woven, new, self._suspects), allowed, kept
+        return _anchored_before(woven, new, self._suspects), allowed, kept, deferred
 
     def without_partial_copies(self, proposed: llm.ChatContext) -> llm.ChatContext:
         """``proposed`` with each message whose text is the start of (or all of) the agent's

@@ -9,6 +9,7 @@ from livekit.agents import llm
 __all__ = [
     "SUMMARY_MARKER",
     "RUNNING_PLACEHOLDER_KEY",
+    "dates_a_copy",
     "is_instruction",
     "is_summary",
     "is_structural",
@@ -42,6 +43,12 @@ def is_instruction(item: llm.ChatItem) -> bool:
 def is_structural(item: llm.ChatItem) -> bool:
     """Local bookkeeping (handoffs, config updates): costs no tokens, never compacted."""
     return isinstance(item, (llm.AgentHandoff, llm.AgentConfigUpdate))
+
+
+def dates_a_copy(item: llm.ChatItem) -> bool:
+    """An item whose presence in a caller's context shows when its copy was taken: any
+    but instructions and bookkeeping, which every copy holds from the start."""
+    return not is_instruction(item) and not is_structural(item)
 
 
 def reaches_server(item: llm.ChatItem) -> bool:

@@ -24,6 +24,7 @@ __all__ = [
     "CompactionResult",
     "FallbackReason",
     "OverBudgetEvent",
+    "UpdateGuardedEvent",
     "ManagerStats",
 ]
 
@@ -33,6 +34,7 @@ EventTypes = Literal[
     "compaction_skipped",
     "compaction_failed",
     "over_budget",
+    "update_guarded",
 ]
 
 SkipReason = Literal[
@@ -146,6 +148,31 @@ class OverBudgetEvent:
     compacting: bool
     """A round was in flight (writing its summary, or waiting to apply it)."""
     type: Literal["over_budget"] = "over_budget"
+
+
+@dataclass(frozen=True)
+class UpdateGuardedEvent:
+    """An ``update_chat_ctx`` through the manager (the application's, a tool's) did not
+    land whole: it dropped items the guard kept, or removals wait for a quiet moment.
+
+    Removals that only waited (``deferred_ids``) are applied at the next quiet moment,
+    with another of these events (also when they all landed); the others stay
+    (``kept``, with the reason).
+    """
+
+    removed_ids: tuple[str, ...]
+    kept: tuple[tuple[str, str], ...]
+    """``(item id, reason)``: ``unseen`` (the caller's copy predates it), ``unsynced``
+    (the server never confirmed it), ``tail_turns``/``tail_tokens``, ``protected`` (in
+    flight on a realtime session), ``in_progress``, ``pair``, ``edit_deferred``, or
+    ``not_quiescent`` (deferred, see ``deferred_ids``)."""
+    deferred_ids: tuple[str, ...]
+    """Removals the guard allows that wait for a quiet moment; retried until they land
+    or the manager detaches."""
+    replaced: bool
+    """The update shared no conversation item with the agent's context: it replaced
+    what the agent held (in-flight items aside), no tail kept."""
+    type: Literal["update_guarded"] = "update_guarded"
 
 
 @dataclass(frozen=True)

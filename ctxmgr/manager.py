@@ -31,8 +31,9 @@ from livekit.agents.metrics import RealtimeModelMetrics
 
 from ._exceptions import AttachError, SummarizerError
 from .archive import Archive, open_archive
-from .apply import Applier, ApplyOutcome, fingerprints
+from .apply import Applier, ApplyOutcome, UpdateOutcome, fingerprints
 from .backends import AgentBackend
+from .backends.agent import accepts_keyword
 from .chat_items import is_summary
 from .compose import live_union
 from .events import (
@@ -47,8 +48,10 @@ from .events import (
     ManagerStats,
     OverBudgetEvent,
     SkipReason,
+    UpdateGuardedEvent,
 )
 from .log import logger
+from .guard import TailWindow
 from .plan import CompactionPlan
 from .policy import Policy, TrimPolicy, policy_from_settings
 from .recall import RECALL_NOTE, recall_tool
@@ -61,6 +64,8 @@ from .triggers import Trigger
 __all__ = ["ContextManager"]
 
 _SESSION_EVENTS = ("conversation_item_added", "function_tools_executed", "agent_state_changed")
+_WRAPPED = ("update_chat_ctx", "on_enter", "on_exit", "llm_node")
+"""The agent's methods a manager stands in for while attached."""
 
 
 class _State(enum.Enum):
@@ -132,6 +137,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._session: Any = None
         self._rt_session: Any = None
         self._originals: dict[str, Any] = {}
+        self._instance_attrs: dict[str, Any] = {}
         self._task: asyncio.Task[CompactionResult] | None = None
         self._recheck = False
         self._rearm_at: int | None = None
@@ -139,6 +145,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._quick: tuple[list[Any], int, int, int] | None = None
         self._round_lock = asyncio.Lock()
         self._manual_rounds: set[asyncio.Task[CompactionResult]] = set()
+        self._deferred_removals: set[str] = set()
+        self._deferred_tail: TailWindow | None = None
+        self._deferred_task: asyncio.Task[None] | None = None
         self._abandoned: weakref.WeakKeyDictionary[asyncio.Task[Any], CompactionResult] = (
             weakref.WeakKeyDictionary()
         )
@@ -202,12 +211,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._check_summarizer_for(_model_of(agent))
         agent._ctxmgr_manager = self  # type: ignore[attr-defined]
         self._agent = agent
-        self._originals = {
-            "update_chat_ctx": agent.update_chat_ctx,
-            "on_enter": agent.on_enter,
-            "on_exit": agent.on_exit,
-            "llm_node": agent.llm_node,
-        }
+        self._originals = {name: getattr(agent, name) for name in _WRAPPED}
+        # set on the instance before attach (not looked up on the class): put back by detach
+        self._instance_attrs = {n: agent.__dict__[n] for n in _WRAPPED if n in agent.__dict__}
         self._backend = AgentBackend(agent, self._originals["update_chat_ctx"])
         self._applier = Applier(
             self._backend,
@@ -232,9 +238,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if self._state is not _State.ATTACHED or self._agent is None:
             return
         self._unbind()
-        for name in ("update_chat_ctx", "on_enter", "on_exit", "llm_node"):
-            # the originals were bound methods looked up on the class: drop the override
-            self._agent.__dict__.pop(name, None)
+        for name in _WRAPPED:
+            if name in self._instance_attrs:
+                setattr(self._agent, name, self._instance_attrs[name])
+            else:  # looked up on the class: dropping the wrapper uncovers it
+                self._agent.__dict__.pop(name, None)
         if self._recall_tool is not None:
             self._set_tools(self._agent, [t for t in self._agent.tools if t is not self._recall_tool])
             self._recall_tool = None
@@ -291,12 +299,52 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             # starts; a partial copy must not replace what filled in meanwhile (seed 569)
             if self._applier is not None:
                 chat_ctx = self._applier.without_partial_copies(chat_ctx)
-            await original(chat_ctx, exclude_invalid_function_calls=exclude_invalid_function_calls)
+            if accepts_keyword(original, "exclude_invalid_function_calls"):
+                await original(
+                    chat_ctx, exclude_invalid_function_calls=exclude_invalid_function_calls
+                )
+            else:  # an override with a narrower signature
+                await original(chat_ctx)
             return
         if exclude_invalid_function_calls:
             chat_ctx = chat_ctx.copy(tools=activity.tools)
         tail = self._policy.tail if self._settings.protect_tail_on_updates else None
-        await self._applier.apply_update(chat_ctx, tail=tail)
+        replaced = self._applier.replaces_all(chat_ctx)
+        outcome = await self._applier.apply_update(chat_ctx, tail=tail)
+        self._report_update(outcome, replaced)
+        if outcome.deferred_ids:
+            self._deferred_removals.update(outcome.deferred_ids)
+            self._deferred_tail = tail
+            if self._deferred_task is None or self._deferred_task.done():
+                self._deferred_task = asyncio.create_task(
+                    self._remove_deferred(), name="ctxmgr.deferred_removals"
+                )
+
+    def _report_update(
+        self, outcome: UpdateOutcome, replaced: bool, *, retried: bool = False
+    ) -> None:
+        if outcome.kept or outcome.deferred_ids or retried:
+            self.emit(
+                "update_guarded",
+                UpdateGuardedEvent(
+                    outcome.removed_ids, outcome.kept, outcome.deferred_ids, replaced
+                ),
+            )
+
+    async def _remove_deferred(self) -> None:
+        """Apply the removals an update deferred, at the next quiet moment (each attempt
+        waits up to ``quiescence_timeout_s``), through the same guard; until they land,
+        the guard stops allowing them, or the manager detaches."""
+        while self._deferred_removals and self._applier is not None:
+            live = self._live()
+            wanted = self._deferred_removals & {i.id for i in live.items}
+            self._deferred_removals.clear()
+            if not wanted:
+                return
+            proposed = llm.ChatContext([i for i in live.items if i.id not in wanted])
+            outcome = await self._applier.apply_update(proposed, tail=self._deferred_tail)
+            self._report_update(outcome, replaced=False, retried=True)
+            self._deferred_removals.update(outcome.deferred_ids)
 
     # -- session events ------------------------------------------------------------------
 
@@ -403,6 +451,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         archived after this; what a cancelled round leaves is reported (``compaction_failed``)."""
         for task in self._rounds_in_flight() if rounds is None else rounds:
             task.cancel()
+        if self._deferred_task is not None:
+            self._deferred_task.cancel()  # the removals an update deferred are dropped
+            self._deferred_removals.clear()
 
     def _on_metrics(self, metrics: Any) -> None:
         self._observe(None)  # a response is done: a step waiting for a quiet moment looks now

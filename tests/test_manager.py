@@ -610,3 +610,55 @@ async def test_the_apps_removal_while_the_agent_is_thinking_lands_at_once() -> N
         await thinking
         assert not {i.id for i in agent.chat_ctx.items} & set(old)
         await m.aclose()
+
+
+class NarrowUpdateAgent(SupportAgent):
+    """An application's override with a narrower signature than livekit's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates = 0
+
+    async def update_chat_ctx(self, chat_ctx: llm.ChatContext) -> None:  # type: ignore[override]
+        self.updates += 1
+        await super().update_chat_ctx(chat_ctx)
+
+
+async def test_an_agent_whose_update_chat_ctx_takes_only_the_context_still_compacts() -> None:
+    """Every compaction used to fail with TypeError: ctxmgr passed livekit's keyword."""
+    summarizer = FakeLLM()
+    m = _manager(summarizer, max_tokens=1200)
+    log = EventLog(m)
+    agent = NarrowUpdateAgent()
+    m.attach(agent)
+    async with summarizer, FakeLLM(responder) as reply_llm, AgentSession(llm=reply_llm) as session:
+        await session.start(agent)
+        await _turns(session, 0, 30)
+        await settle(m)
+        # the application's own update goes through the guard and its override too
+        await agent.update_chat_ctx(agent.chat_ctx.copy())
+    assert log.of("compaction_applied"), [getattr(e, "type", e) for e in log.events]
+    assert log.of("compaction_failed") == []
+    assert agent.updates >= len(log.of("compaction_applied")) + 1
+    await m.aclose()
+
+
+def test_detach_puts_back_methods_the_app_set_on_the_instance_before_attach() -> None:
+    agent = SupportAgent()
+
+    async def on_enter() -> None: ...
+
+    async def on_exit() -> None: ...
+
+    async def update_chat_ctx(chat_ctx: llm.ChatContext, **_: object) -> None: ...
+
+    agent.on_enter = on_enter  # type: ignore[method-assign]
+    agent.on_exit = on_exit  # type: ignore[method-assign]
+    agent.update_chat_ctx = update_chat_ctx  # type: ignore[method-assign]
+    m = _manager(None).attach(agent)
+    assert agent.on_enter is not on_enter and agent.update_chat_ctx is not update_chat_ctx
+    m.detach()
+    assert agent.on_enter is on_enter
+    assert agent.on_exit is on_exit
+    assert agent.update_chat_ctx is update_chat_ctx
+    assert "llm_node" not in agent.__dict__  # looked up on the class again

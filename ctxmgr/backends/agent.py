@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
@@ -22,12 +23,18 @@ class AgentBackend:
 
     ``update`` is the agent's original method (not the manager's wrapper), called with
     ``exclude_invalid_function_calls=False`` so that calls of tools the agent no
-    longer has (after a handoff) are not dropped on the way.
+    longer has (after a handoff) are not dropped on the way; an override that does
+    not take that argument is called with the context alone.
     """
 
     def __init__(self, agent: Agent, update: UpdateFn) -> None:
         self._agent = agent
         self._update = update
+        self._update_kwargs = (
+            {"exclude_invalid_function_calls": False}
+            if accepts_keyword(update, "exclude_invalid_function_calls")
+            else {}
+        )
 
     @property
     def agent(self) -> Agent:
@@ -71,7 +78,7 @@ class AgentBackend:
             # no await between building and livekit's diff: both locks are free, and an
             # asyncio lock that is free is taken without yielding
             source = source()
-        await self._update(source, exclude_invalid_function_calls=False)
+        await self._update(source, **self._update_kwargs)
 
     async def _until_locks_free(self) -> None:
         """Wait until livekit's realtime locks are free (its own updates, e.g. tool outputs).
@@ -93,6 +100,19 @@ class AgentBackend:
         ]
         while any(_would_wait(lock) for lock in locks):
             await asyncio.sleep(0.005)
+
+
+def accepts_keyword(function: Callable[..., Any], keyword: str) -> bool:
+    """Whether ``function`` takes ``keyword`` (by name, or through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return True  # no signature to read: assume livekit's
+    return any(
+        p.kind is p.VAR_KEYWORD
+        or (p.name == keyword and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        for p in parameters
+    )
 
 
 def _would_wait(lock: asyncio.Lock) -> bool:

@@ -669,3 +669,48 @@ async def test_a_reply_cut_off_before_its_first_word_does_not_freeze_compaction(
         assert set(later) <= removed, f"frozen after the cut reply (placeholder: {cut})"
         assert live.violations() == []
         await manager.aclose()
+
+
+async def test_the_apps_own_summary_replaces_the_call_summary_first_on_the_server(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """Issue 12: a context sharing no conversation item is the application's on purpose
+    (its own summary, livekit's TaskGroup summary): it replaces what the agent holds,
+    on the server too, the summary created before the first delete. The server's last
+    item stays, after the summary: a response the server committed and has not
+    announced yet would chain to it."""
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer)
+        await _turns(live, 5)
+        before = list(emulator.item_ids)
+        summary = llm.ChatMessage(role="system", content=["Ada's orders: 4400 to 4404."])
+        await live.agent.update_chat_ctx(llm.ChatContext([summary]))
+        assert [i.id for i in emulator.conversation] == [summary.id, before[-1]]
+        assert set(before[:-1]) <= set(emulator.deleted_ids)
+        created = next(
+            n for n, e in enumerate(emulator.client_events)
+            if e["type"] == "conversation.item.create" and e["item"]["id"] == summary.id
+        )
+        assert created < _first_index(emulator.client_events, "conversation.item.delete")
+        # the call goes on from the summary
+        await live.session.run(user_input="Turn 5: and my name again?")
+        assert emulator.conversation[0].id == summary.id
+        assert live.violations() == []
+        await manager.aclose()
+
+
+async def test_start_over_empties_the_server_too_but_its_last_item(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer)
+        await _turns(live, 4)
+        before = list(emulator.item_ids)
+        await live.agent.update_chat_ctx(llm.ChatContext.empty())
+        # all but the server's last item, which a committed response may chain to
+        assert [i.id for i in emulator.conversation] == [before[-1]]
+        assert set(before[:-1]) <= set(emulator.deleted_ids)
+        messages = [i.id for i in live.agent.chat_ctx.items if i.type == "message"]
+        assert messages == [before[-1]]
+        assert live.violations() == []
+        await manager.aclose()
