@@ -7,6 +7,7 @@ from ._exceptions import (
     SettingsError,
     SummarizerError,
 )
+from .apply import UpdateOutcome
 from .archive import Archive, ArchivedItem, Compaction, MemoryArchive, SQLiteArchive
 from .events import (
     CompactionAppliedEvent,
@@ -17,6 +18,7 @@ from .events import (
     EventTypes,
     FailureStage,
     FallbackReason,
+    ForgetResult,
     ManagerStats,
     OverBudgetEvent,
     SkipReason,
@@ -58,6 +60,7 @@ __all__ = [
     "EventTypes",
     "FailureStage",
     "FallbackReason",
+    "ForgetResult",
     "GuardResult",
     "KeepReason",
     "ManagerStats",
@@ -83,6 +86,7 @@ __all__ = [
     "TriggerSettings",
     "TrimPolicy",
     "UpdateGuardedEvent",
+    "UpdateOutcome",
     "available_presets",
     "frozen_boundary",
     "guard_plan",

@@ -539,7 +539,7 @@ class Applier:
     # -- foreign updates -----------------------------------------------------------------
 
     async def apply_update(
-        self, proposed: llm.ChatContext, *, tail: TailWindow | None
+        self, proposed: llm.ChatContext, *, tail: TailWindow | None, replace: bool = False
     ) -> UpdateOutcome:
         """Land any caller's update with the same protection as a compaction.
 
@@ -550,8 +550,12 @@ class Applier:
         without one they are deferred and the items kept. An update that inserts and
         removes on a realtime session lands as insert, confirm, then delete.
         Errors from the backend propagate, as from ``update_chat_ctx`` itself.
+
+        ``replace``: the caller means all of it (``ContextManager.replace``): nothing is
+        kept as unseen or as the tail; also when ``proposed`` shares no conversation item.
         """
-        if self.replaces_all(proposed):
+        replace = replace or self.replaces_all(proposed)
+        if replace:
             tail = None  # no copy to be stale: nothing recent to keep
         wants_removal = bool(
             {i.id for i in self._union()} - {i.id for i in proposed.items}
@@ -569,7 +573,7 @@ class Applier:
         async with self.lock:
             quiet = quiet and self.backend.is_quiescent()
             final, allowed, kept, deferred = self._plan_update(
-                proposed, tail, allow_removals=quiet
+                proposed, tail, allow_removals=quiet, replace=replace
             )
             union_ids = {i.id for i in self._union()}
             inserted = {i.id for i in final} - union_ids
@@ -621,7 +625,12 @@ class Applier:
         return not any(i.id in live and dates_a_copy(i) for i in proposed.items)
 
     def _plan_update(
-        self, proposed: llm.ChatContext, tail: TailWindow | None, *, allow_removals: bool
+        self,
+        proposed: llm.ChatContext,
+        tail: TailWindow | None,
+        *,
+        allow_removals: bool,
+        replace: bool,
     ) -> tuple[
         list[llm.ChatItem], frozenset[str], tuple[tuple[str, str], ...], frozenset[str]
     ]:
@@ -641,8 +650,7 @@ class Applier:
         ]
         proposed_ids = {i.id for i in items}
         unseen: set[str] = set()
-        replaces = self.replaces_all(proposed)
-        if not replaces:
+        if not replace:
             # a copy: it saw nothing after its newest item, in place or in time
             seen = [n for n, item in enumerate(union) if item.id in proposed_ids]
             unseen = {item.id for item in union[(seen[-1] + 1 if seen else 0):]}
@@ -713,7 +721,7 @@ class Applier:
         # item, and livekit anchored the next typed turn to it, before those turns)
         last_shared = max((n for n, i in enumerate(items) if i.id in live_by_id), default=-1)
         # (a replacement's own items go first: what is kept for safety follows them)
-        appended = [] if replaces else [i for i in items[last_shared + 1 :] if i.id in new]
+        appended = [] if replace else [i for i in items[last_shared + 1 :] if i.id in new]
         woven = weave(on_server, items, only=new - {i.id for i in appended}) + appended
         # the plugin anchors a create to the item before it: never to one the server may
         # have deleted (it would refuse the create; seed 176)

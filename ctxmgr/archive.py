@@ -17,8 +17,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -30,10 +30,12 @@ __all__ = [
     "Archive",
     "ArchivedItem",
     "Compaction",
+    "FORGOTTEN",
     "MemoryArchive",
     "SQLiteArchive",
     "item_text",
     "open_archive",
+    "redact",
 ]
 
 
@@ -111,6 +113,10 @@ class Archive(Protocol):
         """Release resources."""
         ...
 
+    # optional: ``forget(session_id, item_ids, quotes) -> int`` removes items and
+    # blanks ``quotes`` in the stored summaries (``ContextManager.forget`` refuses
+    # an archive without it)
+
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _FTS_SQL = (
@@ -176,6 +182,19 @@ class MemoryArchive:
         with self._lock:
             texts = {c: t for (sid, c), t in self._summaries.items() if sid == session_id}
         return _group(self.items(session_id), texts)
+
+    def forget(self, session_id: str, item_ids: Collection[str], quotes: Sequence[str]) -> int:
+        """Remove the items; blank each of ``quotes`` in the stored summaries. Returns how
+        many items were removed."""
+        gone = set(item_ids)
+        with self._lock:
+            rows = self._items.get(session_id, [])
+            kept = [row for row in rows if row.item_id not in gone]
+            self._items[session_id] = [replace(r, position=n) for n, r in enumerate(kept)]
+            for key, text in self._summaries.items():
+                if key[0] == session_id:
+                    self._summaries[key] = redact(text, quotes)
+            return len(rows) - len(kept)
 
     def close(self) -> None:
         pass
@@ -313,6 +332,42 @@ class SQLiteArchive:
             )
         return _group(self.items(session_id), texts)
 
+    def forget(self, session_id: str, item_ids: Collection[str], quotes: Sequence[str]) -> int:
+        """Remove the items (and their search index entries); blank each of ``quotes`` in
+        the stored summaries. Returns how many items were removed."""
+        removed = 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for item_id in item_ids:
+                    row = self._db.execute(
+                        "SELECT rowid, text FROM archived_items WHERE session_id = ? AND item_id = ?",
+                        (session_id, item_id),
+                    ).fetchone()
+                    if row is None:
+                        continue
+                    if self.fts:
+                        self._db.execute(
+                            "INSERT INTO archived_fts (archived_fts, rowid, text)"
+                            " VALUES ('delete', ?, ?)",
+                            row,
+                        )
+                    self._db.execute("DELETE FROM archived_items WHERE rowid = ?", (row[0],))
+                    removed += 1
+                summaries = self._db.execute(
+                    "SELECT compaction_id, text FROM summaries WHERE session_id = ?", (session_id,)
+                ).fetchall()
+                for compaction_id, text in summaries:
+                    self._db.execute(
+                        "UPDATE summaries SET text = ? WHERE session_id = ? AND compaction_id = ?",
+                        (redact(text, quotes), session_id, compaction_id),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return removed
+
     def sessions(self) -> list[str]:
         """Session ids present in the database, oldest first."""
         with self._lock:
@@ -324,6 +379,17 @@ class SQLiteArchive:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+FORGOTTEN = "[forgotten]"
+"""What ``forget`` puts where a summary quoted a forgotten item."""
+
+
+def redact(text: str, quotes: Sequence[str]) -> str:
+    """``text`` with each non-empty quote replaced by ``FORGOTTEN``."""
+    for quote in sorted({q for q in quotes if q.strip()}, key=len, reverse=True):
+        text = text.replace(quote, FORGOTTEN)
+    return text
 
 
 def _archived(row: Sequence[object], position: int) -> ArchivedItem:

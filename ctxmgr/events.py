@@ -25,6 +25,7 @@ __all__ = [
     "FallbackReason",
     "OverBudgetEvent",
     "UpdateGuardedEvent",
+    "ForgetResult",
     "ManagerStats",
 ]
 
@@ -173,6 +174,22 @@ class UpdateGuardedEvent:
     """The update shared no conversation item with the agent's context: it replaced
     what the agent held (in-flight items aside), no tail kept."""
     type: Literal["update_guarded"] = "update_guarded"
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    """What ``ContextManager.forget()`` did."""
+
+    removed_ids: tuple[str, ...]
+    kept: tuple[tuple[str, str], ...]
+    """``(item id, reason)`` as in ``UpdateGuardedEvent.kept``: in flight on a realtime
+    session, or deferred (``not_quiescent``: removed at the next quiet moment)."""
+    redacted_summary_ids: tuple[str, ...]
+    """Summaries in the context whose quotes of the items were blanked."""
+    archived_removed: int
+    """Items removed from the archive."""
+    refused: str | None = None
+    """Why nothing was done, when nothing was."""
 
 
 @dataclass(frozen=True)

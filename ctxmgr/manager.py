@@ -19,10 +19,11 @@ re-validated against the live context; any failure leaves the context as it was.
 from __future__ import annotations
 
 import asyncio
+import re
 import enum
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from livekit import rtc
@@ -30,7 +31,7 @@ from livekit.agents import Agent, llm, utils
 from livekit.agents.metrics import RealtimeModelMetrics
 
 from ._exceptions import AttachError, SummarizerError
-from .archive import Archive, open_archive
+from .archive import Archive, ArchivedItem, open_archive, redact
 from .apply import Applier, ApplyOutcome, UpdateOutcome, fingerprints
 from .backends import AgentBackend
 from .backends.agent import accepts_keyword
@@ -46,6 +47,7 @@ from .events import (
     FailureStage,
     FallbackReason,
     ManagerStats,
+    ForgetResult,
     OverBudgetEvent,
     SkipReason,
     UpdateGuardedEvent,
@@ -312,13 +314,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         replaced = self._applier.replaces_all(chat_ctx)
         outcome = await self._applier.apply_update(chat_ctx, tail=tail)
         self._report_update(outcome, replaced)
-        if outcome.deferred_ids:
-            self._deferred_removals.update(outcome.deferred_ids)
-            self._deferred_tail = tail
-            if self._deferred_task is None or self._deferred_task.done():
-                self._deferred_task = asyncio.create_task(
-                    self._remove_deferred(), name="ctxmgr.deferred_removals"
-                )
+        self._defer(outcome, tail)
 
     def _report_update(
         self, outcome: UpdateOutcome, replaced: bool, *, retried: bool = False
@@ -549,6 +545,78 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                     return
 
         await asyncio.wait_for(idle(), timeout)
+
+    # -- the application's own edits, on purpose ---------------------------------------
+
+    async def replace(self, chat_ctx: llm.ChatContext) -> UpdateOutcome:
+        """Make ``chat_ctx`` the agent's context, on purpose: nothing is kept as unseen or
+        as the tail window. What is in flight on a realtime session stays (after the new
+        items); removals without a quiet moment are deferred (``update_guarded``)."""
+        applier = self._applier_or_raise()
+        outcome = await applier.apply_update(chat_ctx, tail=None, replace=True)
+        self._report_update(outcome, replaced=True)
+        self._defer(outcome, None)
+        return outcome
+
+    async def clear(self) -> UpdateOutcome:
+        """Start over: remove every item but the instructions (what is in flight stays)."""
+        return await self.replace(llm.ChatContext.empty())
+
+    async def forget(self, item_ids: Collection[str]) -> ForgetResult:
+        """Remove items on purpose (redaction): from the context, from the archive, and from
+        the text of every summary that quotes them (in the context and in the archive).
+
+        Refuses (nothing changed, ``refused`` says why) when an archive is kept and cannot
+        forget. A summary that paraphrases an item rather than quoting it keeps the
+        paraphrase: only verbatim quotes are found.
+        """
+        applier = self._applier_or_raise()
+        wanted = set(item_ids)
+        archive = self._archive
+        if archive is not None and not callable(getattr(archive, "forget", None)):
+            return ForgetResult((), (), (), 0, refused="the archive cannot forget items")
+        live = self._live()
+        quotes = [q for i in live.items if i.id in wanted for q in _quotes(i)]
+        if archive is not None:
+            quotes += [
+                q for r in archive.items(self.session_id) if r.item_id in wanted
+                for q in (r.text, _spoken(r), *_sentences(_spoken(r)))
+            ]
+        items: list[llm.ChatItem] = []
+        redacted: list[str] = []
+        for item in live.items:
+            if item.id in wanted:
+                continue
+            if is_summary(item) and isinstance(item, llm.ChatMessage):
+                text = item.text_content or ""
+                if redact(text, quotes) != text:
+                    item = item.model_copy(update={"content": [redact(text, quotes)]})
+                    redacted.append(item.id)
+            items.append(item)
+        outcome = await applier.apply_update(llm.ChatContext(items), tail=None, replace=True)
+        self._report_update(outcome, replaced=False)
+        self._defer(outcome, None)
+        forgotten = 0
+        if archive is not None:
+            forgotten = archive.forget(self.session_id, wanted, quotes)  # type: ignore[attr-defined]
+        kept_edits = {i for i, r in outcome.kept if r == "edit_deferred"}
+        return ForgetResult(
+            outcome.removed_ids,
+            outcome.kept,
+            tuple(i for i in redacted if i not in kept_edits),
+            forgotten,
+        )
+
+    def _defer(self, outcome: UpdateOutcome, tail: TailWindow | None) -> None:
+        """Retry ``outcome``'s deferred removals at the next quiet moment."""
+        if not outcome.deferred_ids:
+            return
+        self._deferred_removals.update(outcome.deferred_ids)
+        self._deferred_tail = tail
+        if self._deferred_task is None or self._deferred_task.done():
+            self._deferred_task = asyncio.create_task(
+                self._remove_deferred(), name="ctxmgr.deferred_removals"
+            )
 
     async def compact(self, *, force: bool = False) -> CompactionResult:
         """Run one compaction now. ``force`` compacts even below the trigger.
@@ -977,3 +1045,36 @@ def _model_of(agent: Agent) -> object:
         return agent.llm
     activity = getattr(agent, "_activity", None)
     return activity.session.llm if activity is not None else None
+
+
+def _quotes(item: llm.ChatItem) -> list[str]:
+    """The texts of ``item`` a summary may quote: all of it, and each sentence or line."""
+    if isinstance(item, llm.ChatMessage):
+        text = item.text_content or ""
+    elif isinstance(item, llm.FunctionCall):
+        text = item.arguments
+    elif isinstance(item, llm.FunctionCallOutput):
+        text = item.output
+    else:
+        return []
+    return [text, *_sentences(text)]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_SHORTEST_QUOTE = 12
+"""Characters: a shorter sentence ("Yes, please.") is too common to blank everywhere."""
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences and lines of ``text`` long enough to be a quote of it."""
+    parts = (p.strip() for p in _SENTENCE_END.split(text))
+    return [p for p in parts if len(p) >= _SHORTEST_QUOTE]
+
+
+def _spoken(row: ArchivedItem) -> str:
+    """An archived call's arguments or output's text, without the name the archive adds."""
+    if row.kind == "function_call_output":
+        return row.text.partition(": ")[2]
+    if row.kind == "function_call":
+        return row.text.partition("(")[2].removesuffix(")")
+    return row.text

@@ -156,3 +156,121 @@ async def test_a_removal_made_while_a_tool_runs_lands_once_it_returns_with_event
         assert not set(old) & {i.id for i in agent.chat_ctx.items}
         assert set(events[-1].removed_ids) == set(old) and events[-1].deferred_ids == ()
     await manager.aclose()
+
+
+# -- on purpose: replace, clear, forget ------------------------------------------------
+
+CARD = "4111 1111 1111 1111"
+
+
+async def _managed_call(
+    tmp_archive: str | None = None,
+) -> tuple[ContextManager, SupportAgent, AgentSession, FakeLLM, FakeLLM]:
+    settings = Settings(
+        policy="summarize", max_tokens=100_000, target_tokens=10, keep_last_turns=2,
+        archive_path=tmp_archive,
+    )
+    summarizer, reply_llm = FakeLLM(), FakeLLM(responder)
+    agent = SupportAgent()
+    manager = ContextManager(settings, summarizer_llm=summarizer).attach(agent)
+    session = AgentSession(llm=reply_llm)
+    await session.start(agent)
+    for t in range(1, 4):
+        await session.run(user_input=user_line(t))
+    await session.run(user_input=f"Turn 4: my card number is {CARD}. Please charge it.")
+    for t in range(5, 9):
+        await session.run(user_input=user_line(t))
+    return manager, agent, session, summarizer, reply_llm
+
+
+def _texts(chat_ctx: llm.ChatContext) -> str:
+    return "\n".join(
+        (i.text_content or "") if isinstance(i, llm.ChatMessage) else str(i) for i in chat_ctx.items
+    )
+
+
+@pytest.mark.parametrize("sqlite", [False, True], ids=["memory archive", "sqlite archive"])
+async def test_forget_removes_an_item_from_the_context_the_archive_and_the_summary(
+    sqlite: bool, tmp_path: object
+) -> None:
+    path = str(tmp_path) + "/calls.db" if sqlite else None  # type: ignore[operator]
+    manager, agent, session, summarizer, reply_llm = await _managed_call(path)
+    card = next(i.id for i in agent.chat_ctx.items
+                if isinstance(i, llm.ChatMessage) and CARD in (i.text_content or ""))
+    result = await manager.compact(force=True)
+    assert result.status == "applied" and card in result.event.removed_ids  # type: ignore[union-attr]
+    assert CARD in _texts(agent.chat_ctx)  # quoted by the summary
+    archive = manager.archive
+    assert archive is not None and any(r.item_id == card for r in archive.items(manager.session_id))
+
+    forgotten = await manager.forget([card])
+
+    assert forgotten.refused is None and forgotten.archived_removed == 1
+    assert forgotten.redacted_summary_ids == (result.event.summary_id,)  # type: ignore[union-attr]
+    assert CARD not in _texts(agent.chat_ctx)
+    assert "[forgotten]" in _texts(agent.chat_ctx)
+    assert all(CARD not in r.text for r in archive.items(manager.session_id))
+    assert all(CARD not in (c.summary_text or "") for c in archive.compactions(manager.session_id))
+    assert archive.search(manager.session_id, "card number charge") == [] or all(
+        r.item_id != card for r in archive.search(manager.session_id, "card number charge")
+    )
+    # the call goes on, and the next compaction cannot bring it back
+    await session.run(user_input=user_line(9))
+    await manager.compact(force=True)
+    assert CARD not in _texts(agent.chat_ctx)
+    await session.aclose()
+    await manager.aclose()
+    await summarizer.aclose()
+    await reply_llm.aclose()
+
+
+async def test_forget_an_item_still_in_the_context_and_clear() -> None:
+    manager, agent, session, summarizer, reply_llm = await _managed_call()
+    card = next(i.id for i in agent.chat_ctx.items
+                if isinstance(i, llm.ChatMessage) and CARD in (i.text_content or ""))
+    forgotten = await manager.forget([card])
+    assert forgotten.removed_ids == (card,) and forgotten.kept == ()
+    assert CARD not in _texts(agent.chat_ctx)
+
+    cleared = await manager.clear()
+    assert cleared.kept == ()
+    assert _shape(agent.chat_ctx) == [("system", "You are Sam, a support agent for Parcelly.")]
+    await session.aclose()
+    await manager.aclose()
+    await summarizer.aclose()
+    await reply_llm.aclose()
+
+
+async def test_replace_keeps_no_tail_where_update_chat_ctx_would() -> None:
+    """``update_chat_ctx`` with a copy keeps the tail window (a stale copy must not drop
+    recent turns); ``replace`` is the application saying it means all of it."""
+    manager, agent, session, summarizer, reply_llm = await _managed_call()
+    copy = agent.chat_ctx.copy()
+    last_user = [i.id for i in copy.items if i.type == "message" and i.role == "user"][-1]
+    without_last = llm.ChatContext([i for i in copy.items if i.id != last_user])
+
+    await agent.update_chat_ctx(without_last)
+    assert last_user in {i.id for i in agent.chat_ctx.items}  # the tail window
+    outcome = await manager.replace(without_last)
+    assert outcome.removed_ids == (last_user,)
+    assert last_user not in {i.id for i in agent.chat_ctx.items}
+    await session.aclose()
+    await manager.aclose()
+    await summarizer.aclose()
+    await reply_llm.aclose()
+
+
+async def test_forget_refuses_with_an_archive_that_cannot_forget() -> None:
+    from ctxmgr.testing._chaos_contenders import WatchedArchive
+
+    class Keeper(WatchedArchive):
+        forget = None  # type: ignore[assignment]
+
+    agent = SupportAgent()
+    manager = ContextManager(
+        Settings(policy="summarize", max_tokens=100_000), summarizer_llm=FakeLLM(),
+        archive=Keeper(),
+    ).attach(agent)
+    result = await manager.forget(["anything"])
+    assert result.refused == "the archive cannot forget items"
+    await manager.aclose()

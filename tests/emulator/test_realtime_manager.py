@@ -714,3 +714,26 @@ async def test_start_over_empties_the_server_too_but_its_last_item(
         assert messages == [before[-1]]
         assert live.violations() == []
         await manager.aclose()
+
+
+async def test_forget_blanks_the_item_in_the_summary_on_the_server(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    card = "4111 1111 1111 1111"
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, target_tokens=10)
+        await _turns(live, 2)
+        await live.session.run(user_input=f"Turn 2: my card number is {card}. Charge it.")
+        await _turns(live, 3)
+        said = next(i.id for i in emulator.conversation if card in i.text and i.role == "user")
+        result = await manager.compact(force=True)
+        assert result.status == "applied" and said in result.event.removed_ids  # type: ignore[union-attr]
+        assert any(card in i.text for i in emulator.conversation)  # the summary quotes it
+
+        forgotten = await manager.forget([said])
+
+        assert forgotten.redacted_summary_ids and forgotten.archived_removed == 1
+        assert not any(card in i.text for i in emulator.conversation)
+        assert any("[forgotten]" in i.text for i in emulator.conversation)
+        assert live.violations() == []
+        await manager.aclose()
