@@ -618,11 +618,16 @@ class Applier:
         )
 
     def replaces_all(self, proposed: llm.ChatContext) -> bool:
-        """True when ``proposed`` shares no conversation item with the agent's context:
-        "start over", a summary of the caller's own, livekit's ``TaskGroup`` summary. It is
-        no stale copy; it replaces everything the agent holds, in-flight items aside."""
+        """True when ``proposed`` shares no conversation item with the agent's context, nor
+        with what was removed from it on purpose: "start over", a summary of the caller's
+        own, livekit's ``TaskGroup`` summary. It is no stale copy; it replaces everything
+        the agent holds, in-flight items aside."""
         live = {i.id for i in self._union()}
-        return not any(i.id in live and dates_a_copy(i) for i in proposed.items)
+        # an item removed on purpose since counts: a copy taken before a compaction holds
+        # only what it folded, and must not delete the summary (seed 992)
+        return not any(
+            (i.id in live or i.id in self._removed) and dates_a_copy(i) for i in proposed.items
+        )
 
     def _plan_update(
         self,

@@ -274,3 +274,28 @@ async def test_forget_refuses_with_an_archive_that_cannot_forget() -> None:
     result = await manager.forget(["anything"])
     assert result.refused == "the archive cannot forget items"
     await manager.aclose()
+
+
+async def test_a_copy_holding_only_folded_turns_is_stale_not_a_replacement() -> None:
+    """Seed 992: a copy taken before a compaction shares no item with the agent's context
+    any more (all it held was folded), yet it is a stale copy: writing it back must not
+    delete the summary and the turns that came after it."""
+    manager, agent, session, summarizer, reply_llm = await _managed_call()
+    early = llm.ChatContext(
+        [i for i in agent.chat_ctx.items if not (isinstance(i, llm.ChatMessage)
+                                                 and "Turn 8" in (i.text_content or ""))][:5]
+    )
+    result = await manager.compact(force=True)
+    assert result.status == "applied"
+    live = {i.id for i in agent.chat_ctx.items}
+    assert not {i.id for i in early.items if i.type == "message" and i.role != "system"} & live
+    before = _shape(agent.chat_ctx)
+    early.add_message(role="assistant", content="Retrieved note: the warehouse is in Leeds.")
+    await agent.update_chat_ctx(early)
+    after = _shape(agent.chat_ctx)
+    assert set(before) <= set(after)  # the summary and the later turns stay
+    assert ("assistant", "Retrieved note: the warehouse is in Leeds.") in after
+    await session.aclose()
+    await manager.aclose()
+    await summarizer.aclose()
+    await reply_llm.aclose()
