@@ -23,7 +23,7 @@ chaos: $(STAMP)
 	$(PY) -m ctxmgr.testing.chaos --seeds 1000 --contender both --concurrency 24
 
 mutants: $(STAMP)
-	$(PY) tools/mutants.py --write
+	$(PY) tools/mutants.py --jobs 2 --write
 
 chaos-figures: $(STAMP)
 	$(PY) tools/chaos_figures.py

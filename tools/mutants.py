@@ -10,6 +10,7 @@ the same invocation. ::
     python tools/mutants.py --seeds 48      # a fast subset
     python tools/mutants.py --only verify_disabled
     python tools/mutants.py --write         # make mutants: also writes the README's table
+    python tools/mutants.py --jobs 2        # two mutants at once (two cores)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -254,6 +256,9 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--only", action="append", default=None)
     parser.add_argument(
+        "--jobs", type=int, default=1, help="mutants judged at once (each a harness run)"
+    )
+    parser.add_argument(
         "--write", action="store_true", help="also write the table into README.md"
     )
     args = parser.parse_args()
@@ -266,7 +271,8 @@ def main() -> int:
             if mutant.test is not None and _test_fails(base, mutant.test):
                 raise SystemExit(f"{mutant.test} fails on the unbroken code")
     lines = [
-        f"Printed by `python tools/mutants.py --first {args.first} --seeds {args.seeds}` at"
+        f"Printed by `python tools/mutants.py --first {args.first} --seeds {args.seeds}"
+        f"{f' --jobs {args.jobs}' if args.jobs > 1 else ''}` at"
         f" commit {commit_label()}; unbroken, {len(unbroken)} of {args.seeds} schedules fail"
         f"{': ' + str(sorted(unbroken)) if unbroken else ''}.",
         "",
@@ -276,20 +282,26 @@ def main() -> int:
     ]
     print("\n".join(lines), flush=True)
     survivors = []
-    for mutant in chosen:
+
+    def judge(mutant: Mutant) -> tuple[list[int], bool]:
         with tempfile.TemporaryDirectory() as tmp:
             _mutated_copy(mutant, Path(tmp))
             kills = sorted(_failing(Path(tmp), args.first, args.seeds) - unbroken)
             test_kills = mutant.test is not None and _test_fails(Path(tmp), mutant.test)
-        first = str(kills[0]) if kills else "-"
-        instead = "-"
-        if mutant.equivalent is not None:
-            verdict = "fails" if test_kills else "PASSES (not killed)"
-            instead = f"{mutant.equivalent}; `{mutant.test}` {verdict}"
-        lines.append(f"| {mutant.name} | {len(kills)} | {first} | {instead} |")
-        print(lines[-1], flush=True)
-        if len(kills) < 2 and not (mutant.equivalent is not None and test_kills):
-            survivors.append(mutant.name)
+        return kills, test_kills
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        # in order; ``jobs`` harness runs at once (each is one process on one core)
+        for mutant, (kills, test_kills) in zip(chosen, pool.map(judge, chosen)):
+            first = str(kills[0]) if kills else "-"
+            instead = "-"
+            if mutant.equivalent is not None:
+                verdict = "fails" if test_kills else "PASSES (not killed)"
+                instead = f"{mutant.equivalent}; `{mutant.test}` {verdict}"
+            lines.append(f"| {mutant.name} | {len(kills)} | {first} | {instead} |")
+            print(lines[-1], flush=True)
+            if len(kills) < 2 and not (mutant.equivalent is not None and test_kills):
+                survivors.append(mutant.name)
     if survivors:
         lines.append(f"\nNot killed by more than one schedule: {', '.join(survivors)}.")
         print(lines[-1])
