@@ -36,8 +36,6 @@ class Mutant:
     file: str
     edits: tuple[tuple[str, str], ...]
     """(old, new) pairs; each old text must occur in the file."""
-    also: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-    """Edits of other files, ``(file, edits)``: a safeguard that two parts enforce."""
     equivalent: str | None = None
     """Why no schedule can kill it, or only by chance (another safeguard holds the same
     line in every race, or it takes a load the schedules cannot force); ``test`` must
@@ -226,14 +224,13 @@ def _copy(into: Path) -> None:
 
 def _mutated_copy(mutant: Mutant, into: Path) -> None:
     _copy(into)
-    for file, edits in ((mutant.file, mutant.edits), *mutant.also):
-        path = into / "ctxmgr" / file
-        text = path.read_text()
-        for old, new in edits:
-            if old not in text:
-                raise SystemExit(f"mutant {mutant.name}: {old!r} is not in ctxmgr/{file}")
-            text = text.replace(old, new)
-        path.write_text(text)
+    path = into / "ctxmgr" / mutant.file
+    text = path.read_text()
+    for old, new in mutant.edits:
+        if old not in text:
+            raise SystemExit(f"mutant {mutant.name}: {old!r} is not in ctxmgr/{mutant.file}")
+        text = text.replace(old, new)
+    path.write_text(text)
 
 
 def _test_fails(package_parent: Path, test: str) -> bool:
