@@ -233,7 +233,7 @@ class _Race:
             await self._compact_residue(residue.turn_during)
             await self.settle()
             # the call goes on: the next turn is placed by what the compaction left behind
-            with contextlib.suppress(RuntimeError):
+            with contextlib.suppress(RuntimeError, llm.RealtimeError):
                 await self.session.run(user_input=_user_line(98, tool=False))
             await self.settle()
 
@@ -247,7 +247,9 @@ class _Race:
             self.spawn(self._event(LateResponse(ready, start_delay)), max(0.0, ready - 0.02), now)
         if turn_during is not None:
             await asyncio.sleep(turn_during)
-            with contextlib.suppress(RuntimeError):
+            # the server refuses a reply while the schedule's silently committed response is
+            # still active (seed 13, under load): livekit raises, and the turn goes unanswered
+            with contextlib.suppress(RuntimeError, llm.RealtimeError):
                 await self.session.run(user_input=_user_line(99, tool=False))
         await compaction
 
