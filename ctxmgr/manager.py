@@ -34,7 +34,6 @@ from ._exceptions import AttachError, SummarizerError
 from .archive import Archive, ArchivedItem, open_archive, redact
 from .apply import Applier, ApplyOutcome, UpdateOutcome, fingerprints
 from .backends import AgentBackend
-from .backends.agent import accepts_keyword
 from .chat_items import is_summary
 from .compose import live_union
 from .events import (
@@ -293,20 +292,17 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     ) -> None:
         """Stands in for ``agent.update_chat_ctx`` while attached: the same protection as a
         compaction for any caller (the application's summarizer, a handoff, a tool)."""
-        original = self._originals["update_chat_ctx"]
+        # installed by attach(), which sets both
+        assert self._applier is not None and self._backend is not None
         agent = self._agent
         activity = getattr(agent, "_activity", None) if agent is not None else None
-        if activity is None or self._applier is None:
+        if activity is None:
             # not running (yet): livekit only keeps the context, and sends it when the agent
             # starts; a partial copy must not replace what filled in meanwhile (seed 569)
-            if self._applier is not None:
-                chat_ctx = self._applier.without_partial_copies(chat_ctx)
-            if accepts_keyword(original, "exclude_invalid_function_calls"):
-                await original(
-                    chat_ctx, exclude_invalid_function_calls=exclude_invalid_function_calls
-                )
-            else:  # an override with a narrower signature
-                await original(chat_ctx)
+            await self._backend.forward(
+                self._applier.without_partial_copies(chat_ctx),
+                exclude_invalid_function_calls=exclude_invalid_function_calls,
+            )
             return
         if exclude_invalid_function_calls:
             chat_ctx = chat_ctx.copy(tools=activity.tools)
@@ -589,8 +585,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                 continue
             if is_summary(item) and isinstance(item, llm.ChatMessage):
                 text = item.text_content or ""
-                if redact(text, quotes) != text:
-                    item = item.model_copy(update={"content": [redact(text, quotes)]})
+                blanked = redact(text, quotes)
+                if blanked != text:
+                    item = item.model_copy(update={"content": [blanked]})
                     redacted.append(item.id)
             items.append(item)
         outcome = await applier.apply_update(llm.ChatContext(items), tail=None, replace=True)

@@ -30,11 +30,7 @@ class AgentBackend:
     def __init__(self, agent: Agent, update: UpdateFn) -> None:
         self._agent = agent
         self._update = update
-        self._update_kwargs = (
-            {"exclude_invalid_function_calls": False}
-            if accepts_keyword(update, "exclude_invalid_function_calls")
-            else {}
-        )
+        self._takes_exclude = _accepts_keyword(update, "exclude_invalid_function_calls")
 
     @property
     def agent(self) -> Agent:
@@ -78,7 +74,19 @@ class AgentBackend:
             # no await between building and livekit's diff: both locks are free, and an
             # asyncio lock that is free is taken without yielding
             source = source()
-        await self._update(source, **self._update_kwargs)
+        await self.forward(source, exclude_invalid_function_calls=False)
+
+    async def forward(
+        self, chat_ctx: llm.ChatContext, *, exclude_invalid_function_calls: bool
+    ) -> None:
+        """Call the agent's original ``update_chat_ctx`` as is (the argument is dropped for
+        an override that does not take it)."""
+        if self._takes_exclude:
+            await self._update(
+                chat_ctx, exclude_invalid_function_calls=exclude_invalid_function_calls
+            )
+        else:
+            await self._update(chat_ctx)
 
     async def _until_locks_free(self) -> None:
         """Wait until livekit's realtime locks are free (its own updates, e.g. tool outputs).
@@ -102,7 +110,7 @@ class AgentBackend:
             await asyncio.sleep(0.005)
 
 
-def accepts_keyword(function: Callable[..., Any], keyword: str) -> bool:
+def _accepts_keyword(function: Callable[..., Any], keyword: str) -> bool:
     """Whether ``function`` takes ``keyword`` (by name, or through ``**kwargs``)."""
     try:
         parameters = inspect.signature(function).parameters.values()

@@ -687,6 +687,7 @@ async def run_schedule(
         views=views,
         findings=tuple(found),
         exercised=frozenset(
-            ledger.exercised | ({"archive_failed"} if "failed:archive" in contender.outcomes else set())
+            ledger.exercised
+            | ({"archive_failed"} if "failed:archive" in contender.outcomes else set())
         ),
     )

@@ -30,6 +30,14 @@ def _first_index(events: list[dict], kind: str) -> int:
     return next(n for n, e in enumerate(events) if e["type"] == kind)
 
 
+def _created_at(events: list[dict], item_id: str) -> int:
+    """Index of the client's first create of ``item_id``."""
+    return next(
+        n for n, e in enumerate(events)
+        if e["type"] == "conversation.item.create" and e["item"]["id"] == item_id
+    )
+
+
 async def test_compaction_inserts_and_confirms_the_summary_before_deleting(
     live: Live, emulator: RealtimeServerEmulator, warnings_log: pytest.LogCaptureFixture
 ) -> None:
@@ -40,10 +48,7 @@ async def test_compaction_inserts_and_confirms_the_summary_before_deleting(
         assert result.status == "applied", result
         summary_id = result.event.summary_id  # type: ignore[union-attr]
         creates = [e for e in emulator.client_events if e["type"] == "conversation.item.create"]
-        summary_at = next(
-            n for n, e in enumerate(emulator.client_events)
-            if e["type"] == "conversation.item.create" and e["item"]["id"] == summary_id
-        )
+        summary_at = _created_at(emulator.client_events, summary_id)
         assert summary_at < _first_index(emulator.client_events, "conversation.item.delete")
         assert creates and summary_id in emulator.item_ids
         assert emulator.conversation[0].id == summary_id
@@ -687,10 +692,7 @@ async def test_the_apps_own_summary_replaces_the_call_summary_first_on_the_serve
         await live.agent.update_chat_ctx(llm.ChatContext([summary]))
         assert [i.id for i in emulator.conversation] == [summary.id, before[-1]]
         assert set(before[:-1]) <= set(emulator.deleted_ids)
-        created = next(
-            n for n, e in enumerate(emulator.client_events)
-            if e["type"] == "conversation.item.create" and e["item"]["id"] == summary.id
-        )
+        created = _created_at(emulator.client_events, summary.id)
         assert created < _first_index(emulator.client_events, "conversation.item.delete")
         # the call goes on from the summary
         await live.session.run(user_input="Turn 5: and my name again?")
