@@ -34,7 +34,7 @@ from ._chaos_schedule import (
     ToolResponse,
     UserTurn,
 )
-from .checker import Violation, check_realtime_invariants, fingerprint
+from .checker import Fingerprint, Violation, check_realtime_invariants, fingerprint
 from .emulator import (
     CallTool,
     RealtimeServerEmulator,
@@ -167,6 +167,9 @@ class ScheduleResult:
     exercised: frozenset[str] = frozenset()
     """What a compaction's deletes met (``Ledger.exercised``), and ``archive_failed``
     when an archive write failed under a compaction."""
+    app_caused: frozenset[tuple[str, frozenset[Fingerprint]]] = frozenset()
+    """The keys of findings on items the application's own update deleted or created:
+    no excuse for a contender that guards updates, whatever excused them here."""
 
     @property
     def items_lost(self) -> int:
@@ -458,6 +461,7 @@ class _Race:
         in_control = (
             {v.key for v in control.findings}
             - {v.key for why, v in control.excused if why == "app"}
+            - control.app_caused
             if control is not None
             else set()
         )
@@ -498,6 +502,14 @@ class _Race:
             else:
                 counted.append(v)
         return counted, excused, found
+
+    def app_touched(self, violation: Violation) -> bool:
+        """The application's own update deleted or created an item behind ``violation``."""
+        return any(
+            "app" in self.changes.delete_senders.get(i, ())
+            or "app" in self.changes.created_by.get(i, ())
+            for i in violation.item_ids
+        )
 
     def _refused_livekit_change(self, violation: Violation) -> bool:
         ids = set(violation.item_ids)
@@ -686,6 +698,7 @@ async def run_schedule(
         duration_s=time.monotonic() - started,
         views=views,
         findings=tuple(found),
+        app_caused=frozenset(v.key for v in found if race.app_touched(v)),
         exercised=frozenset(
             ledger.exercised
             | ({"archive_failed"} if "failed:archive" in contender.outcomes else set())

@@ -356,7 +356,7 @@ class Schedule:
             schedule = replace(schedule, archive_fails=True)
         if any(isinstance(e, Handoff) for e in schedule.events) and rng.random() < 0.6:
             schedule = replace(schedule, compact_on_handoff=True)
-        return schedule
+        return _copy_while_filling_in(schedule, rng)
 
     def describe(self) -> str:
         """The schedule, one event per line, for a failure report."""
@@ -410,6 +410,32 @@ class Schedule:
 
 def _ms(rng: random.Random, lo: float, hi: float) -> float:
     return round(rng.uniform(lo, hi)) / 1000
+
+
+def _copy_while_filling_in(schedule: Schedule, rng: random.Random) -> Schedule:
+    """Most deep copies are taken while a placeholder fills in (a reply streaming, a user
+    turn awaiting its transcript) and written back once it has: the copy then holds the
+    item partial, and only the guard's partial-copy rule keeps its text. Drawn last, and
+    only for a deep copy: every other schedule stays as it was."""
+    edit = next((e for e in schedule.events if isinstance(e, AppEdit) and e.deep), None)
+    hosts = [
+        e
+        for e in schedule.events
+        if isinstance(e, StreamingReply) or (isinstance(e, ToolResponse) and e.user_speech)
+    ]
+    if edit is None or not hosts or rng.random() >= 0.8:
+        return schedule
+    host = rng.choice(hosts)
+    filled = 0.0
+    if host.user_speech:
+        filled = schedule.transcription_delay or 0.0
+    if isinstance(host, StreamingReply):
+        filled = max(filled, host.chunks * host.chunk_delay)
+    retimed = replace(
+        edit, at=host.at + _ms(rng, 30, 150), write_after=filled + _ms(rng, 100, 600)
+    )
+    events = sorted((retimed if e is edit else e for e in schedule.events), key=lambda e: e.at)
+    return replace(schedule, events=tuple(events))
 
 
 def _tool_response(rng: random.Random) -> ToolResponse:
