@@ -52,10 +52,29 @@ DELETE_ATTEMPTS = 3
 transient); what is still there after that is reported (``verify``)."""
 
 
-def fingerprints(chat_ctx: llm.ChatContext, ids: Collection[str]) -> dict[str, bytes]:
-    """Content digests of ``ids`` now, to recognise items that change before the apply."""
+Fingerprint = tuple[bytes, str]
+"""An item's content digest, and its text (a message's; empty for other items)."""
+
+
+def fingerprints(chat_ctx: llm.ChatContext, ids: Collection[str]) -> dict[str, Fingerprint]:
+    """Content digests (and texts) of ``ids`` now, to recognise items that change before
+    the apply."""
     wanted = set(ids)
-    return {item.id: item._fingerprint() for item in chat_ctx.items if item.id in wanted}
+    return {
+        item.id: (
+            item._fingerprint(),
+            (item.raw_text_content or "") if isinstance(item, llm.ChatMessage) else "",
+        )
+        for item in chat_ctx.items
+        if item.id in wanted
+    }
+
+
+def _rewritten(planned: Fingerprint | None, now: Fingerprint | None) -> bool:
+    """Gone, or changed other than by growing (a text that filled in keeps its start)."""
+    if planned is None or now is None:
+        return True
+    return now != planned and not now[1].startswith(planned[1])
 
 
 @dataclass(frozen=True)
@@ -180,11 +199,15 @@ class Applier:
         self._confirm_timeout_s = confirm_timeout_s
         self._deleting: tuple[str, ...] = ()
         self._inserted = False
+        self._in_flight: tuple[str, ...] = ()
+        """The summary of the compaction between its insert and its delete: the remote view
+        of a guarded update leaves it out, as the compaction's own does (it protects nothing)."""
         self._clock = 0
         self._entered: dict[str, int] = {}
         """When each item of the agent's context was first observed there (``observe``)."""
-        self._removed: dict[str, None] = {}
-        """Ids removed on purpose (folded, trimmed, or by a guarded update), oldest first."""
+        self._removed: dict[str, bool] = {}
+        """Ids removed on purpose (folded, trimmed, or by a guarded update), oldest first;
+        True for those an update removed (the application's, not a compaction's)."""
         self._wake = asyncio.Event()
         """Set by ``observe``: a waiting step checks for a quiet moment at once."""
         self._suspects: set[str] = set()
@@ -207,11 +230,15 @@ class Applier:
         """True when ``item_id`` was removed on purpose (folded, trimmed, or by an update)."""
         return item_id in self._removed
 
-    def _forget(self, ids: Collection[str]) -> None:
+    def _compacted(self, item_id: str) -> bool:
+        """True when a compaction (not an update) removed ``item_id``."""
+        return self._removed.get(item_id) is False
+
+    def _forget(self, ids: Collection[str], *, by_update: bool = False) -> None:
         removed = self._removed
         for item_id in ids:
             removed.pop(item_id, None)
-            removed[item_id] = None
+            removed[item_id] = by_update
         while len(removed) > REMEMBERED_REMOVALS:
             del removed[next(iter(removed))]
 
@@ -222,7 +249,7 @@ class Applier:
         plan: CompactionPlan,
         *,
         summary: llm.ChatMessage | None,
-        planned_fingerprints: dict[str, bytes],
+        planned_fingerprints: dict[str, Fingerprint],
         before_delete: Callable[[CompactionPlan], None] | None = None,
     ) -> ApplyOutcome:
         """Apply ``plan`` (with ``summary`` for a summarize plan) safely, or leave the context.
@@ -253,6 +280,7 @@ class Applier:
         finally:
             self._deleting = ()
             self._inserted = False
+            self._in_flight = ()
         self._forget(final.remove_ids)
         kept = tuple(i for i in plan.remove_ids if i not in set(final.remove_ids))
         return ApplyOutcome("applied", plan=final, kept_ids=kept)
@@ -261,7 +289,7 @@ class Applier:
         self,
         plan: CompactionPlan,
         summary: llm.ChatMessage | None,
-        planned_fingerprints: dict[str, bytes],
+        planned_fingerprints: dict[str, Fingerprint],
         before_delete: Callable[[CompactionPlan], None] | None,
     ) -> CompactionPlan:
         two_step = summary is not None and self.backend.two_step
@@ -280,6 +308,7 @@ class Applier:
                     await self._withdraw(summary)
                     raise
                 self._inserted = True
+                self._in_flight = (summary.id,)
                 return current
             self._archive(before_delete, current)
             if summary is not None:
@@ -299,6 +328,10 @@ class Applier:
             try:
                 final = self._revalidate(current, planned_fingerprints, summary)
             except _Skip as skip:
+                if skip.reason == "span_edited":
+                    assert summary is not None
+                    await self._take_back(summary)
+                    raise
                 # the summary is in: not a skip, the compaction stopped half-way (both kept)
                 error = RuntimeError(f"nothing left to delete: {skip.reason}")
                 raise _Fail("delete", error) from None
@@ -365,11 +398,19 @@ class Applier:
     def _revalidate(
         self,
         plan: CompactionPlan,
-        planned_fingerprints: dict[str, bytes],
+        planned_fingerprints: dict[str, Fingerprint],
         summary: llm.ChatMessage | None,
     ) -> CompactionPlan:
         items = [i for i in self._union() if summary is None or i.id != summary.id]
         now = fingerprints(llm.ChatContext(items), plan.remove_ids)
+        if summary is not None and any(
+            _rewritten(planned_fingerprints.get(i), now.get(i)) and not self._compacted(i)
+            for i in plan.remove_ids
+        ):
+            # the summary was written from the span as planned: an item removed or edited
+            # since (the application's redaction) would come back inside its text; one
+            # another compaction folded or trimmed meanwhile is no one's edit
+            raise _Skip("span_edited")
         pinned = self.backend.pinned_ids()
         unchanged = tuple(
             i
@@ -497,6 +538,30 @@ class Applier:
                 lambda: llm.ChatContext([i for i in self._union() if i.id != summary.id])
             )
 
+    async def _take_back(self, summary: llm.ChatMessage) -> None:
+        """Delete a confirmed summary whose span changed before the delete step (its text
+        would revive what the application removed); the span stays as it now is."""
+        remote = self.backend.read_remote()
+        if remote is not None and remote.items and remote.items[-1].id == summary.id:
+            # the server's last item: a response committed unseen would chain to it
+            raise _Fail("delete", RuntimeError("the summary of an edited span is the last item"))
+
+        def build() -> llm.ChatContext:
+            self._still_quiet()
+            return llm.ChatContext([i for i in self._union() if i.id != summary.id])
+
+        try:
+            await self.backend.update(build)
+        except _NotQuiet:
+            raise
+        except Exception as e:  # noqa: BLE001 - reported as a failed delete step
+            raise _Fail("delete", e) from e
+        if summary.id in self._ids_now():
+            raise _Fail("delete", RuntimeError("the summary of an edited span is still there"))
+        self._forget((summary.id,))  # nor may a copy taken meanwhile bring it back
+        self._inserted = False
+        self._in_flight = ()
+
     def _with_summary(
         self, plan: CompactionPlan, summary: llm.ChatMessage, *, remove: bool
     ) -> llm.ChatContext:
@@ -592,7 +657,7 @@ class Applier:
                         allowed - self.backend.pinned_ids(),
                         counter=self._counter,
                         tail=tail or TailWindow(0, 0),
-                        protected_ids=self.backend.protected_ids(),
+                        protected_ids=self.backend.protected_ids(ignoring=self._in_flight),
                     )
                     kept += more
                     gone = allowed
@@ -606,7 +671,7 @@ class Applier:
                         weave(final, self._union(), only=self._ids_now() - union_ids)
                     )
                 )
-        self._forget(union_ids & allowed)
+        self._forget(union_ids & allowed, by_update=True)
         if kept:
             logger.info(
                 "kept items an update dropped",
@@ -641,7 +706,7 @@ class Applier:
     ]:
         self.observe()
         union = self._union()
-        protected = self.backend.protected_ids()
+        protected = self.backend.protected_ids(ignoring=self._in_flight)
         live_by_id = {i.id: i for i in union}
         # a copied placeholder is never written back: the live object fills in, a copy does
         # not, and the plugin would re-create the reply with the copy's partial content;
@@ -669,6 +734,9 @@ class Applier:
                 for i in union
                 if newest is None or self._entered.get(i.id, self._clock) >= newest
             }
+            # what the copy holds it saw (its newest item may be a summary at the head,
+            # whose protection would freeze everything after it)
+            unseen -= proposed_ids
 
         pinned = self.backend.pinned_ids()
         dropped = [i.id for i in union if i.id not in proposed_ids]

@@ -44,6 +44,7 @@ SkipReason = Literal[
     "already_running",
     "not_quiescent",
     "plan_went_stale",
+    "span_edited",
     "append_only_model",
     "not_running",
     "agent_inactive",

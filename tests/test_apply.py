@@ -9,7 +9,7 @@ import pytest
 from livekit.agents import llm
 
 from ctxmgr import CompactionPlan, TailWindow, TokenCounter
-from ctxmgr.apply import Applier, fingerprints
+from ctxmgr.apply import Applier, Fingerprint, fingerprints
 from ctxmgr.backends.base import ContextSource
 from ctxmgr.testing.memory import InMemoryBackend
 
@@ -25,7 +25,7 @@ def _summary(ids: list[str]) -> llm.ChatMessage:
     )
 
 
-def _setup(*, remote: bool = False, turns: int = 6, **kw: object) -> tuple[InMemoryBackend, Applier, CompactionPlan, dict[str, bytes]]:
+def _setup(*, remote: bool = False, turns: int = 6, **kw: object) -> tuple[InMemoryBackend, Applier, CompactionPlan, dict[str, Fingerprint]]:
     b = Ctx().system().turn(turns)
     backend = InMemoryBackend(b.ctx, remote=remote, **kw)  # type: ignore[arg-type]
     applier = Applier(backend, counter=TokenCounter(), tail=TailWindow(2), quiescence_timeout_s=0.2,
@@ -209,15 +209,33 @@ async def test_a_reply_recent_in_the_agents_context_stays_though_old_on_the_serv
     assert backend.local.get_by_id("cut") is not None
 
 
-async def test_item_changed_since_the_plan_is_kept() -> None:
+async def test_item_that_filled_in_since_the_plan_is_kept() -> None:
     backend, applier, plan, fps = _setup()
     changed = backend.local.get_by_id(plan.remove_ids[-1])
     assert isinstance(changed, llm.ChatMessage)
-    changed.content = ["filled in after playout"]
+    changed.content = [(changed.text_content or "") + " and the rest, filled in after playout"]
     out = await applier.apply(plan, summary=_summary([]), planned_fingerprints=fps)
     assert out.status == "applied" and out.plan is not None
     assert plan.remove_ids[-1] not in out.plan.remove_ids
     assert backend.local.get_by_id(plan.remove_ids[-1]) is not None
+
+
+@pytest.mark.parametrize("edit", ["rewritten", "removed"])
+async def test_a_summary_of_a_span_edited_since_the_plan_never_lands(edit: str) -> None:
+    """Issue 12, item 8: the summary quotes the span as planned; an item the application
+    rewrote (a redaction) or removed meanwhile would come back inside it."""
+    backend, applier, plan, fps = _setup()
+    target = plan.remove_ids[1]
+    if edit == "rewritten":
+        changed = backend.local.get_by_id(target)
+        assert isinstance(changed, llm.ChatMessage)
+        changed.content = ["[redacted]"]
+    else:
+        backend.local.items = [i for i in backend.local.items if i.id != target]
+    before = _snapshot(backend.local)
+    out = await applier.apply(plan, summary=_summary(list(plan.remove_ids)), planned_fingerprints=fps)
+    assert (out.status, out.skip_reason) == ("skipped", "span_edited")
+    assert _snapshot(backend.local) == before
 
 
 async def test_items_that_arrived_since_the_plan_are_kept() -> None:

@@ -299,3 +299,41 @@ async def test_a_copy_holding_only_folded_turns_is_stale_not_a_replacement() -> 
     await manager.aclose()
     await summarizer.aclose()
     await reply_llm.aclose()
+
+
+@pytest.mark.parametrize("edit", ["removed", "redacted"])
+async def test_a_message_removed_while_its_summary_is_written_does_not_come_back_in_it(
+    edit: str,
+) -> None:
+    """Issue 12, item 8: the summary is written from the span as planned; the application
+    removes (or redacts) one of its messages meanwhile. That summary must not land, and
+    the next one is written without the message (judged from what the summarizer was sent)."""
+    manager, agent, session, summarizer, reply_llm = await _managed_call()
+    card = next(i for i in agent.chat_ctx.items
+                if isinstance(i, llm.ChatMessage) and CARD in (i.text_content or ""))
+    summarizer.delay_s = 0.3
+    compaction = asyncio.create_task(manager.compact(force=True))
+    for _ in range(100):
+        if summarizer.calls:
+            break
+        await asyncio.sleep(0.01)
+    assert CARD in _texts(summarizer.calls[-1])  # the summary being written quotes it
+    copy = agent.chat_ctx.copy()
+    if edit == "removed":
+        items = [i for i in copy.items if i.id != card.id]
+    else:
+        redacted = card.model_copy(update={"content": ["Turn 4: my card number is [removed]."]})
+        items = [redacted if i.id == card.id else i for i in copy.items]
+    await agent.update_chat_ctx(llm.ChatContext(items))
+
+    first = await compaction
+    assert CARD not in _texts(agent.chat_ctx)  # not revived inside a summary
+    assert first.status == "skipped" and first.event.reason == "span_edited", first
+    summarizer.delay_s = 0.0
+    second = await manager.compact(force=True)
+    assert second.status == "applied", second
+    assert CARD not in _texts(summarizer.calls[-1]) and CARD not in _texts(agent.chat_ctx)
+    await session.aclose()
+    await manager.aclose()
+    await summarizer.aclose()
+    await reply_llm.aclose()

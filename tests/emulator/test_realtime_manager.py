@@ -739,3 +739,44 @@ async def test_forget_blanks_the_item_in_the_summary_on_the_server(
         assert any("[forgotten]" in i.text for i in emulator.conversation)
         assert live.violations() == []
         await manager.aclose()
+
+
+@pytest.mark.parametrize("removed", ["while_summarizing", "between_insert_and_delete"])
+async def test_a_message_removed_mid_compaction_is_not_revived_by_its_summary(
+    live: Live, emulator: RealtimeServerEmulator, removed: str
+) -> None:
+    # issue 12, item 8: the summary is written from the span as planned; the application
+    # removes one of its messages before the span is deleted
+    async with FakeLLM(delay_s=0.3) as summarizer:
+        manager = _manager(live, summarizer, keep_last_turns=1)
+        await _turns(live, 6)
+        # the turn and the reply echoing it
+        gone = {i.id for i in live.agent.chat_ctx.items
+                if isinstance(i, llm.ChatMessage) and "4402" in (i.text_content or "")}
+        assert len(gone) == 2
+        if removed == "between_insert_and_delete":
+            emulator.delay_acks(0.5, "create", count=1)  # the summary's: the steps stand apart
+        compaction = asyncio.create_task(manager.compact(force=True))
+        if removed == "while_summarizing":
+            await asyncio.sleep(0.1)
+        else:
+            await emulator.wait_until(lambda: emulator.conversation[0].role == "system")
+        copy = live.agent.chat_ctx.copy()
+        await live.agent.update_chat_ctx(llm.ChatContext([i for i in copy.items if i.id not in gone]))
+        result = await compaction
+
+        assert gone <= set(emulator.deleted_ids)
+        assert all("4402" not in i.text for i in emulator.conversation), result
+        assert result.status == "skipped" and result.event.reason == "span_edited", result
+        assert "Turn 0" in " ".join(i.text for i in emulator.conversation)  # the span stays
+        summaries = [e["item"]["id"] for e in emulator.client_events
+                     if e["type"] == "conversation.item.create" and e["item"].get("role") == "system"]
+        if removed == "between_insert_and_delete":
+            assert summaries and set(summaries) <= set(emulator.deleted_ids)  # taken back
+        else:
+            assert summaries == []  # never sent
+        again = await manager.compact(force=True)
+        assert again.status == "applied", again
+        assert all("4402" not in i.text for i in emulator.conversation)
+        assert live.violations() == []
+        await manager.aclose()
