@@ -404,7 +404,8 @@ class Applier:
         items = [i for i in self._union() if summary is None or i.id != summary.id]
         now = fingerprints(llm.ChatContext(items), plan.remove_ids)
         if summary is not None and any(
-            _rewritten(planned_fingerprints.get(i), now.get(i)) and not self._compacted(i)
+            self._removed.get(i) is True  # the mirror may still list it (an ack lost)
+            or (_rewritten(planned_fingerprints.get(i), now.get(i)) and not self._compacted(i))
             for i in plan.remove_ids
         ):
             # the summary was written from the span as planned: an item removed or edited
@@ -642,35 +643,41 @@ class Applier:
             )
             union_ids = {i.id for i in self._union()}
             inserted = {i.id for i in final} - union_ids
-            if allowed and inserted and self.backend.two_step:
-                # insert (everything kept), confirm, then delete what is still allowed
-                await self.backend.update(
-                    lambda: self._in_server_order(weave(final, self._union()))
-                )
-                await self._confirm(inserted, raising=False)
-                if not self.backend.is_quiescent():
-                    kept += tuple((i, "not_quiescent") for i in sorted(allowed))
-                    deferred, allowed = allowed, frozenset()
-                else:
-                    allowed, more = guard_removals(
-                        self._union(),
-                        allowed - self.backend.pinned_ids(),
-                        counter=self._counter,
-                        tail=tail or TailWindow(0, 0),
-                        protected_ids=self.backend.protected_ids(ignoring=self._in_flight),
-                    )
-                    kept += more
-                    gone = allowed
+            try:
+                if allowed and inserted and self.backend.two_step:
+                    # insert (everything kept), confirm, then delete what is still allowed
                     await self.backend.update(
-                        lambda: llm.ChatContext([i for i in self._union() if i.id not in gone])
+                        lambda: self._in_server_order(weave(final, self._union()))
                     )
-            else:
-                # items that arrived since the plan are kept: only ``allowed`` may go
-                await self.backend.update(
-                    lambda: self._in_server_order(
-                        weave(final, self._union(), only=self._ids_now() - union_ids)
+                    await self._confirm(inserted, raising=False)
+                    if not self.backend.is_quiescent():
+                        kept += tuple((i, "not_quiescent") for i in sorted(allowed))
+                        deferred, allowed = allowed, frozenset()
+                    else:
+                        allowed, more = guard_removals(
+                            self._union(),
+                            allowed - self.backend.pinned_ids(),
+                            counter=self._counter,
+                            tail=tail or TailWindow(0, 0),
+                            protected_ids=self.backend.protected_ids(ignoring=self._in_flight),
+                        )
+                        kept += more
+                        gone = allowed
+                        await self.backend.update(
+                            lambda: llm.ChatContext([i for i in self._union() if i.id not in gone])
+                        )
+                else:
+                    # items that arrived since the plan are kept: only ``allowed`` may go
+                    await self.backend.update(
+                        lambda: self._in_server_order(
+                            weave(final, self._union(), only=self._ids_now() - union_ids)
+                        )
                     )
-                )
+            except BaseException:
+                # what left the agent's context before the failure left it on purpose
+                local = {i.id for i in self.backend.read_local().items}
+                self._forget((union_ids & allowed) - local, by_update=True)
+                raise
         self._forget(union_ids & allowed, by_update=True)
         if kept:
             logger.info(

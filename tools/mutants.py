@@ -186,6 +186,11 @@ MUTANTS = (
         (("return len(old) < len(new) and new.startswith(old)", "return False"),),
     ),
     Mutant(
+        "summary_revives_what_the_app_removed",
+        "apply.py",
+        (('            raise _Skip("span_edited")\n', "            pass\n"),),
+    ),
+    Mutant(
         "local_copy_sent",
         "apply.py",
         (

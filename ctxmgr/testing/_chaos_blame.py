@@ -49,7 +49,7 @@ update, sent straight to livekit because no contender guards it)."""
 _CTXMGR_DIR = Path(__file__).resolve().parent.parent
 _TESTING_DIR = Path(__file__).resolve().parent
 _CONTENDER_FUNCTIONS = frozenset({"naive_summarize"})
-_APP_FUNCTIONS = frozenset({"app_writes_back"})
+_APP_FUNCTIONS = frozenset({"app_writes_back", "_app_forgets_during"})
 _HANDOFF_FUNCTIONS = frozenset({"_start_session", "_update_activity_task", "_update_activity"})
 _GENERATION_FUNCTIONS = frozenset(
     {"_realtime_generation_task", "_realtime_generation_task_impl", "_interrupt_by_audio_activity"}
@@ -82,6 +82,19 @@ def _culprit(frame: types.FrameType | None) -> Culprit:
     return seen
 
 
+def _in_app_update(frame: types.FrameType | None) -> bool:
+    """The application's update is on the call stack, or ctxmgr's later retry of the
+    removals it deferred (its own task)."""
+    task = asyncio.current_task()
+    if task is not None and task.get_name() == "ctxmgr.deferred_removals":
+        return True
+    while frame is not None:
+        if frame.f_code.co_name in _APP_FUNCTIONS:
+            return True
+        frame = frame.f_back
+    return False
+
+
 @dataclass
 class ChangeLog:
     """The creates and deletes of one schedule, by item id, with who asked for each."""
@@ -92,6 +105,9 @@ class ChangeLog:
     """Called as an update is about to replace an agent's context (the ledger's hook)."""
     created_by: dict[str, list[Culprit]] = field(default_factory=dict)
     """Who sent each create of an id, in order (the first one is the one that lands)."""
+    app_deleted: set[str] = field(default_factory=set)
+    """Ids whose delete was sent with the application's own update on the call stack
+    (through a contender that guards updates, or straight through livekit)."""
     deleted_in_generation: list[str] = field(default_factory=list)
     """Ids the contender deleted while the plugin had a response in progress (created,
     or asked for, and not done) or livekit was running a tool: DESIGN.md invariant 5
@@ -117,6 +133,8 @@ class ChangeLog:
             if item_id:
                 culprit = _culprit(sys._getframe(2))
                 self.delete_senders.setdefault(item_id, []).append(culprit)
+                if _in_app_update(sys._getframe(2)):
+                    self.app_deleted.add(item_id)
                 if culprit == "contender" and self._busy(session):
                     self.deleted_in_generation.append(item_id)
         elif type_ == "conversation.item.create":

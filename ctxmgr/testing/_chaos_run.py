@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import re
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -139,6 +140,11 @@ def chaos_responder(request: ResponseRequest) -> ResponsePlan:
     return echo_responder(request)
 
 
+_TURN = re.compile(r"^Turn \d+:")
+"""How a typed turn starts: each says its number once (and the reply echoing it)."""
+_SUMMARY_TAG = "<chat_history_summary>"
+
+
 def _user_line(n: int, tool: bool) -> str:
     if tool:
         return f"Turn {n}: please look up order {4400 + n} for Ada Lovelace."
@@ -193,6 +199,9 @@ class _Race:
     errors: list[str] = field(default_factory=list)
     app_items: set[str] = field(default_factory=set)
     """Items the application wrote (``AppEdit``)."""
+    app_forgot: dict[str, str] = field(default_factory=dict)
+    """Items the application removed on purpose (``AppEdit.forgets_first_turn``,
+    ``Residue.app_forgets``), each with what only that turn says (``"Turn 3:"``)."""
 
     @property
     def agent(self) -> Agent:
@@ -248,6 +257,8 @@ class _Race:
             self.spawn(self._refuse(refusal), ready, now)
         if (start_delay := self.schedule.residue_late_response) is not None:
             self.spawn(self._event(LateResponse(ready, start_delay)), max(0.0, ready - 0.02), now)
+        if self.schedule.residue is not None and self.schedule.residue.app_forgets:
+            self.spawn(self._app_forgets_during(ready * 0.5), 0.0, now)
         if turn_during is not None:
             await asyncio.sleep(turn_during)
             # the server refuses a reply while the schedule's silently committed response is
@@ -317,6 +328,8 @@ class _Race:
             copy = llm.ChatContext(
                 [i.model_copy(deep=True) if i.type == "message" else i for i in copy.items]
             )
+        if event.forgets_first_turn:
+            copy = self._without_oldest_turn(copy)
         await asyncio.sleep(event.write_after)
         note = copy.add_message(
             role="assistant", content="Retrieved note: the warehouse is in Leeds."
@@ -326,6 +339,38 @@ class _Race:
         # and raises when the server never acknowledges a change (the schedule's AckFault)
         with contextlib.suppress(RuntimeError, llm.RealtimeError):
             await agent.update_chat_ctx(copy)
+
+    def _without_oldest_turn(self, copy: llm.ChatContext) -> llm.ChatContext:
+        """``copy`` without its oldest typed turn (the user's message and the reply
+        echoing it), noted as removed on purpose."""
+        turn = next(
+            (
+                match.group()
+                for i in copy.items
+                if isinstance(i, llm.ChatMessage) and i.role == "user"
+                if (match := _TURN.match(i.text_content or "")) is not None
+            ),
+            None,
+        )
+        if turn is None:
+            return copy
+        gone = {
+            i.id
+            for i in copy.items
+            if isinstance(i, llm.ChatMessage)
+            and i.role in ("user", "assistant")
+            and turn in (i.text_content or "")
+            and _SUMMARY_TAG not in (i.text_content or "")
+        }
+        self.app_forgot.update(dict.fromkeys(gone, turn))
+        return llm.ChatContext([i for i in copy.items if i.id not in gone])
+
+    async def _app_forgets_during(self, after: float) -> None:
+        """The application removes the oldest turn ``after`` seconds into a compaction."""
+        await asyncio.sleep(after)
+        copy = self._without_oldest_turn(self.agent.chat_ctx.copy())
+        with contextlib.suppress(RuntimeError, llm.RealtimeError):
+            await self.agent.update_chat_ctx(copy)
 
     async def _tool_response(self, event: ToolResponse) -> None:
         outputs: list[Say | CallTool] = [Say("One moment.")] if event.lead_text else []
@@ -455,6 +500,7 @@ class _Race:
         ]
         found += ledger.findings()
         found += self._deletes_during_generations(known)
+        found += self._revived(known)
         unacked = _unacknowledged_ids(self.emulator)
         # what the application's own unguarded update did in the control is no excuse: a
         # contender guarding updates must not do the same
@@ -562,6 +608,37 @@ class _Race:
             d.server_order and d.server_order[-1] != anchor for d in deletes
         )
 
+    def _revived(self, known: dict[str, Any]) -> list[Violation]:
+        """An applied compaction's summary, still on the server, quotes the turn the
+        application removed on purpose from that compaction's span before it was folded
+        (the event's ``kept_ids``: planned, not removed by it): written from the span as
+        planned, the summary brought the turn back (issue 12, item 8). A summary that
+        quoted the turn before the removal (an earlier compaction's, or one summarizing
+        it) is no revival: its text was there first."""
+        forgot = self.app_forgot.keys() & self.changes.app_deleted  # the removal was sent
+        if not forgot:
+            return []
+        server = {i.id: i for i in self.emulator.conversation}
+        found = []
+        for event in getattr(self.contender, "applied", ()):
+            summary = server.get(event.summary_id) if event.summary_id else None
+            if summary is None:
+                continue
+            quoted = sorted(
+                i for i in forgot & set(event.kept_ids) if self.app_forgot[i] in summary.text
+            )
+            if quoted:
+                found.append(
+                    Violation(
+                        "item_revived",
+                        f"summary {summary.id} quotes {', '.join(quoted)}, which the"
+                        " application removed from its span before it was folded",
+                        (summary.id, *quoted),
+                        frozenset(fingerprint(known[i]) for i in quoted if i in known),
+                    )
+                )
+        return found
+
     def _deletes_during_generations(self, known: dict[str, Any]) -> list[Violation]:
         """Invariant 5, judged from the plugin's state when each delete left: no delete of
         the contender's while a response was in progress."""
@@ -659,6 +736,7 @@ async def run_schedule(
                     named=contender.named,
                     reported=contender.reported,
                     culprit_of=changes.culprit_of,
+                    forgotten=lambda: race.app_forgot.keys() & changes.app_deleted,
                     # only ctxmgr archives: the guarded naive summarizer deletes itself
                     archived=(
                         (lambda: contender.archive.received)

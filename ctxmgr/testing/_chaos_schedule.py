@@ -121,6 +121,10 @@ class AppEdit:
     ``ChatContext.copy()`` shares the item objects, so a reply still streaming or a turn
     awaiting its transcript fills in inside the copy too; a deep copy keeps them as they
     were, partial."""
+    forgets_first_turn: bool = False
+    """The copy is written back without the first warm-up turn's messages (the user's and
+    the reply quoting it): the application removes them on purpose. No summary may
+    quote them unless a compaction folded them first."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,10 @@ class Residue:
     """With no turn during it: the server refuses the final turn's first two creates
     (livekit's, and the one the summary's insert re-sends). The agent holds a turn the
     server never got, which must not count toward the tail the deletes keep."""
+    app_forgets: bool = False
+    """Halfway through writing its summary, the application removes the oldest typed
+    turn still in the context (its message and the reply echoing it) on purpose: the
+    summary, written from it, must not land."""
 
 
 @dataclass(frozen=True)
@@ -356,7 +364,11 @@ class Schedule:
             schedule = replace(schedule, archive_fails=True)
         if any(isinstance(e, Handoff) for e in schedule.events) and rng.random() < 0.6:
             schedule = replace(schedule, compact_on_handoff=True)
-        return _copy_while_filling_in(schedule, rng)
+        schedule = _forget_on_purpose(_copy_while_filling_in(schedule, rng), rng)
+        residue = schedule.residue
+        if residue is not None and compaction.summarizer_delay > 0.05 and rng.random() < 0.5:
+            schedule = replace(schedule, residue=replace(residue, app_forgets=True))
+        return schedule
 
     def describe(self) -> str:
         """The schedule, one event per line, for a failure report."""
@@ -378,6 +390,11 @@ class Schedule:
             lines.append(
                 "  then a second compaction of what the race left"
                 + (f", a typed turn {during * 1000:.0f} ms into it" if during is not None else "")
+                + (
+                    ", the application removing the oldest turn as its summary is written"
+                    if self.residue.app_forgets
+                    else ""
+                )
                 + ", then a typed turn"
             )
         if self.transcription_delay is not None:
@@ -435,6 +452,24 @@ def _copy_while_filling_in(schedule: Schedule, rng: random.Random) -> Schedule:
         edit, at=host.at + _ms(rng, 30, 150), write_after=filled + _ms(rng, 100, 600)
     )
     events = sorted((retimed if e is edit else e for e in schedule.events), key=lambda e: e.at)
+    return replace(schedule, events=tuple(events))
+
+
+def _forget_on_purpose(schedule: Schedule, rng: random.Random) -> Schedule:
+    """Four edits of five also remove the first turn, those of a shallow copy
+    while the summary is being written (drawn last, and only for a schedule with an
+    edit: every other schedule stays as it was)."""
+    edit = next((e for e in schedule.events if isinstance(e, AppEdit)), None)
+    if edit is None or rng.random() >= 0.8:
+        return schedule
+    forgetting = replace(edit, forgets_first_turn=True)
+    compaction = schedule.compaction
+    if not edit.deep and compaction.summarizer_delay > 0.05:
+        # written back while the summary is being written, from a copy taken just before
+        copied = max(0.0, compaction.at - _ms(rng, 0, 100))
+        lands = compaction.at + compaction.summarizer_delay * rng.uniform(0.2, 0.9)
+        forgetting = replace(forgetting, at=copied, write_after=round(lands - copied, 3))
+    events = sorted((forgetting if e is edit else e for e in schedule.events), key=lambda e: e.at)
     return replace(schedule, events=tuple(events))
 
 

@@ -38,6 +38,7 @@ ViolationKind = Literal[
     "order_diverged",
     "misreported",
     "unarchived",
+    "item_revived",
 ]
 """What kind of invariant a violation breaks."""
 

@@ -103,6 +103,8 @@ class Ledger:
             harness knows; a forbidden delete carries it.
         archived: Ids the contender's archive (the harness's own) has received so far;
             ``None`` when the contender keeps no archive.
+        forgotten: Ids the application removed on purpose (an update without them): they
+            may leave the server into no summary.
     """
 
     emulator: RealtimeServerEmulator
@@ -116,6 +118,7 @@ class Ledger:
     )
     culprit_of: Callable[[str, int], str | None] = lambda item_id, n: None
     archived: Callable[[], Collection[str]] | None = None
+    forgotten: Callable[[], Collection[str]] = lambda: ()
     seen: dict[str, ServerItem] = field(default_factory=dict)
     deletes: list[_Delete] = field(default_factory=list)
     placed_by: dict[str, int] = field(default_factory=dict)
@@ -460,6 +463,7 @@ class Ledger:
         self._judge_remote_only()
         on_server = {i.id for i in final}
         named = self.named()
+        forgotten = set(self.forgotten())
         # the last delete is the one it left by: after an earlier one it came back (an
         # update deletes and re-creates an item whose content it changes)
         deleted = {d.item.id: d for d in self.deletes}
@@ -490,6 +494,8 @@ class Ledger:
                 continue  # folded: its words were on the server, in a summary, before it went
             if named.get(item_id) is False:
                 continue  # trimmed: an applied compaction dropped it on purpose, by name
+            if item_id in forgotten:
+                continue  # the application removed it on purpose
             holder = self._represented(item, self.seen)
             self._add(
                 "summary_missing" if holder else "item_lost",
