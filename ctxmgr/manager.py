@@ -53,6 +53,7 @@ from .events import (
 )
 from .log import logger
 from .guard import TailWindow
+from .handoffs import HandoffFollower
 from .plan import CompactionPlan
 from .policy import Policy, TrimPolicy, policy_from_settings
 from .recall import RECALL_NOTE, recall_tool
@@ -120,6 +121,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                 " (e.g. summarizer_llm=openai.LLM(model='gpt-4o-mini'))"
             )
         self._summarizer_llm = summarizer_llm
+        self._custom_policy = policy
         self._policy = policy if policy is not None else policy_from_settings(self._settings)
         self._trim = TrimPolicy(
             target_tokens=self._settings.effective_target_tokens, tail=self._policy.tail
@@ -154,6 +156,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         )
         self._summarizer_failures = 0
         self._summarizer_rests_until = 0.0
+        self._follower: HandoffFollower | None = None
+        self._is_follower = False
         self._over = False
         self._summary_too_late = asyncio.Event()
         """Set when a request would go out over ``max_tokens`` and the round's summary did
@@ -188,6 +192,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def archive(self) -> Archive | None:
         """The archive of removed items (``None`` when archiving is off)."""
         return self._archive
+
+    @property
+    def followers(self) -> tuple[ContextManager, ...]:
+        """The managers ``follow_handoffs`` attached to the agents handed off to, oldest first."""
+        return tuple(self._follower.managers) if self._follower is not None else ()
 
     @property
     def stats(self) -> ManagerStats:
@@ -253,12 +262,15 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._state = _State.DETACHED
 
     async def aclose(self) -> None:
-        """Cancel background work (the context stays as it was), detach, close the archive."""
+        """Cancel background work (the context stays as it was), detach, close the managers
+        ``follow_handoffs`` attached, close the archive."""
         rounds = self._rounds_in_flight()
         self.detach()
         self._state = _State.CLOSED
         self._abandon_rounds(rounds)
         await asyncio.gather(*rounds, return_exceptions=True)
+        if self._follower is not None:
+            await self._follower.aclose()
         if self._archive is not None and self._owns_archive:
             self._archive.close()  # an archive passed in belongs to the caller
 
@@ -413,6 +425,21 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             self._rt_session.on("remote_item_added", self._observe)
         self._observe(None)
         self._check_trigger()  # history it starts with (preloaded, handed over) counts too
+        if self._settings.follow_handoffs and not self._is_follower and self._follower is None:
+            self._follower = HandoffFollower(session, self._make_follower, self.emit)
+
+    def _make_follower(self) -> ContextManager:
+        """A manager for an agent handed off to: this one's settings, summarizer, policy,
+        archive and call id."""
+        follower = ContextManager(
+            self._settings,
+            summarizer_llm=self._summarizer_llm,
+            policy=self._custom_policy,
+            archive=self._archive,
+            session_id=self.session_id,
+        )
+        follower._is_follower = True
+        return follower
 
     def _unbind(self) -> None:
         if self._session is None:
@@ -483,6 +510,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         """Count the context (stats stay true, also while a round is pending) and start a
         round when the trigger fires."""
         if self._state is not _State.ATTACHED or self._backend is None:
+            return
+        if not self._backend.is_running():
+            # paused (an AgentTask runs), handed off, not started: nothing to evaluate
+            # until it runs again (its next state change re-checks)
+            self._recheck = True
             return
         local = self._backend.read_local()
         tokens = self._quick_measure(local)

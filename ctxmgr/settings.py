@@ -145,6 +145,11 @@ class Settings(BaseSettings):
     recall_max_tokens: int = Field(default=600, gt=0, le=8000)
     """Cap on what one recall returns."""
 
+    follow_handoffs: bool = False
+    """Attach a manager like this one (same settings, summarizer, archive and call id) to
+    each agent the session hands off to (``AgentTask``s aside); its events are emitted by
+    this manager too (``manager.followers``)."""
+
     protect_tail_on_updates: bool = True
     """Keep the tail window in updates ctxmgr did not plan (the application's own, a tool's)."""
 
