@@ -8,7 +8,7 @@ import pytest
 from emulator_support import Live, plugin_problems
 from livekit.agents import llm, utils
 
-from ctxmgr import ContextManager, Settings
+from ctxmgr import CompactionResult, ContextManager, Settings
 from ctxmgr.testing.emulator import CallTool, RealtimeServerEmulator, ResponsePlan, Say
 from ctxmgr.summarizer import UNTRANSCRIBED_TURN
 from ctxmgr.testing.fake_llm import FakeLLM
@@ -499,6 +499,19 @@ async def test_a_manager_attached_before_start_says_so_at_on_enter_and_steps_asi
         await model.aclose()
 
 
+async def _mid_compaction(
+    manager: ContextManager, emulator: RealtimeServerEmulator, moment: str
+) -> asyncio.Task[CompactionResult]:
+    """A forced compaction, returned while it is summarizing (the summarizer takes 0.3 s)
+    or once its summary is on the server (``between_insert_and_delete``)."""
+    compaction = asyncio.create_task(manager.compact(force=True))
+    if moment == "while_summarizing":
+        await asyncio.sleep(0.1)
+    else:
+        await emulator.wait_until(lambda: emulator.conversation[0].role == "system")
+    return compaction
+
+
 @pytest.mark.parametrize("copied", ["while_summarizing", "between_insert_and_delete"])
 async def test_a_copy_taken_mid_compaction_and_written_back_loses_and_revives_nothing(
     live: Live, emulator: RealtimeServerEmulator, copied: str
@@ -508,14 +521,7 @@ async def test_a_copy_taken_mid_compaction_and_written_back_loses_and_revives_no
     async with FakeLLM(delay_s=0.3) as summarizer:
         manager = _manager(live, summarizer, keep_last_turns=1)
         await _turns(live, 6)
-        compaction = asyncio.create_task(manager.compact(force=True))
-        if copied == "while_summarizing":
-            await asyncio.sleep(0.1)
-        else:
-            await emulator.wait_until(
-                lambda: any(e["type"] == "conversation.item.create" for e in emulator.client_events[-3:])
-                and emulator.conversation[0].role == "system"
-            )
+        compaction = await _mid_compaction(manager, emulator, copied)
         stale = live.agent.chat_ctx.copy()
         result = await compaction
         assert result.status == "applied", result
@@ -756,11 +762,7 @@ async def test_a_message_removed_mid_compaction_is_not_revived_by_its_summary(
         assert len(gone) == 2
         if removed == "between_insert_and_delete":
             emulator.delay_acks(0.5, "create", count=1)  # the summary's: the steps stand apart
-        compaction = asyncio.create_task(manager.compact(force=True))
-        if removed == "while_summarizing":
-            await asyncio.sleep(0.1)
-        else:
-            await emulator.wait_until(lambda: emulator.conversation[0].role == "system")
+        compaction = await _mid_compaction(manager, emulator, removed)
         copy = live.agent.chat_ctx.copy()
         await live.agent.update_chat_ctx(llm.ChatContext([i for i in copy.items if i.id not in gone]))
         result = await compaction
