@@ -35,7 +35,7 @@ from .backends.base import Backend
 from .chat_items import dates_a_copy, reaches_server
 from .compose import live_union, weave
 from .events import FailureStage, SkipReason
-from .guard import Boundary, TailWindow, frozen_boundary, guard_plan, guard_removals
+from .guard import Boundary, KeepReason, TailWindow, frozen_boundary, guard_plan, guard_removals
 from .log import logger
 from .plan import CompactionPlan
 from .signals import POLL_INTERVAL_S, wait_quiescent
@@ -435,7 +435,11 @@ class Applier:
         return result.plan
 
     def _boundary_of_confirmed(
-        self, items: list[llm.ChatItem], pinned: Collection[str], protected: Collection[str]
+        self,
+        items: list[llm.ChatItem],
+        pinned: Collection[str],
+        protected: Collection[str],
+        tail: TailWindow | None = None,
     ) -> Boundary:
         """The frozen boundary with the tail counted over confirmed items only: a turn the
         server never acknowledged may never have reached it (its create refused), and the
@@ -446,13 +450,14 @@ class Applier:
         turns the server holds after it (seed 331): it is old on the server and recent
         locally, and stays.
         """
+        tail = self._tail if tail is None else tail
         confirmed = [i for i in items if i.id not in pinned]
         counts = self._counter.count_items(confirmed)
         ids = {i.id for i in confirmed}
         local = [i for i in self.backend.read_local().items if i.id in ids]
-        local_tail = frozen_boundary(local, self._counter.count_items(local), self._tail)
+        local_tail = frozen_boundary(local, self._counter.count_items(local), tail)
         recent = {i.id for i in local[local_tail.index :]}
-        found = frozen_boundary(confirmed, counts, self._tail, {*protected, *recent})
+        found = frozen_boundary(confirmed, counts, tail, {*protected, *recent})
         if found.index >= len(confirmed):
             return Boundary(len(items), found.reason)
         first_frozen = confirmed[found.index].id
@@ -654,12 +659,11 @@ class Applier:
                         kept += tuple((i, "not_quiescent") for i in sorted(allowed))
                         deferred, allowed = allowed, frozenset()
                     else:
-                        allowed, more = guard_removals(
+                        allowed, more = self._guard_removals(
                             self._union(),
                             allowed - self.backend.pinned_ids(),
-                            counter=self._counter,
-                            tail=tail or TailWindow(0, 0),
-                            protected_ids=self.backend.protected_ids(ignoring=self._in_flight),
+                            tail,
+                            self.backend.protected_ids(ignoring=self._in_flight),
                         )
                         kept += more
                         gone = allowed
@@ -687,6 +691,28 @@ class Applier:
             )
         return UpdateOutcome(
             tuple(sorted(union_ids & allowed)), kept, tuple(sorted(deferred & union_ids))
+        )
+
+    def _guard_removals(
+        self,
+        union: list[llm.ChatItem],
+        wanted: Collection[str],
+        tail: TailWindow | None,
+        protected: Collection[str],
+    ) -> tuple[frozenset[str], tuple[tuple[str, KeepReason], ...]]:
+        """``guard_removals`` for an update, its tail (if any) counted as a compaction's is:
+        over confirmed items only, in the server's order and the agent's (seed 532: with
+        the last typed turn refused, the turn before it is the server's tail)."""
+        tail = tail or TailWindow(0, 0)
+        return guard_removals(
+            union,
+            wanted,
+            counter=self._counter,
+            tail=tail,
+            protected_ids=protected,
+            boundary=self._boundary_of_confirmed(
+                union, self.backend.pinned_ids(), protected, tail
+            ),
         )
 
     def replaces_all(self, proposed: llm.ChatContext) -> bool:
@@ -749,13 +775,7 @@ class Applier:
         dropped = [i.id for i in union if i.id not in proposed_ids]
         kept: tuple[tuple[str, str], ...] = tuple((i, "unsynced") for i in dropped if i in pinned)
         wanted = [i for i in dropped if i not in pinned]
-        allowed, guarded = guard_removals(
-            union,
-            wanted,
-            counter=self._counter,
-            tail=tail or TailWindow(0, 0),
-            protected_ids=protected | unseen,
-        )
+        allowed, guarded = self._guard_removals(union, wanted, tail, protected | unseen)
         kept += tuple(
             (i, "unseen" if i in unseen and r == "protected" else r) for i, r in guarded
         )

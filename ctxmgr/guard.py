@@ -197,12 +197,17 @@ def guard_removals(
     counter: TokenCounter,
     tail: TailWindow,
     protected_ids: Collection[str] = (),
+    boundary: Boundary | None = None,
 ) -> tuple[frozenset[str], tuple[tuple[str, KeepReason], ...]]:
     """The removals any caller's update may make: invariants 1-3 only.
 
     For updates ctxmgr did not plan (the application's own summarizer, a handoff,
     a tool): protected and in-flight items, pairs and the tail window are kept;
     instructions and summaries are the caller's business.
+
+    Args:
+        boundary: the first index no removal may touch, when the caller knows better
+            (the tail counted over confirmed items); by default ``frozen_boundary``.
 
     Returns:
         The ids that may go, and ``(id, reason)`` for each id kept.
@@ -216,7 +221,7 @@ def guard_removals(
         counts,
         index_of,
         wanted,
-        frozen_boundary(items, counts, tail, protected_ids),
+        boundary if boundary is not None else frozen_boundary(items, counts, tail, protected_ids),
         rule=lambda item: None,
         contiguous=False,
     )

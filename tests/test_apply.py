@@ -359,3 +359,27 @@ async def test_a_response_that_starts_before_the_delete_is_sent_stops_the_send()
     assert out.status == "applied", out
     assert len(built_while_busy) == 2 and not any(built_while_busy)
     assert not set(plan.remove_ids) & {i.id for i in backend.local.items}
+
+
+async def test_an_update_counts_its_tail_over_turns_the_server_confirmed() -> None:
+    """Seed 532: the last typed turn never reached the server (its create was refused);
+    there the turn before it is the tail, and an update may not remove it."""
+    backend = InMemoryBackend(Ctx().system().turn(4).ctx, remote=True)
+    applier = Applier(backend, counter=TokenCounter(), tail=TailWindow(1), quiescence_timeout_s=0.2,
+                      confirm_timeout_s=0.2)
+    applier.observe()
+    refused = llm.ChatMessage(role="user", content=["Turn 99: a typed turn the server refused."])
+    backend.local.items.append(refused)  # local only: the server never acknowledged it
+    applier.observe()
+    users = [i.id for i in backend.local.items if i.type == "message" and i.role == "user"]
+    servers_last = users[-2]
+    copy = llm.ChatContext([i for i in backend.local.items if i.id != servers_last])
+    outcome = await applier.apply_update(copy, tail=TailWindow(1))
+    assert servers_last not in outcome.removed_ids
+    assert dict(outcome.kept).get(servers_last) == "tail_turns"
+    assert backend.local.get_by_id(servers_last) is not None
+    # an older turn may go
+    outcome = await applier.apply_update(
+        llm.ChatContext([i for i in backend.local.items if i.id != users[0]]), tail=TailWindow(1)
+    )
+    assert outcome.removed_ids == (users[0],)
