@@ -101,6 +101,11 @@ def main() -> int:
                 for r in reports[0].results
                 if r.error is not None
             ]
+            failing += [  # what it showed, for a schedule that may not fail again
+                f"  - seed {r.seed}: {v.kind}: {v.message[:240]}"
+                for r in reports[0].results
+                for v in r.violations
+            ]
         met = reports[0].exercised()
         shares.append(
             f"| {label} | "
