@@ -165,7 +165,7 @@ MUTANTS = (
     Mutant(
         "tail_in_server_order_only",
         "apply.py",
-        (("self._tail, {*protected, *recent})", "self._tail, protected)"),),
+        (("tail, {*protected, *recent})", "tail, protected)"),),
         equivalent=(
             "no schedule of seeds 0-599 reaches it (seed 331 did, at an earlier commit,"
             " and no longer does)"
