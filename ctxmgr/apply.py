@@ -198,10 +198,10 @@ class Applier:
         self._quiescence_timeout_s = quiescence_timeout_s
         self._confirm_timeout_s = confirm_timeout_s
         self._deleting: tuple[str, ...] = ()
-        self._inserted = False
         self._in_flight: tuple[str, ...] = ()
-        """The summary of the compaction between its insert and its delete: the remote view
-        of a guarded update leaves it out, as the compaction's own does (it protects nothing)."""
+        """The summary of the compaction between its insert (confirmed) and its delete: the
+        remote view of a guarded update leaves it out, as the compaction's own does (it
+        protects nothing)."""
         self._clock = 0
         self._entered: dict[str, int] = {}
         """When each item of the agent's context was first observed there (``observe``)."""
@@ -229,10 +229,6 @@ class Applier:
     def was_removed(self, item_id: str) -> bool:
         """True when ``item_id`` was removed on purpose (folded, trimmed, or by an update)."""
         return item_id in self._removed
-
-    def _compacted(self, item_id: str) -> bool:
-        """True when a compaction (not an update) removed ``item_id``."""
-        return self._removed.get(item_id) is False
 
     def _forget(self, ids: Collection[str], *, by_update: bool = False) -> None:
         removed = self._removed
@@ -275,11 +271,10 @@ class Applier:
                 stage=fail.stage,
                 error=fail.error,
                 removed_ids=removed,
-                summary_inserted=self._inserted,
+                summary_inserted=bool(self._in_flight),
             )
         finally:
             self._deleting = ()
-            self._inserted = False
             self._in_flight = ()
         self._forget(final.remove_ids)
         kept = tuple(i for i in plan.remove_ids if i not in set(final.remove_ids))
@@ -307,7 +302,6 @@ class Applier:
                 except _Fail:
                     await self._withdraw(summary)
                     raise
-                self._inserted = True
                 self._in_flight = (summary.id,)
                 return current
             self._archive(before_delete, current)
@@ -404,13 +398,11 @@ class Applier:
         items = [i for i in self._union() if summary is None or i.id != summary.id]
         now = fingerprints(llm.ChatContext(items), plan.remove_ids)
         if summary is not None and any(
-            self._removed.get(i) is True  # the mirror may still list it (an ack lost)
-            or (_rewritten(planned_fingerprints.get(i), now.get(i)) and not self._compacted(i))
+            self._edited_since(i, planned_fingerprints.get(i), now.get(i))
             for i in plan.remove_ids
         ):
             # the summary was written from the span as planned: an item removed or edited
-            # since (the application's redaction) would come back inside its text; one
-            # another compaction folded or trimmed meanwhile is no one's edit
+            # since (the application's redaction) would come back inside its text
             raise _Skip("span_edited")
         pinned = self.backend.pinned_ids()
         unchanged = tuple(
@@ -433,6 +425,17 @@ class Applier:
         if result.plan is None:
             raise _Skip("plan_went_stale")
         return result.plan
+
+    def _edited_since(
+        self, item_id: str, planned: Fingerprint | None, now: Fingerprint | None
+    ) -> bool:
+        """An update removed ``item_id`` (the mirror may still list it: an ack lost), or it
+        was rewritten or removed otherwise; one a compaction folded or trimmed meanwhile
+        is no one's edit."""
+        removed_by_update = self._removed.get(item_id)
+        if removed_by_update is not None:
+            return removed_by_update
+        return _rewritten(planned, now)
 
     def _boundary_of_confirmed(
         self,
@@ -565,7 +568,6 @@ class Applier:
         if summary.id in self._ids_now():
             raise _Fail("delete", RuntimeError("the summary of an edited span is still there"))
         self._forget((summary.id,))  # nor may a copy taken meanwhile bring it back
-        self._inserted = False
         self._in_flight = ()
 
     def _with_summary(

@@ -132,10 +132,18 @@ class Call:
             return _shape(agent.chat_ctx)
 
 
-def _returned(agent: AccountAgent) -> bool:
-    return any(
-        isinstance(i, llm.FunctionCallOutput) and EMAIL in i.output for i in agent._chat_ctx.items
+def _update_email_output(agent: AccountAgent) -> str | None:
+    """What the parent's ``update_email`` tool returned, once it has."""
+    items = agent._chat_ctx.items
+    calls = {i.call_id for i in items if isinstance(i, llm.FunctionCall) and i.name == "update_email"}
+    return next(
+        (i.output for i in items if isinstance(i, llm.FunctionCallOutput) and i.call_id in calls),
+        None,
     )
+
+
+def _returned(agent: AccountAgent) -> bool:
+    return EMAIL in (_update_email_output(agent) or "")
 
 
 GROUPS = pytest.mark.parametrize(
@@ -196,16 +204,6 @@ def _account_server(request: ResponseRequest) -> ResponsePlan:
         if last is None or last.type != "function_call_output":
             return ResponsePlan.call("update_email")
     return echo_responder(request)
-
-
-def _update_email_output(agent: AccountAgent) -> str | None:
-    """What the parent's ``update_email`` tool returned, once it has."""
-    items = agent._chat_ctx.items
-    calls = {i.call_id for i in items if isinstance(i, llm.FunctionCall) and i.name == "update_email"}
-    return next(
-        (i.output for i in items if isinstance(i, llm.FunctionCallOutput) and i.call_id in calls),
-        None,
-    )
 
 
 async def _realtime_call(
