@@ -454,6 +454,16 @@ class Ledger:
         if (finding.key, culprit) not in {(f.key, f.culprit) for f in self._found}:
             self._found.append(finding)
 
+    def _interrupted_replies(self) -> dict[str, str]:
+        """The agent's interrupted replies and the text livekit kept of each (what was
+        played out): any update writes that text back, livekit's own sync included."""
+        _, local = self.state()
+        return {
+            item.id: item.text_content or ""
+            for item in (local.items if local is not None else ())
+            if isinstance(item, llm.ChatMessage) and item.role == "assistant" and item.interrupted
+        }
+
     def findings(self) -> list[Violation]:
         """Everything found so far, plus the end-of-run accounting of every item seen."""
         final_session = self.emulator.server_sessions[-1] if self.emulator.server_sessions else None
@@ -467,8 +477,11 @@ class Ledger:
         # the last delete is the one it left by: after an earlier one it came back (an
         # update deletes and re-creates an item whose content it changes)
         deleted = {d.item.id: d for d in self.deletes}
+        heard = self._interrupted_replies()
         for item in final:
             fullest = self._fullest.get(item.id, item)
+            if heard.get(item.id) == item.text:
+                continue  # livekit cut the agent's own reply to what was played out
             if len(item.text) < len(fullest.text) and fullest.text.startswith(item.text):
                 self._add(
                     "item_lost",

@@ -319,3 +319,30 @@ async def test_a_message_written_back_as_an_earlier_partial_copy_is_lost(
     assert reply.id in emulator.item_ids and live.violations() == []
     lost = [f for f in ledger.findings() if f.kind == "item_lost"]
     assert [f.item_ids for f in lost] == [(reply.id,)] and "partial copy" in lost[0].message
+
+
+@pytest.mark.parametrize("played_out", [True, False])
+async def test_an_interrupted_reply_cut_to_what_was_played_is_not_lost(
+    live: Live, emulator: RealtimeServerEmulator, played_out: bool
+) -> None:
+    """livekit cuts an interrupted reply in the agent's context to the text played out;
+    any update then writes that text back (its own sync does). The cut is no loss; a
+    shorter copy than the one the agent keeps still is."""
+    ledger = _ledger(live, emulator)
+    await _turns(live, 2)
+    items = live.agent.chat_ctx.copy().items
+    reply = next(i for i in items if isinstance(i, llm.ChatMessage) and i.role == "assistant")
+    heard = (reply.text_content or "")[:12]
+    cut = reply.model_copy(update={"content": [heard], "interrupted": True})
+    await live.agent.update_chat_ctx(
+        llm.ChatContext([cut if i.id == reply.id else i for i in items])
+    )
+    if not played_out:  # a copy with less than the agent kept, written back over it
+        shorter = cut.model_copy(update={"content": [heard[:6]]})
+        agent_items = live.agent.chat_ctx.items
+        await live.rt_session.update_chat_ctx(
+            llm.ChatContext([shorter if i.id == reply.id else i for i in agent_items])
+        )
+
+    lost = [f for f in ledger.findings() if f.kind == "item_lost"]
+    assert [f.item_ids for f in lost] == ([] if played_out else [(reply.id,)])
