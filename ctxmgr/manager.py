@@ -60,6 +60,7 @@ from .recall import RECALL_NOTE, recall_tool
 from .settings import Settings
 from .signals import POLL_INTERVAL_S
 from .summarizer import Summarizer, summary_message
+from .telemetry import compaction_span
 from .tokens import TokenCounter
 from .triggers import Trigger
 
@@ -763,10 +764,29 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return self._skip("summarizer_resting", tokens)
         request_id = utils.shortuuid("compaction_")
         started = time.monotonic()
-        self.emit(
-            "compaction_started",
-            CompactionStartedEvent(request_id, plan.action, tokens, len(plan.remove_ids)),
-        )
+        start = CompactionStartedEvent(request_id, plan.action, tokens, len(plan.remove_ids))
+        self.emit("compaction_started", start)
+        # current while the round runs: the summarizer's llm_request span nests in it
+        with compaction_span(start) as span:
+            try:
+                result = await self._carry_out(live, plan, request_id, tokens, started, resting)
+            except asyncio.CancelledError:
+                if (task := asyncio.current_task()) is not None and task in self._abandoned:
+                    span.record(self._abandoned[task].event)
+                raise
+            span.record(result.event)
+        return result
+
+    async def _carry_out(
+        self,
+        live: llm.ChatContext,
+        plan: CompactionPlan,
+        request_id: str,
+        tokens: int,
+        started: float,
+        resting: bool,
+    ) -> CompactionResult:
+        """The started round: write the summary (or fall back to a trim), then apply."""
         if resting:  # the summarizer failed lately: the fallback runs at once
             return await self._fallback_trim(request_id, tokens, started, "summarizer_failed")
         planned = fingerprints(live, plan.remove_ids)

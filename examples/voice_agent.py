@@ -1,38 +1,45 @@
 """A LiveKit voice agent whose chat context ctxmgr keeps under a token budget.
 
-The whole integration is one line in ``build_agent``::
+The integration is one line in ``build_agent``::
 
-    ContextManager.from_settings(summarizer_llm=...).attach(agent)
+    ContextManager(settings, summarizer_llm=...).attach(agent)
 
 and the policy is picked by settings, not code.
 
-Run (``pip install 'ctxmgr[openai]'`` first)::
+Run (from a clone: ``make test`` once, or ``pip install -e ".[openai]"``)::
 
-    python examples/voice_agent.py console    # talk to it in this terminal
-    python examples/voice_agent.py dev        # serve rooms of your LiveKit server, reload on edit
-    python examples/voice_agent.py start      # production worker
+    cp examples/.env.example .env            # then fill in the keys
+    lk agent console examples/voice_agent.py # talk to it here (the LiveKit CLI)
+    lk agent dev examples/voice_agent.py     # serve the rooms of your LiveKit server
+    python examples/voice_agent.py start     # production worker
+    python examples/voice_agent.py console   # deprecated by livekit; needs PortAudio
 
-Environment (or a ``.env`` file in the working directory):
+Environment (or a ``.env`` file in the working directory; ``.env.example`` lists them):
 
 ``LIVEKIT_URL``, ``LIVEKIT_API_KEY``, ``LIVEKIT_API_SECRET``
     Your LiveKit server; needed by ``dev`` and ``start``, not by ``console``.
 ``OPENAI_API_KEY``
     Speech-to-text, the LLM, text-to-speech (or the realtime model), and the summarizer.
 ``VOICE_AGENT_REALTIME``
-    ``1``: OpenAI's realtime speech-to-speech model instead of STT -> LLM -> TTS.
-    Pair it with ``CTXMGR_POLICY=realtime`` (compacts rarely and deeply: a
-    realtime session re-bills its audio without the cache discount after each cut).
+    ``1``: OpenAI's realtime speech-to-speech model instead of STT -> LLM -> TTS,
+    with the ``realtime`` preset unless ``CTXMGR_POLICY`` names another (it compacts
+    rarely and deeply: a realtime session re-bills its audio without the cache
+    discount after each cut).
 ``VOICE_AGENT_LLM_MODEL``, ``VOICE_AGENT_REALTIME_MODEL``
     Override the plugin's default model for the pipeline LLM / the realtime model.
 ``VOICE_AGENT_SUMMARIZER_MODEL``
     The text model that writes summaries (default ``gpt-4o-mini``; a realtime model
     cannot summarize).
 ``CTXMGR_POLICY``
-    A preset (``trim``, ``summarize``, ``token-budget`` (default), ``realtime``) or a
-    path to your own policy TOML; ``ctxmgr policies`` lists them.
+    A preset (``trim``, ``summarize``, ``token-budget`` (default for the pipeline),
+    ``realtime``) or a path to your own policy TOML; ``ctxmgr policies`` lists them.
 ``CTXMGR_MAX_TOKENS``, ``CTXMGR_KEEP_LAST_TURNS``, ``CTXMGR_TRIGGER__BUDGET_FRACTION``, ...
     Override single fields of the preset; ``ctxmgr settings`` prints the effective
     settings, or exits with 2 naming the bad field.
+
+Tokens are counted with the model's own encoding (tiktoken downloads it once, then
+caches it; ``CTXMGR_ALLOW_ENCODING_DOWNLOAD=0`` keeps it offline, counting with
+``cl100k_base`` instead).
 
 Importing this module reaches no network and needs no key; ``build_agent()``
 needs ``OPENAI_API_KEY`` set (any value: the plugins connect lazily).
@@ -47,7 +54,7 @@ from livekit.agents import Agent, AgentServer, AgentSession, JobContext, RunCont
 from livekit.agents.llm import function_tool
 from livekit.plugins import openai
 
-from ctxmgr import CompactionAppliedEvent, ContextManager
+from ctxmgr import CompactionAppliedEvent, ContextManager, Settings
 
 logger = logging.getLogger("voice-agent")
 
@@ -107,11 +114,22 @@ def build_agent(*, realtime: bool | None = None) -> SupportAgent:
             tts=openai.TTS(),
         )
     summarizer = openai.LLM(model=os.environ.get("VOICE_AGENT_SUMMARIZER_MODEL", "gpt-4o-mini"))
+    settings = manager_settings(realtime=realtime, model=agent.llm.model)  # type: ignore[union-attr]
 
-    agent.context_manager = ContextManager.from_settings(summarizer_llm=summarizer).attach(agent)
+    agent.context_manager = ContextManager(settings, summarizer_llm=summarizer).attach(agent)
 
     agent.context_manager.on("compaction_applied", _log_compaction)
     return agent
+
+
+def manager_settings(*, realtime: bool, model: str) -> Settings:
+    """Settings from the environment and ``.env``, with defaults for this agent where they
+    name nothing: the realtime preset for the realtime model, the model's own encoding."""
+    chosen = Settings().model_fields_set
+    defaults: dict[str, object] = {"model": model, "allow_encoding_download": True}
+    if realtime:
+        defaults["policy"] = "realtime"
+    return Settings(**{k: v for k, v in defaults.items() if k not in chosen})
 
 
 def _log_compaction(ev: CompactionAppliedEvent) -> None:

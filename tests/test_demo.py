@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import runpy
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from ctxmgr import available_presets
-from ctxmgr.simulation import main
+from ctxmgr.simulation import main, run
+from ctxmgr.simulation.report import Row, figure, winner
 
 pytestmark = pytest.mark.session
 
@@ -95,3 +97,31 @@ def test_demo_prints_the_table_without_matplotlib(
 def test_examples_script_runs_the_simulation(tmp_path: Path) -> None:
     namespace = runpy.run_path(str(DEMO), run_name="not_main")
     assert namespace["main"] is main
+
+
+def test_demo_picture_carries_the_argument(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The picture drawn from the demo's own rows names the winner its table does."""
+    import matplotlib.pyplot as plt
+
+    from .test_report_figure import assert_carries_the_argument
+
+    drawn: list[tuple[Sequence[Row], int]] = []
+    plot = run.plot
+
+    def keep(rows: Sequence[Row], *, budget: int, path: Path, title: str) -> None:
+        drawn.append((rows, budget))
+        plot(rows, budget=budget, path=path, title=title)
+
+    monkeypatch.setattr(run, "plot", keep)
+    png = tmp_path / "token_budget.png"
+    assert run.main(["--turns", "30", "--budget", "5000", "--png", str(png), "--no-progress"]) == 0
+    [(rows, budget)] = drawn
+    fig = figure(rows, budget=budget, title="t")
+    assert_carries_the_argument(fig, rows, budget)
+    plt.close(fig)
+    best = winner(rows, budget=budget)
+    assert best is not None
+    assert f"cheapest within the budget: {best.name} at" in capsys.readouterr().out
+    assert png.stat().st_size > 10_000

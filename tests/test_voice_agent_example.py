@@ -11,10 +11,12 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import tiktoken
 from livekit.agents import AgentServer, llm
 from livekit.plugins import openai
 
 from ctxmgr import ContextManager
+from ctxmgr.tokens import OFFLINE_ENCODING
 
 pytestmark = pytest.mark.unit
 
@@ -86,16 +88,49 @@ def test_pipeline_agent_has_a_manager_attached(example: ModuleType) -> None:
     manager.detach()
 
 
-def test_realtime_agent_gets_a_text_summarizer(
+def test_realtime_agent_gets_a_text_summarizer_and_the_realtime_preset(
     example: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VOICE_AGENT_REALTIME", "1")
-    monkeypatch.setenv("CTXMGR_POLICY", "realtime")
     agent = example.build_agent()
     manager = agent.context_manager
     assert isinstance(agent.llm, llm.RealtimeModel)
-    assert manager.agent is agent and manager.settings.max_tokens == 24000
+    assert manager.agent is agent and manager.settings.policy == "realtime"
+    assert manager.settings.max_tokens == 24000
     assert isinstance(manager._summarizer_llm, openai.LLM)
+    manager.detach()
+
+
+def test_a_policy_named_in_settings_wins_over_the_realtime_default(
+    example: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VOICE_AGENT_REALTIME", "1")
+    (tmp_path / ".env").write_text("CTXMGR_POLICY=trim\n")
+    manager = example.build_agent().context_manager
+    assert manager.policy.name == "trim"
+    manager.detach()
+
+
+def test_tokens_are_counted_with_the_models_own_encoding_when_it_loads(
+    example: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example lets tiktoken fetch the model's encoding; offline, it counts with the
+    shipped copy of cl100k_base (here the fetch fails, as it does with no network)."""
+    asked: list[str] = []
+    load = tiktoken.get_encoding
+
+    def get_encoding(name: str) -> tiktoken.Encoding:
+        asked.append(name)
+        if name != OFFLINE_ENCODING:
+            raise ConnectionError("no network in tests")
+        return load(name)
+
+    monkeypatch.setattr(tiktoken, "get_encoding", get_encoding)
+    agent = example.build_agent()
+    manager = agent.context_manager
+    assert manager.settings.model == agent.llm.model
+    assert asked == [tiktoken.encoding_name_for_model(agent.llm.model), OFFLINE_ENCODING]
+    assert manager.counter.encoding_name == OFFLINE_ENCODING
     manager.detach()
 
 

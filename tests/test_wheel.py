@@ -21,9 +21,14 @@ def test_installed_wheel_lists_and_loads_presets(tmp_path: Path) -> None:
          "-w", str(wheels), str(ROOT)],
         check=True,
     )
-    (wheel,) = wheels.glob("ctxmgr-*.whl")
+    (wheel,) = wheels.glob("livekit_ctxmgr-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "ctxmgr/policies/summarize.toml" in names and "ctxmgr/py.typed" in names
+    # the name on the index is free (``ctxmgr`` there is another project); livekit capped
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    headers = zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+    assert "Name: livekit-ctxmgr" in headers
+    assert "Requires-Dist: livekit-agents<1.9,>=1.8" in headers
 
     target = tmp_path / "site"
     subprocess.run(

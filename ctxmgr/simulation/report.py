@@ -6,13 +6,17 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .stand_in import RunResult
 from .support_call import SupportCall
 
 from ctxmgr.cost import CostModel, ModelPrices, PromptBill
 
-__all__ = ["Row", "plot", "render_table", "tally", "verdict"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["Row", "figure", "plot", "render_table", "tally", "verdict", "winner"]
 
 
 @dataclass(frozen=True)
@@ -146,9 +150,21 @@ def render_table(rows: Sequence[Row], *, floor_usd: float, budget: int) -> str:
     return "\n".join(lines)
 
 
+def _held(rows: Sequence[Row], budget: int) -> list[Row]:
+    """The runnable policies (not the offline floors) that kept every response in the budget,
+    cheapest first."""
+    return sorted((r for r in rows if r.peak <= budget and r.run != "DP"), key=lambda r: r.cost_usd)
+
+
+def winner(rows: Sequence[Row], *, budget: int) -> Row | None:
+    """The cheapest policy within the budget: the verdict's first line, and the picture's title."""
+    held = _held(rows, budget)
+    return held[0] if held else None
+
+
 def verdict(rows: Sequence[Row], *, budget: int, presets: Sequence[str]) -> list[str]:
     """Who wins on cost and on facts kept among the policies that held the budget, by how much."""
-    held = sorted((r for r in rows if r.peak <= budget and r.run != "DP"), key=lambda r: r.cost_usd)
+    held = _held(rows, budget)
     if not held:
         return ["no policy kept every response within the budget"]
     lines = []
@@ -185,8 +201,18 @@ def _compare(a: float, b: float) -> str:
     return f"{a / b:.2f}x the cost of" if a >= 2 * b else f"{a / b - 1:.0%} dearer than"
 
 
-def plot(rows: Sequence[Row], *, budget: int, path: Path, title: str) -> None:
-    """Context tokens per turn (the budget as a line) above cumulative cost; writes a PNG.
+_OFF_SCALE = 2.0
+"""Cost ratios above this run off the top of the linear panel: the label still has the number."""
+_TWIN_MARKERS = ("o", "s", "^", "D")
+
+
+def figure(rows: Sequence[Row], *, budget: int, title: str) -> Figure:
+    """Context tokens per turn (the budget as a line) above cumulative cost relative to no manager.
+
+    The cost panel is linear: the argument is in 10-25% differences. Every label carries
+    the policy's final cost and ratio; a line identical to an earlier one is drawn thin
+    with markers over the earlier one, drawn wide, and says "same as". The title names
+    :func:`winner`.
 
     Raises:
         ImportError: matplotlib is not installed.
@@ -196,24 +222,95 @@ def plot(rows: Sequence[Row], *, budget: int, path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 9), sharex=True)
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(14, 9), sharex=True, layout="constrained", height_ratios=(1, 1.2)
+    )
+    reference = next((r for r in rows if r.name == "no manager"), rows[0])
+    ratios = [
+        tuple(c / b if b else 1.0 for c, b in zip(r.cost_by_turn, reference.cost_by_turn))
+        for r in rows
+    ]
+    shown = [v for ratio in ratios for v in ratio if v <= _OFF_SCALE]
+    low, high = min(shown) - 0.05, max(shown) + 0.05
+    token_twins, cost_twins = _twins([r.tokens_by_turn for r in rows]), _twins(ratios)
     styles = {"session": "-", "sim": "--", "DP": ":"}
     colors = plt.get_cmap("tab10").colors + plt.get_cmap("Dark2").colors  # type: ignore[attr-defined]
-    for row, color in zip(rows, colors):
+    for i, (row, ratio, color) in enumerate(zip(rows, ratios, colors)):
         turns = range(1, len(row.tokens_by_turn) + 1)
-        style = {"linestyle": styles.get(row.run, "-"), "color": color, "linewidth": 1.6}
-        top.plot(turns, row.tokens_by_turn, label=f"{row.name} ({row.run})", **style)
-        bottom.plot(turns, row.cost_by_turn, **style)
-    top.axhline(budget, color="black", linewidth=1.2, label=f"budget {budget:,} tokens")
+        base = {"linestyle": styles.get(row.run, "-"), "color": color}
+        top.plot(turns, row.tokens_by_turn, **base, **_twin_style(token_twins, i))
+        label = f"{row.name} ({row.run})  ${row.cost_usd:.3f} ({ratio[-1]:.2f}x)"
+        if (twin := cost_twins[i]) is not None:
+            label += f", same as {rows[twin].name}"
+        if max(ratio) > high:  # say where it went, at the turn it leaves the panel
+            label += ", off scale"
+            bottom.annotate(
+                f"{row.name} -> {ratio[-1]:.2f}x",
+                (next(t for t, v in enumerate(ratio, 1) if v > high), high),
+                xytext=(4, -12), textcoords="offset points", fontsize=8, color=color,
+            )
+        bottom.plot(turns, ratio, label=label, **base, **_twin_style(cost_twins, i))
+    budget_line = top.axhline(
+        budget, color="black", linewidth=1.2, label=f"budget {budget:,} tokens"
+    )
+    best = winner(rows, budget=budget)
+    if best is None:
+        verdict_line = "no policy kept every response within the budget"
+    else:
+        end = best.cost_usd / reference.cost_usd
+        verdict_line = (
+            f"winner: {best.name}, the cheapest within the budget"
+            f" (${best.cost_usd:.3f}, {end:.2f}x {reference.name})"
+        )
+        bottom.annotate(
+            f"winner: {best.name} {end:.2f}x", (len(best.cost_by_turn), end), xytext=(-40, -16),
+            textcoords="offset points", fontsize=9, fontweight="bold",
+            arrowprops={"arrowstyle": "-", "linewidth": 0.8},
+        )
+    top.set_title(f"{title}\n{verdict_line}", fontsize=11)
     top.set_ylabel("context tokens sent (largest per turn)")
-    top.set_title(title, fontsize=11)
-    top.legend(fontsize=8, ncol=2, loc="upper left")
-    top.grid(alpha=0.3)
-    bottom.set_yscale("log")
-    bottom.set_ylabel("cumulative cost, prompts + summaries ($, log)")
+    bottom.set_ylabel(f"cumulative cost / {reference.name}'s (prompts + summaries, linear)")
     bottom.set_xlabel("turn")
-    bottom.grid(alpha=0.3)
-    fig.tight_layout()
+    bottom.set_ylim(low, high)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    fig.legend(handles=[*bottom.get_lines(), budget_line], loc="outside right upper", fontsize=8)
+    return fig
+
+
+def plot(rows: Sequence[Row], *, budget: int, path: Path, title: str) -> None:
+    """Draw :func:`figure` and write it to ``path`` as a PNG.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+    """
+    import matplotlib.pyplot as plt  # after figure(): it picks the Agg backend
+
+    fig = figure(rows, budget=budget, title=title)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _twins(series: Sequence[Sequence[float]]) -> list[int | None]:
+    """For each series, the index of the first earlier one it equals, if any."""
+    first: dict[tuple[float, ...], int] = {}
+    twins: list[int | None] = []
+    for i, s in enumerate(series):
+        twins.append(first.get(tuple(s)))
+        first.setdefault(tuple(s), i)
+    return twins
+
+
+def _twin_style(twins: Sequence[int | None], i: int) -> dict[str, object]:
+    """Wide for a line others repeat; thin, marked and on top for a repeat, so both show."""
+    if twins[i] is None:
+        return {"linewidth": 4.5 if i in twins else 1.6, "zorder": 2}
+    k = sum(1 for t in twins[:i] if t == twins[i])  # earlier repeats of the same line
+    return {
+        "linewidth": 1.4,
+        "marker": _TWIN_MARKERS[k % len(_TWIN_MARKERS)],
+        "markevery": (3 * k, 12),
+        "markersize": 5,
+        "zorder": 3,
+    }
