@@ -206,11 +206,20 @@ class SQLiteArchive:
     Where SQLite lacks FTS5, search falls back to a plain scan, with one warning.
     Safe to share between the sessions of one process: every row carries its
     session id and every query filters on it.
+
+    ``read_only=True`` opens an existing archive for reading (``ctxmgr archive show``):
+    no table is created and the journal mode is left alone, so the file is never
+    written. It raises ``sqlite3.DatabaseError`` when the file is missing, is not a
+    SQLite database or holds no archive.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = str(path)
         self._lock = threading.Lock()
+        if read_only:
+            self._db = _connect_read_only(Path(path))
+            self.fts = _has_table(self._db, "archived_fts")
+            return
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -379,6 +388,27 @@ class SQLiteArchive:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    # mode=ro: SQLite neither creates the file nor writes it (a WAL database still
+    # gets the -wal/-shm side files a reader needs)
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    try:
+        missing = [t for t in ("archived_items", "summaries") if not _has_table(db, t)]
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+    if missing:
+        db.close()
+        raise sqlite3.DatabaseError(f"not a ctxmgr archive (no {' or '.join(missing)} table)")
+    return db
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return row.fetchone() is not None
 
 
 FORGOTTEN = "[forgotten]"

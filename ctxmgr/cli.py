@@ -5,12 +5,14 @@ ctxmgr policies                 # every preset: its description and its settings
 ctxmgr policies realtime        # one preset
 ctxmgr settings                 # the effective settings (env, .env, preset); exit 2 if invalid
 ctxmgr settings --policy trim   # as if CTXMGR_POLICY=trim
+ctxmgr settings --as-policy > mine.toml        # a policy file: CTXMGR_POLICY=mine.toml
 ctxmgr simulate --policy realtime --turns 60   # the scripted call: the cost table
-ctxmgr archive show --session ID --db calls.db # what each compaction replaced
+ctxmgr archive show --session ID --db calls.db # what each compaction replaced (read-only)
 python -m ctxmgr settings       # the same, without the console script
 ```
 
-Exit codes: 0 success, 2 invalid settings or usage. A subcommand is one
+Exit codes: 0 success, 2 invalid settings or usage, with one ``ctxmgr: ...`` line
+on stderr that names the field or the file (no traceback). A subcommand is one
 ``_add_<name>(subparsers)`` function, listed in ``COMMANDS``, that sets
 ``run=`` to a handler ``(args) -> int``.
 """
@@ -18,16 +20,18 @@ Exit codes: 0 success, 2 invalid settings or usage. A subcommand is one
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+import pydantic_settings
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -38,7 +42,10 @@ from pydantic_settings import (
 from . import __version__
 from ._exceptions import SettingsError
 from .presets import available_presets, load_preset, preset_source
-from .settings import DEFAULT_POLICY, PresetSettingsSource, Settings
+from .settings import DEFAULT_POLICY, PresetSettingsSource, Settings, _unwritable_file
+
+if TYPE_CHECKING:
+    from .archive import SQLiteArchive
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -46,7 +53,19 @@ EXIT_OK = 0
 EXIT_INVALID = 2
 """Invalid settings, as for a usage error: argparse exits with 2 too."""
 
-ENV_PREFIX = "CTXMGR_"
+SETTINGS_ERRORS = (
+    SettingsError,
+    ValidationError,
+    pydantic_settings.SettingsError,
+    UnicodeDecodeError,
+    OSError,
+)
+"""What building ``Settings`` raises on bad input: ctxmgr's preset errors, pydantic's
+field errors, pydantic-settings' (a ``CTXMGR_TRIGGER`` that is not JSON), a ``.env``
+that cannot be read."""
+
+MIN_TURNS = 11
+"""The scripted call's planted turns: ``support_call`` never plays fewer."""
 
 Handler = Callable[[argparse.Namespace], int]
 Subparsers = Any  # argparse._SubParsersAction is private
@@ -65,7 +84,16 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         return e.code if isinstance(e.code, int) else EXIT_INVALID
     handler: Handler = args.run
-    return handler(args)
+    with warnings.catch_warnings():
+        # ctxmgr's warnings (a misspelt CTXMGR_ variable) as one line each, on every run
+        # but once per run: some commands build Settings more than once
+        warnings.filterwarnings("always", module=r"ctxmgr\.")
+        warnings.showwarning = _warning_printer()
+        try:
+            return handler(args)
+        except BrokenPipeError:  # `ctxmgr policies | head`: the reader left, not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error
+            return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,18 +122,29 @@ def _add_policies(sub: Subparsers) -> None:
         " `ctxmgr settings` shows that).",
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="show only these presets")
+    p.add_argument(
+        "--as-policy",
+        action="store_true",
+        help="print one preset as a policy file (the listing itself is not one)",
+    )
     p.set_defaults(run=_run_policies)
 
 
 def _run_policies(args: argparse.Namespace) -> int:
     names: list[str] = args.names or available_presets()
+    if args.as_policy and len(args.names) != 1:
+        return _fail("--as-policy prints one preset: give one NAME")
     blocks: list[str] = []
     for name in names:
         try:
             description = str(load_preset(name).get("description", "")).strip()
             settings = _PresetOnlySettings(policy=name)
-        except (SettingsError, ValidationError) as e:
+        except SETTINGS_ERRORS as e:
             return _invalid(e)
+        if args.as_policy:
+            header = [f"# ctxmgr preset {name!r} as a policy file: CTXMGR_POLICY=<this file>"]
+            header += [f"description = {_toml_value(description)}"] if description else []
+            return _print_policy_file(settings, header)
         title = f"{name} (default)" if name == DEFAULT_POLICY else name
         lines = [f"== {title} =="]
         lines += textwrap.wrap(description, width=88) if description else []
@@ -149,6 +188,11 @@ def _add_settings(sub: Subparsers) -> None:
         default=None,
         help="read this dotenv file instead of ./.env",
     )
+    p.add_argument(
+        "--as-policy",
+        action="store_true",
+        help="print them as a policy file that CTXMGR_POLICY (or --policy) loads back",
+    )
     p.set_defaults(run=_run_settings)
 
 
@@ -157,14 +201,20 @@ def _run_settings(args: argparse.Namespace) -> int:
     if args.policy:
         overrides["policy"] = args.policy
     if args.env_file is not None and not args.env_file.is_file():
-        print(f"ctxmgr: env file {str(args.env_file)!r} does not exist", file=sys.stderr)
-        return EXIT_INVALID
+        return _fail(f"env file {str(args.env_file)!r} does not exist")
     env_file: Path | str = args.env_file if args.env_file is not None else ".env"
-    _warn_unknown_env_vars(sys.stderr)
     try:
         settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
-    except (SettingsError, ValidationError) as e:
+    except UnicodeDecodeError as e:  # raised by python-dotenv, before any source of ours
+        return _fail(f"env file {str(env_file)!r} is not UTF-8 text ({e.reason}, byte {e.start})")
+    except ValidationError as e:
+        return _invalid(e, origins=_origins(overrides, env_file))
+    except SETTINGS_ERRORS as e:
         return _invalid(e)
+    if args.as_policy:
+        sources = "its preset, .env, the environment" + (" and --policy" if overrides else "")
+        header = [f"# ctxmgr settings as a policy file ({sources}): CTXMGR_POLICY=<this file>"]
+        return _print_policy_file(settings, header)
     origins = _origins(overrides, env_file)
     lines = [
         f"# policy file: {_source_name(settings.policy)}",
@@ -200,28 +250,72 @@ def _flat_keys(values: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
             yield f"{prefix}{key}"
 
 
-def _warn_unknown_env_vars(err: TextIO) -> None:
-    # pydantic-settings ignores a CTXMGR_ variable that names no field: a typo would
-    # silently leave the default in place
-    fields = {name.upper() for name in Settings.model_fields}
-    for var in sorted(os.environ):
-        upper = var.upper()
-        if not upper.startswith(ENV_PREFIX):
-            continue
-        field = upper[len(ENV_PREFIX) :].split("__", 1)[0]
-        if field in fields:
-            continue
-        hint = difflib.get_close_matches(field, fields, n=1)
-        suggestion = f" (did you mean {ENV_PREFIX}{hint[0]}?)" if hint else ""
-        print(f"ctxmgr: warning: {var} is not a setting and is ignored{suggestion}", file=err)
+def _print_policy_file(settings: Settings, header: list[str]) -> int:
+    """``settings`` as a policy file: no ``policy`` key (a policy file cannot name another)."""
+    unset = next(_unset_over_defaults(settings), None)
+    if unset is not None:  # TOML has no null: omitting the key would load the default
+        return _fail(f"{unset} is unset, which a policy file cannot say (TOML has no null)")
+    _print("\n".join(header + _toml_lines(settings, origins={}, skip=("policy",))))
+    return EXIT_OK
+
+
+def _unset_over_defaults(settings: BaseModel, table: str = "") -> Iterator[str]:
+    for name, field in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, BaseModel):
+            yield from _unset_over_defaults(value, f"{table}{name}.")
+        elif value is None and field.default is not None:
+            yield f"{table}{name}"
 
 
 # -- output ----------------------------------------------------------------------------
 
 
-def _invalid(error: SettingsError | ValidationError) -> int:
-    print(f"ctxmgr: invalid settings\n{error}", file=sys.stderr)
+def _warning_printer() -> Callable[..., None]:
+    shown: set[str] = set()
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if str(message) not in shown:
+            shown.add(str(message))
+            print(f"ctxmgr: warning: {message}", file=sys.stderr)
+
+    return show
+
+
+def _fail(message: str) -> int:
+    """Exit 2 with one line on stderr."""
+    print(f"ctxmgr: {message}", file=sys.stderr)
     return EXIT_INVALID
+
+
+def _invalid(error: Exception, *, origins: Mapping[str, str] | None = None) -> int:
+    return _fail(f"invalid settings: {_one_line(error, origins or {})}")
+
+
+def _one_line(error: Exception, origins: Mapping[str, str]) -> str:
+    if isinstance(error, ValidationError):
+        return "; ".join(_field_error(e, origins) for e in error.errors())
+    return " ".join(str(error).split())
+
+
+def _field_error(error: ErrorDetails, origins: Mapping[str, str]) -> str:
+    """``max_tokens = '-5' (env): Input should be greater than 0``, without the whole input."""
+    loc = ".".join(str(part) for part in error["loc"])
+    message = " ".join(error["msg"].removeprefix("Value error, ").split())
+    fields = error.get("ctx", {}).get("fields")
+    if fields:  # a rule between fields (settings.py's _conflict): their values are in the message
+        return f"{', '.join(f'{loc}.{f}' if loc else f for f in fields)}: {message}"
+    value = repr(error["input"])
+    value = value if len(value) <= 60 else value[:57] + "..."
+    origin = f" ({origins[loc]})" if loc in origins else ""
+    return f"{loc or 'settings'} = {value}{origin}: {message}"
 
 
 def _print(text: str) -> None:
@@ -244,11 +338,19 @@ def _water_marks(settings: Settings) -> str:
     )
 
 
-def _toml_lines(settings: BaseModel, *, origins: Mapping[str, str], table: str = "") -> list[str]:
-    """TOML-ish ``key = value`` lines, nested models as ``[table]``s; unset values commented."""
+def _toml_lines(
+    settings: BaseModel,
+    *,
+    origins: Mapping[str, str],
+    table: str = "",
+    skip: tuple[str, ...] = (),
+) -> list[str]:
+    """TOML ``key = value`` lines, nested models as ``[table]``s; unset values commented."""
     scalars: list[str] = []
     tables: list[str] = []
     for name in type(settings).model_fields:
+        if name in skip:
+            continue
         value = getattr(settings, name)
         key = f"{table}{name}"
         if isinstance(value, BaseModel):
@@ -268,7 +370,8 @@ def _toml_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    return json.dumps(str(value), ensure_ascii=False)
+    # a JSON string is a TOML basic string, once DEL (raw in JSON) is escaped
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 # -- ctxmgr simulate ------------------------------------------------------------------
@@ -290,9 +393,25 @@ def _add_simulate(sub: Subparsers) -> None:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
+    if args.turns < MIN_TURNS:
+        return _fail(f"--turns {args.turns}: the call has at least {MIN_TURNS} turns")
+    unknown = [name for name in args.policy or () if name not in available_presets()]
+    if unknown:
+        return _fail(f"--policy {unknown[0]}: not a preset ({', '.join(available_presets())})")
+    if args.budget <= 0:
+        return _fail(f"--budget {args.budget}: must be a positive number of tokens")
+    for name in args.policy or available_presets():
+        try:
+            Settings(policy=name, max_tokens=args.budget)  # as the simulation will
+        except SETTINGS_ERRORS as e:
+            where = f"preset {name} at --budget {args.budget}"
+            return _fail(f"invalid settings: {where}: {_one_line(e, {})}")
+    if args.png and (problem := _unwritable_file(args.png)) is not None:
+        return _fail(f"--png {args.png}: {problem}")
+
     from .simulation import main as simulate  # heavy: loaded only for this command
 
-    argv = ["--turns", str(args.turns), "--budget", str(args.budget), "--no-progress"]
+    argv = ["--turns", str(args.turns), "--budget", str(args.budget)]
     for name in args.policy or ():
         argv += ["--policy", name]
     argv += ["--png", args.png] if args.png else ["--no-png"]
@@ -317,34 +436,46 @@ def _add_archive(sub: Subparsers) -> None:
 
 
 def _run_archive_show(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from .archive import SQLiteArchive
 
     path = args.db or os.environ.get("CTXMGR_ARCHIVE_PATH")
-    if not path or not Path(path).is_file():
-        print(f"ctxmgr: no archive database at {path!r} (give --db PATH)", file=sys.stderr)
-        return EXIT_INVALID
-    archive = SQLiteArchive(path)
+    if not path:
+        return _fail("no archive database: give --db PATH or set CTXMGR_ARCHIVE_PATH")
+    if not Path(path).is_file():
+        return _fail(f"no archive database at {path!r}")
     try:
-        if not args.session:
-            for session_id in archive.sessions():
-                print(session_id)
-            return EXIT_OK
-        compactions = archive.compactions(args.session)
-        if not compactions:
-            print(f"ctxmgr: no archived items for session {args.session!r}", file=sys.stderr)
-            return EXIT_INVALID
-        for n, compaction in enumerate(compactions, 1):
-            kind = "summarized" if compaction.summary_id else "trimmed"
-            print(f"== compaction {n} ({compaction.compaction_id}): {len(compaction.items)}"
-                  f" items {kind} ==")
-            for item in compaction.items:
-                print(f"  [#{item.position}] {item.kind}: {item.text}")
-            if compaction.summary_text:
-                print(f"  -> summary {compaction.summary_id}:")
-                print(textwrap.indent(compaction.summary_text, "     "))
-        return EXIT_OK
-    finally:
-        archive.close()
+        archive = SQLiteArchive(path, read_only=True)  # an audit never writes the file
+        try:
+            lines = _archive_lines(archive, args.session)
+        finally:
+            archive.close()
+    except sqlite3.DatabaseError as e:
+        return _fail(f"cannot read archive {path!r}: {e}")
+    if args.session and not lines:
+        return _fail(f"no archived items for session {args.session!r} in {path!r}")
+    if lines:
+        _print("\n".join(lines))
+    return EXIT_OK
+
+
+def _archive_lines(archive: SQLiteArchive, session: str | None) -> list[str]:
+    """The session ids, or what each compaction of ``session`` replaced."""
+    if not session:
+        return archive.sessions()
+    lines: list[str] = []
+    for n, compaction in enumerate(archive.compactions(session), 1):
+        kind = "summarized" if compaction.summary_id else "trimmed"
+        lines.append(
+            f"== compaction {n} ({compaction.compaction_id}): {len(compaction.items)}"
+            f" items {kind} =="
+        )
+        lines += [f"  [#{item.position}] {item.kind}: {item.text}" for item in compaction.items]
+        if compaction.summary_text:
+            lines.append(f"  -> summary {compaction.summary_id}:")
+            lines.append(textwrap.indent(compaction.summary_text, "     "))
+    return lines
 
 
 COMMANDS: tuple[Callable[[Subparsers], None], ...] = (

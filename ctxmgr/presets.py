@@ -82,6 +82,8 @@ def load_preset(policy: str) -> dict[str, Any]:
     source = preset_source(policy)
     try:
         return tomllib.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise SettingsError(f"policy file {_describe(source)} cannot be read: {e}") from e
     except tomllib.TOMLDecodeError as e:
         raise SettingsError(f"policy file {_describe(source)} is not valid TOML: {e}") from e
 

