@@ -1,5 +1,6 @@
 """A tool turn on the real OpenAI realtime plugin, against the local emulator."""
 
+import pytest
 from livekit.agents import Agent, AgentSession, function_tool
 from livekit.plugins.openai.realtime import RealtimeModel
 
@@ -16,6 +17,7 @@ class TideAgent(Agent):
         return "The moon's pull raises the tides."
 
 
+@pytest.mark.asyncio
 async def test_a_tool_turn_reaches_the_server_whole() -> None:
     agent = TideAgent()
     async with RealtimeServerEmulator() as emulator:  # binds 127.0.0.1, a free port

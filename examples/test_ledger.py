@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+import pytest
 from livekit.agents import Agent, AgentSession, llm
 from livekit.plugins.openai.realtime import RealtimeModel
 
@@ -10,6 +11,7 @@ from ctxmgr.testing import FakeLLM, RealtimeServerEmulator, extractive_summary
 from ctxmgr.testing.ledger import Ledger
 
 
+@pytest.mark.asyncio
 async def test_compactions_lose_nothing_on_the_server() -> None:
     summaries: list[str] = []  # what the summarizer returned: the ledger's only trust
 

@@ -7,6 +7,7 @@ from pipeline_agent import Assistant
 from ctxmgr.testing import FakeLLM
 
 
+@pytest.mark.asyncio
 async def test_a_long_call_is_compacted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CTXMGR_POLICY", "summarize")
     monkeypatch.setenv("CTXMGR_MAX_TOKENS", "500")  # small, so a few turns pass it

@@ -8,6 +8,7 @@ from realtime_agent import Assistant
 from ctxmgr.testing import FakeLLM, RealtimeServerEmulator
 
 
+@pytest.mark.asyncio
 async def test_a_long_call_is_compacted_on_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CTXMGR_MAX_TOKENS", "1500")  # small, so a few turns pass it
     agent = Assistant(summarizer_llm=FakeLLM())
