@@ -108,11 +108,15 @@ class ChangeLog:
     app_deleted: set[str] = field(default_factory=set)
     """Ids whose delete was sent with the application's own update on the call stack
     (through a contender that guards updates, or straight through livekit)."""
+    first_sent: dict[tuple[str, str], int] = field(default_factory=dict)
+    """When the first ``("create", id)`` and the first ``("app_delete", id)`` were sent:
+    their place among the client events the plugin sent."""
     deleted_in_generation: list[str] = field(default_factory=list)
     """Ids the contender deleted while the plugin had a response in progress (created,
     or asked for, and not done) or livekit was running a tool: DESIGN.md invariant 5
     forbids it."""
     activities: dict[int, Any] = field(default_factory=dict)
+    _sent: int = 0
     """livekit's ``AgentActivity`` of each realtime session (by ``id``), seen in updates."""
 
     @contextlib.contextmanager
@@ -135,6 +139,7 @@ class ChangeLog:
                 self.delete_senders.setdefault(item_id, []).append(culprit)
                 if _in_app_update(sys._getframe(2)):
                     self.app_deleted.add(item_id)
+                    self._note_sent("app_delete", item_id)
                 if culprit == "contender" and self._busy(session):
                     self.deleted_in_generation.append(item_id)
         elif type_ == "conversation.item.create":
@@ -142,6 +147,11 @@ class ChangeLog:
             item_id = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
             if item_id:
                 self.created_by.setdefault(item_id, []).append(_culprit(sys._getframe(2)))
+                self._note_sent("create", item_id)
+        self._sent += 1
+
+    def _note_sent(self, kind: str, item_id: str) -> None:
+        self.first_sent.setdefault((kind, item_id), self._sent)
 
     @property
     def deleted_by(self) -> dict[str, Culprit]:

@@ -611,21 +611,26 @@ class _Race:
     def _revived(self, known: dict[str, Any]) -> list[Violation]:
         """An applied compaction's summary, still on the server, quotes the turn the
         application removed on purpose from that compaction's span before it was folded
-        (the event's ``kept_ids``: planned, not removed by it): written from the span as
-        planned, the summary brought the turn back (issue 12, item 8). A summary that
-        quoted the turn before the removal (an earlier compaction's, or one summarizing
-        it) is no revival: its text was there first."""
+        (the event's ``kept_ids``: planned, not removed by it), its delete sent before the
+        summary's create: written from the span as planned, the summary brought the turn
+        back (issue 12, item 8). A summary created before the removal (an earlier
+        compaction's, or one whose apply kept the turn in the tail window) is no revival:
+        its text was there first (seed 590 at concurrency 48)."""
         forgot = self.app_forgot.keys() & self.changes.app_deleted  # the removal was sent
         if not forgot:
             return []
         server = {i.id: i for i in self.emulator.conversation}
+        sent = self.changes.first_sent
         found = []
         for event in getattr(self.contender, "applied", ()):
             summary = server.get(event.summary_id) if event.summary_id else None
             if summary is None:
                 continue
+            created = sent.get(("create", summary.id), -1)
             quoted = sorted(
-                i for i in forgot & set(event.kept_ids) if self.app_forgot[i] in summary.text
+                i
+                for i in forgot & set(event.kept_ids)
+                if self.app_forgot[i] in summary.text and sent[("app_delete", i)] < created
             )
             if quoted:
                 found.append(
