@@ -205,6 +205,8 @@ class Applier:
         self._clock = 0
         self._entered: dict[str, int] = {}
         """When each item of the agent's context was first observed there (``observe``)."""
+        self._observed: tuple[int, int, str | None] | None = None
+        """The agent's item list as last observed: its identity, length and last id."""
         self._removed: dict[str, bool] = {}
         """Ids removed on purpose (folded, trimmed, or by a guarded update), oldest first;
         True for those an update removed (the application's, not a compaction's)."""
@@ -223,8 +225,16 @@ class Applier:
         """
         self._wake.set()
         self._clock += 1
+        items = self.backend.read_local().items
+        # most events (agent and user state) change no item: skip the walk over them all.
+        # An item that arrived unnoticed (one swapped for another in place) is noted at
+        # the next change, as newer than it is: an update then keeps it, never removes it
+        mark = (id(items), len(items), items[-1].id if items else None)
+        if mark == self._observed:
+            return
+        self._observed = mark
         entered, clock = self._entered, self._clock
-        self._entered = {i.id: entered.get(i.id, clock) for i in self.backend.read_local().items}
+        self._entered = {i.id: entered.get(i.id, clock) for i in items}
 
     def was_removed(self, item_id: str) -> bool:
         """True when ``item_id`` was removed on purpose (folded, trimmed, or by an update)."""
