@@ -144,6 +144,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._instance_attrs: dict[str, Any] = {}
         self._task: asyncio.Task[CompactionResult] | None = None
         self._recheck = False
+        self._said_append_only = False
+        """An ``append_only_model`` skip was emitted: the trigger stays quiet after it."""
         self._rearm_at: int | None = None
         self._scale = 1.0
         self._quick: tuple[list[Any], int, int, int] | None = None
@@ -522,7 +524,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if self._task is not None and not self._task.done():
             self._recheck = True
             return
-        if not self._backend.mutable and self._stats.skipped:
+        if not self._backend.mutable and self._said_append_only:
             return  # append-only: said once, not on every item
         self._recheck = False
         if self._fires(tokens, len(local.items)):
@@ -748,6 +750,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if not force and not self._fires(tokens, len(live.items)):
             return self._skip("below_trigger", tokens)
         if not self._backend.mutable:
+            self._said_append_only = True
             return self._skip("append_only_model", tokens)
         if not self._backend.is_running():
             return self._skip("agent_inactive", tokens)

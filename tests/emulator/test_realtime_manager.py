@@ -8,7 +8,7 @@ import pytest
 from emulator_support import Live, plugin_problems
 from livekit.agents import llm, utils
 
-from ctxmgr import CompactionResult, ContextManager, Settings
+from ctxmgr import CompactionResult, CompactionSkippedEvent, ContextManager, Settings
 from ctxmgr.testing.emulator import CallTool, RealtimeServerEmulator, ResponsePlan, Say
 from ctxmgr.summarizer import UNTRANSCRIBED_TURN
 from ctxmgr.testing.fake_llm import FakeLLM
@@ -176,7 +176,7 @@ async def test_append_only_model_is_never_compacted(
 ) -> None:
     import dataclasses
 
-    # a session whose model cannot delete items, as Gemini Live reports
+    # a session whose model cannot delete items, as Azure Voice Live and Nova Sonic declare
     live.rt_session._capabilities = dataclasses.replace(
         live.rt_session.capabilities, mutable_chat_context=False
     )
@@ -185,6 +185,30 @@ async def test_append_only_model_is_never_compacted(
         await _turns(live, 6)
         result = await manager.compact(force=True)
         assert result.status == "skipped" and result.event.reason == "append_only_model"  # type: ignore[union-attr]
+        assert emulator.deleted_ids == []
+        await manager.aclose()
+
+
+async def test_an_append_only_model_is_said_once_also_after_other_skips(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """Said once, whatever was skipped before: not on every item, and not never."""
+    import dataclasses
+
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, max_tokens=1000)
+        skipped: list[CompactionSkippedEvent] = []
+        manager.on("compaction_skipped", skipped.append)
+        assert (await manager.compact()).event.reason == "below_trigger"  # type: ignore[union-attr]
+        live.rt_session._capabilities = dataclasses.replace(
+            live.rt_session.capabilities, mutable_chat_context=False
+        )
+        await _turns(live, 14)  # well past the trigger
+        await manager.wait_idle(timeout=5)
+
+        assert manager.stats.tokens > manager.settings.high_water_tokens  # type: ignore[operator]
+        reasons = [e.reason for e in skipped if e.reason != "below_trigger"]
+        assert reasons == ["append_only_model"]
         assert emulator.deleted_ids == []
         await manager.aclose()
 
