@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench chaos mutants chaos-figures clean
+.PHONY: demo test bench chaos mutants chaos-figures quality clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,6 +15,22 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+
+QVENV := .venv-quality
+QMODEL := .quality/model.gguf
+
+$(QVENV)/.installed: pyproject.toml bench/quality-requirements.txt
+	python3 -m venv $(QVENV)
+	$(QVENV)/bin/python -m pip install --quiet --upgrade pip
+	$(QVENV)/bin/python -m pip install --quiet -e '.[openai]' -r bench/quality-requirements.txt
+	touch $@
+
+$(QMODEL): $(QVENV)/.installed bench/quality_model.py
+	$(QVENV)/bin/python bench/quality_model.py --out $@
+
+quality: $(QMODEL)   # minutes: not part of make test; writes bench/quality.md
+	$(QVENV)/bin/python bench/quality.py --gguf $(QMODEL)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
@@ -29,4 +45,4 @@ chaos-figures: $(STAMP)
 	$(PY) tools/chaos_figures.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) $(QVENV) .quality build dist *.egg-info .pytest_cache
