@@ -2,9 +2,10 @@
 
 Runs ctxmgr's ``Summarizer`` through livekit's own ``openai.LLM(base_url=...)``, as a
 user with a self-hosted model would, over the calls of ``quality_calls.py``: three
-rolling folds per call, the facts scored after the first and the third. Prompts
-side by side: ctxmgr's built-in one and a handover form (a candidate, not the
-default). Writes ``bench/quality.md`` with the commit.
+rolling folds per call, the facts scored after the first and the third. Side by
+side: ctxmgr's built-in prompt, a handover form (a candidate, not the default),
+and livekit's own ``ChatContext._summarize``. Writes ``bench/quality.md`` with
+the commit.
 
     python bench/quality.py --gguf .quality/model.gguf        # local llama.cpp server
     python bench/quality.py --base-url http://127.0.0.1:8080/v1 --model my-model
@@ -92,6 +93,37 @@ def _items(call: Call, span: int) -> list[llm.ChatItem]:
     return [llm.ChatMessage(role=role, content=[text]) for role, text in call.spans[span]]  # type: ignore[arg-type]
 
 
+def _scored(rows: list[Row], name: str, call: Call, fold: int, text: str, seconds: float) -> None:
+    facts = facts_after(call, fold)
+    kept, wrong = score(text, facts)
+    print(f"{name:9} {call.name:10} fold {fold}: kept {len(kept)}/{len(facts)},"
+          f" wrong {len(wrong)} ({seconds:.1f} s)", file=sys.stderr)
+    if fold in FOLDS_SCORED:
+        rows.append(Row(name, call.name, fold, kept, wrong, seconds))
+        print(text, file=sys.stderr)
+
+
+async def run_livekit(model: llm.LLM[Any]) -> list[Row]:
+    """livekit's own ``ChatContext._summarize`` (as ``TaskGroup(summarize_chat_ctx=True)``
+    uses it): each fold summarizes the new items only and keeps the earlier summaries
+    beside the new one; what the model then holds is all of them."""
+    rows: list[Row] = []
+    for call in CALLS:
+        chat_ctx = llm.ChatContext()
+        for fold in range(1, len(call.spans) + 1):
+            for item in _items(call, fold - 1):
+                chat_ctx.items.append(item)
+            started = time.monotonic()
+            chat_ctx = await chat_ctx._summarize(model, keep_last_turns=0)
+            held = "\n".join(
+                m.text_content or ""
+                for m in chat_ctx.items
+                if isinstance(m, llm.ChatMessage) and m.extra.get("is_summary")
+            )
+            _scored(rows, "livekit", call, fold, held, time.monotonic() - started)
+    return rows
+
+
 async def run(model: llm.LLM[Any], prompts: dict[str, str | None]) -> list[Row]:
     rows: list[Row] = []
     for name, prompt in prompts.items():
@@ -106,15 +138,8 @@ async def run(model: llm.LLM[Any], prompts: dict[str, str | None]) -> list[Row]:
                     _items(call, fold - 1), previous_summaries=previous
                 )
                 previous = [llm.ChatMessage(role="system", content=[result.text])]
-                facts = facts_after(call, fold)
-                kept, wrong = score(result.text, facts)
-                row = Row(name, call.name, fold, kept, wrong, time.monotonic() - started)
-                print(f"{name:9} {call.name:10} fold {fold}: kept {len(kept)}/{len(facts)},"
-                      f" wrong {len(wrong)} ({row.seconds:.1f} s)", file=sys.stderr)
-                if fold in FOLDS_SCORED:
-                    rows.append(row)
-                    print(result.text, file=sys.stderr)
-    return rows
+                _scored(rows, name, call, fold, result.text, time.monotonic() - started)
+    return rows + await run_livekit(model)
 
 
 def report(rows: list[Row], *, model: str, seconds: float) -> str:
@@ -165,7 +190,8 @@ def main() -> int:
     args = parser.parse_args()
 
     async def with_model(base_url: str | None, model: str, api_key: str | None) -> list[Row]:
-        llm_ = openai.LLM(model=model, base_url=base_url, api_key=api_key, temperature=0.0)
+        where = {"base_url": base_url, "api_key": api_key} if base_url is not None else {}
+        llm_ = openai.LLM(model=model, temperature=0.0, **where)  # type: ignore[arg-type]
         try:
             return await run(llm_, PROMPTS)
         finally:
