@@ -64,9 +64,6 @@ SETTINGS_ERRORS = (
 field errors, pydantic-settings' (a ``CTXMGR_TRIGGER`` that is not JSON), a ``.env``
 that cannot be read."""
 
-MIN_TURNS = 11
-"""The scripted call's planted turns: ``support_call`` never plays fewer."""
-
 Handler = Callable[[argparse.Namespace], int]
 Subparsers = Any  # argparse._SubParsersAction is private
 
@@ -393,8 +390,11 @@ def _add_simulate(sub: Subparsers) -> None:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
-    if args.turns < MIN_TURNS:
-        return _fail(f"--turns {args.turns}: the call has at least {MIN_TURNS} turns")
+    from .simulation import main as simulate  # heavy: loaded only for this command
+    from .simulation.support_call import PLANTED_TURNS
+
+    if args.turns < PLANTED_TURNS:
+        return _fail(f"--turns {args.turns}: the call has at least {PLANTED_TURNS} turns")
     unknown = [name for name in args.policy or () if name not in available_presets()]
     if unknown:
         return _fail(f"--policy {unknown[0]}: not a preset ({', '.join(available_presets())})")
@@ -408,8 +408,6 @@ def _run_simulate(args: argparse.Namespace) -> int:
             return _fail(f"invalid settings: {where}: {_one_line(e, {})}")
     if args.png and (problem := _unwritable_file(args.png)) is not None:
         return _fail(f"--png {args.png}: {problem}")
-
-    from .simulation import main as simulate  # heavy: loaded only for this command
 
     argv = ["--turns", str(args.turns), "--budget", str(args.budget)]
     for name in args.policy or ():

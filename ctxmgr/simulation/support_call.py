@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 __all__ = [
     "ASSISTANT_MS_PER_TOKEN",
+    "PLANTED_TURNS",
     "USER_MS_PER_TOKEN",
     "Fact",
     "SupportCall",
@@ -380,6 +381,9 @@ def _product(t: int, rng: random.Random) -> Line:
     return (user, assistant, None)
 
 
+PLANTED_TURNS = len(_planted())
+"""The turns that plant the facts: the script never has fewer."""
+
 _TOPICS: tuple[tuple[Topic, int], ...] = (
     (_chat, 30),
     (_product, 16),
@@ -407,7 +411,7 @@ def support_call(turns: int = 120, *, seed: int = 20240312) -> SupportCall:
         lines.append(topic(t, rng))
     script: list[Turn] = []
     durations: dict[tuple[str, str], int] = {}
-    for t, (user, assistant, tool) in enumerate(lines[: max(turns, 11)]):
+    for t, (user, assistant, tool) in enumerate(lines[: max(turns, PLANTED_TURNS)]):
         u = Utterance(user, speech_ms("user", user))
         a = Utterance(assistant, speech_ms("assistant", assistant))
         durations[("user", user)] = u.duration_ms

@@ -116,8 +116,9 @@ class ChangeLog:
     or asked for, and not done) or livekit was running a tool: DESIGN.md invariant 5
     forbids it."""
     activities: dict[int, Any] = field(default_factory=dict)
-    _sent: int = 0
     """livekit's ``AgentActivity`` of each realtime session (by ``id``), seen in updates."""
+    _sent: int = 0
+    """Client events sent so far (the clock of ``first_sent``)."""
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:

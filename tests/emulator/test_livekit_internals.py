@@ -8,11 +8,13 @@ where such a release fails, naming the attribute.
 from __future__ import annotations
 
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 from emulator_support import Live
 from livekit.agents import Agent, AgentSession
 
+import ctxmgr
 from ctxmgr._livekit_internals import INTERNALS, Internal
 from ctxmgr.testing import FakeLLM
 
@@ -70,10 +72,6 @@ def test_the_check_names_what_is_missing() -> None:
 
 def test_every_internal_is_one_ctxmgr_reads() -> None:
     """The list is the code's: each name appears in a ctxmgr module other than the list."""
-    from pathlib import Path
-
-    import ctxmgr
-
     root = Path(ctxmgr.__file__).parent
     sources = "".join(
         p.read_text() for p in root.rglob("*.py") if p.name != "_livekit_internals.py"
