@@ -99,7 +99,8 @@ class BenchAgent(Agent):
 def responder(chat_ctx: llm.ChatContext, tools: Sequence[llm.Tool]) -> FakeReply:
     """Session LLM: a tool call when the caller names an order, summaries when asked."""
     first = chat_ctx.items[0] if chat_ctx.items else None
-    if isinstance(first, llm.ChatMessage) and "summar" in (first.text_content or "").lower():
+    last_text = getattr(chat_ctx.items[-1], "text_content", "") or "" if chat_ctx.items else ""
+    if isinstance(first, llm.ChatMessage) and "Conversation to summarize:" in last_text:
         last = chat_ctx.items[-1]
         return FakeReply(extractive_summary(getattr(last, "text_content", "") or ""))
     last = chat_ctx.items[-1]

@@ -1,15 +1,18 @@
 """What a summary keeps, measured with a real model (``make quality``).
 
 Runs ctxmgr's ``Summarizer`` through livekit's own ``openai.LLM(base_url=...)``, as a
-user with a self-hosted model would, over the calls of ``quality_calls.py``: three
-rolling folds per call, the facts scored after the first and the third. Side by
-side: ctxmgr's built-in prompt, a handover form (a candidate, not the default),
-and livekit's own ``ChatContext._summarize``. Writes ``bench/quality.md`` with
-the commit.
+user with a self-hosted model would, over the calls of ``quality_calls.py``: five
+rolling folds per call, the facts scored after the first, third and fifth. Side by
+side on the same model and calls: ctxmgr's default, ctxmgr's previous default (free
+prose), livekit's own ``ChatContext._summarize``, the OpenAI cookbook's realtime
+summarizer and pipecat's (``quality_prompts.py`` says where each came from), and no
+summary at all (trim), with the archive's recall@3 on paraphrased queries beside.
+Writes ``bench/quality.md`` with the commit.
 
     python bench/quality.py --gguf .quality/model.gguf        # local llama.cpp server
     python bench/quality.py --base-url http://127.0.0.1:8080/v1 --model my-model
     python bench/quality.py --openai gpt-4o-mini              # OPENAI_API_KEY set
+    python bench/quality.py --gguf ... --calls training --only ctxmgr   # tuning
 
 Greedy decoding, repeat penalty 1.0 (with 1.1 the local model echoed the transcript).
 """
@@ -18,53 +21,47 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from livekit.agents import llm
+from livekit.agents import APIConnectOptions, llm
 from livekit.plugins import openai
-from quality_calls import CALLS, Call, facts_after, score
+from quality_calls import (
+    CALLS, FOLDS, FOLDS_SCORED, KINDS, Call, Turn, facts_after, fold_text, judge,
+)
+from quality_prompts import BEFORE_PROMPT, cookbook_step, livekit_step, pipecat_step
 
 from ctxmgr import SummarizerSettings
+from ctxmgr.archive import MemoryArchive, _scan, query_terms
 from ctxmgr.summarizer import Summarizer
 
-HANDOVER_PROMPT = """\
-You hand a support conversation over to a colleague who will continue it. The \
-conversation is formatted as XML: <summary_so_far> is the handover written before \
-(keep its facts unless the conversation corrects them; a correction replaces the old \
-value), <user> is the caller, <assistant> is the agent.
+MAX_OUTPUT_TOKENS = 600
+"""The same output cap for every summarizer (a small model may otherwise echo on and on)."""
+PATIENT = APIConnectOptions(timeout=600)
 
-Write the handover in this form, one line per field, copying names, numbers, ids, \
-addresses, phone numbers, amounts and dates exactly:
-Caller name:
-Account, order or patient number:
-Address (the latest one):
-Callback phone (the one the caller asked us to use):
-What the agent promised (with dates and amounts):
-Caller's preferences:
-Open questions:
-After the fields, two sentences on what happened. At most {max_summary_tokens} tokens."""
-
-PROMPTS = {"ctxmgr": None, "handover": HANDOVER_PROMPT}
-"""Prompt name -> ``summarizer.prompt`` (``None``: ctxmgr's built-in prompt)."""
-
-FOLDS_SCORED = (1, 3)
+TRIM_KEEP = 4
+"""Messages a trim keeps (pipecat's ``min_messages_after_summary``)."""
 
 
 @dataclass
 class Row:
-    prompt: str
+    condition: str
     call: str
     folds: int
-    kept: list[str]
-    wrong: list[str]
+    verdicts: dict[str, str]
+    """Fact kind -> ``kept``, ``wrong`` or ``missing``."""
     seconds: float
+
+
+Step = Callable[[Any, tuple[Turn, ...]], Awaitable[tuple[Any, str]]]
+"""(state, span) -> (new state, the text the model now holds in place of the history)."""
 
 
 @contextmanager
@@ -89,90 +86,161 @@ def local_server(gguf: Path, threads: int) -> Iterator[str]:
         del server
 
 
-def _items(call: Call, span: int) -> list[llm.ChatItem]:
-    return [llm.ChatMessage(role=role, content=[text]) for role, text in call.spans[span]]  # type: ignore[arg-type]
-
-
-def _scored(rows: list[Row], name: str, call: Call, fold: int, text: str, seconds: float) -> None:
-    facts = facts_after(call, fold)
-    kept, wrong = score(text, facts)
-    print(f"{name:9} {call.name:10} fold {fold}: kept {len(kept)}/{len(facts)},"
-          f" wrong {len(wrong)} ({seconds:.1f} s)", file=sys.stderr)
-    if fold in FOLDS_SCORED:
-        rows.append(Row(name, call.name, fold, kept, wrong, seconds))
-        print(text, file=sys.stderr)
-
-
-async def run_livekit(model: llm.LLM[Any]) -> list[Row]:
-    """livekit's own ``ChatContext._summarize`` (as ``TaskGroup(summarize_chat_ctx=True)``
-    uses it): each fold summarizes the new items only and keeps the earlier summaries
-    beside the new one; what the model then holds is all of them."""
-    rows: list[Row] = []
-    for call in CALLS:
-        chat_ctx = llm.ChatContext()
-        for fold in range(1, len(call.spans) + 1):
-            for item in _items(call, fold - 1):
-                chat_ctx.items.append(item)
-            started = time.monotonic()
-            chat_ctx = await chat_ctx._summarize(model, keep_last_turns=0)
-            held = "\n".join(
-                m.text_content or ""
-                for m in chat_ctx.items
-                if isinstance(m, llm.ChatMessage) and m.extra.get("is_summary")
+def chat_items(span: tuple[Turn, ...]) -> list[llm.ChatItem]:
+    """A span as livekit chat items (a tool turn is a call and its output)."""
+    items: list[llm.ChatItem] = []
+    for n, turn in enumerate(span):
+        if turn[0] == "tool":
+            _, name, arguments, output = turn
+            call_id = f"call_{n}"
+            items.append(llm.FunctionCall(call_id=call_id, name=name, arguments=arguments))
+            items.append(
+                llm.FunctionCallOutput(call_id=call_id, name=name, output=output, is_error=False)
             )
-            _scored(rows, "livekit", call, fold, held, time.monotonic() - started)
+        else:
+            items.append(llm.ChatMessage(role=turn[0], content=[turn[1]]))  # type: ignore[arg-type]
+    return items
+
+
+def ctxmgr_step(model: llm.LLM[Any], prompt: str | None) -> Step:
+    summarizer = Summarizer(
+        model, SummarizerSettings(prompt=prompt, max_summary_tokens=400, timeout_s=600)
+    )
+
+    async def step(previous: Any, span: tuple[Turn, ...]) -> tuple[Any, str]:
+        result = await summarizer.summarize(chat_items(span), previous_summaries=previous or [])
+        return [llm.ChatMessage(role="system", content=[result.text])], result.text
+
+    return step
+
+
+def steps(model: llm.LLM[Any]) -> dict[str, Step]:
+    return {
+        "ctxmgr": ctxmgr_step(model, None),
+        "ctxmgr before": ctxmgr_step(model, BEFORE_PROMPT),
+        "livekit": livekit_step(model, chat_items),
+        "cookbook": cookbook_step(model),
+        "pipecat": pipecat_step(model, chat_items),
+    }
+
+
+async def trim_step(previous: Any, span: tuple[Turn, ...]) -> tuple[Any, str]:
+    kept = [t for t in span if t[0] != "tool"][-TRIM_KEEP:]
+    return None, "\n".join(t[1] for t in kept)
+
+
+async def run(
+    calls: tuple[Call, ...], conditions: dict[str, Step], folds: int = FOLDS
+) -> list[Row]:
+    rows: list[Row] = []
+    for name, step in conditions.items():
+        for call in calls:
+            state: Any = None
+            for fold in range(1, folds + 1):
+                started = time.monotonic()
+                state, text = await step(state, call.spans[fold - 1])
+                seconds = time.monotonic() - started
+                verdicts = {f.kind: judge(text, f) for f in facts_after(call, fold)}
+                kept = sum(v == "kept" for v in verdicts.values())
+                wrong = [k for k, v in verdicts.items() if v == "wrong"]
+                print(f"{name:13} {call.name:10} fold {fold}: kept {kept}/{len(verdicts)},"
+                      f" wrong {wrong} ({seconds:.1f} s)", file=sys.stderr, flush=True)
+                if fold in FOLDS_SCORED:
+                    rows.append(Row(name, call.name, fold, verdicts, seconds))
+                    print(text, file=sys.stderr, flush=True)
     return rows
 
 
-async def run(model: llm.LLM[Any], prompts: dict[str, str | None]) -> list[Row]:
-    rows: list[Row] = []
-    for name, prompt in prompts.items():
-        summarizer = Summarizer(
-            model, SummarizerSettings(prompt=prompt, max_summary_tokens=400, timeout_s=600)
-        )
-        for call in CALLS:
-            previous: list[llm.ChatMessage] = []
-            for fold in range(1, len(call.spans) + 1):
-                started = time.monotonic()
-                result = await summarizer.summarize(
-                    _items(call, fold - 1), previous_summaries=previous
+@dataclass
+class Recall:
+    search: str
+    folds: int
+    found: dict[str, list[bool]]
+    """Fact kind -> per call, whether the fact's turn was among the 3 best matches."""
+
+
+def recall(calls: tuple[Call, ...]) -> list[Recall]:
+    """recall@3 of the archive's search, with each fact's paraphrased query, as the
+    archive fills fold by fold (every earlier turn is a possible distractor)."""
+    found: dict[tuple[str, int], dict[str, list[bool]]] = {}
+    for call in calls:
+        archive = MemoryArchive()
+        try:
+            for fold in range(1, FOLDS + 1):
+                archive.write(
+                    call.name, chat_items(call.spans[fold - 1]), compaction_id=f"c{fold}",
+                    summary_id=None,
                 )
-                previous = [llm.ChatMessage(role="system", content=[result.text])]
-                _scored(rows, name, call, fold, result.text, time.monotonic() - started)
-    return rows + await run_livekit(model)
+                if fold not in FOLDS_SCORED:
+                    continue
+                for fact in facts_after(call, fold):
+                    patterns = [fold_text(p) for p in fact.patterns]
+                    for search, hits in (
+                        ("fts5" if archive.fts else "scan", archive.search(call.name, fact.query)),
+                        ("plain scan", _scan(archive.items(call.name), query_terms(fact.query), 3)),
+                    ):
+                        texts = [fold_text(h.text) for h in hits]
+                        hit = any(all(p in t for p in patterns) for t in texts)
+                        found.setdefault((search, fold), {}).setdefault(fact.kind, []).append(hit)
+        finally:
+            archive.close()
+    return [Recall(s, f, kinds) for (s, f), kinds in found.items()]
 
 
-def report(rows: list[Row], *, model: str, seconds: float) -> str:
-    commit = subprocess.run(
+def _commit() -> str:
+    return subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip() or "unknown"
-    total = sum(len(facts_after(c, FOLDS_SCORED[0])) for c in CALLS)
+
+
+def report(
+    rows: list[Row], recalls: list[Recall], *, calls: str, model: str, seconds: float
+) -> str:
     lines = [
         "# What a summary keeps",
         "",
-        f"Printed by `make quality` (`bench/quality.py`) at commit {commit}; model: {model};"
-        f" {len(CALLS)} calls, {total} planted facts in all, {seconds:.0f} s.",
+        f"Printed by `make quality` (`bench/quality.py`) at commit {_commit()}; model: {model};"
+        f" the {calls} calls ({', '.join(c.name for c in CALLS[calls])}), {FOLDS} rolling"
+        f" folds each; {seconds:.0f} s.",
         "",
-        "| prompt | folds | facts kept | facts wrong | kept, by kind (of 3 calls) | mean s per summary |",
-        "| --- | ---: | ---: | ---: | --- | ---: |",
+        "Facts kept and wrong (a wrong fact is never counted as kept), summed over the calls:",
+        "",
+        "| condition | after fold | kept | wrong | " + " | ".join(KINDS) + " | s per fold |",
+        "| --- | ---: | ---: | ---: | " + " | ".join("---" for _ in KINDS) + " | ---: |",
     ]
-    kinds = list(dict.fromkeys(f.kind for f in CALLS[0].facts))
-    for prompt in dict.fromkeys(r.prompt for r in rows):
+    for condition in dict.fromkeys(r.condition for r in rows):
         for folds in FOLDS_SCORED:
-            sel = [r for r in rows if r.prompt == prompt and r.folds == folds]
-            kept = sum(len(r.kept) for r in sel)
-            wrong = sum(len(r.wrong) for r in sel)
-            by_kind = ", ".join(f"{k} {sum(k in r.kept for r in sel)}" for k in kinds)
+            sel = [r for r in rows if r.condition == condition and r.folds == folds]
+            total = sum(len(r.verdicts) for r in sel)
+            kept = sum(v == "kept" for r in sel for v in r.verdicts.values())
+            wrong = sum(v == "wrong" for r in sel for v in r.verdicts.values())
+            cells = []
+            for kind in KINDS:
+                said = [r.verdicts[kind] for r in sel if kind in r.verdicts]
+                cell = f"{said.count('kept')}/{len(said)}" if said else "-"
+                cells.append(cell + (f" ({said.count('wrong')} wrong)" if "wrong" in said else ""))
             mean = sum(r.seconds for r in sel) / len(sel)
             lines.append(
-                f"| {prompt} | {folds} | {kept}/{total} | {wrong} | {by_kind} | {mean:.1f} |"
+                f"| {condition} | {folds} | {kept}/{total} | {wrong} | " + " | ".join(cells)
+                + f" | {mean:.1f} |"
             )
     lines += [
         "",
-        "Facts are planted in the first of three spans and must survive three rolling"
-        " folds; the address is corrected in the second span (after the first fold the old"
-        " address is the fact; after the third, the old one surviving is *wrong*), the phone comes with a number the caller said not to use (given"
-        " instead of the right one: *wrong*). See `bench/quality_calls.py`.",
+        "recall@3 of the archive (what the recall tool returns) with each fact's query in"
+        " other words than the call's (`Fact.query`), every folded turn a candidate:",
+        "",
+        "| search | after fold | recalled | " + " | ".join(KINDS) + " |",
+        "| --- | ---: | ---: | " + " | ".join("---" for _ in KINDS) + " |",
+    ]
+    for r in recalls:
+        hits = sum(sum(v) for v in r.found.values())
+        total = sum(len(v) for v in r.found.values())
+        cells = [f"{sum(r.found[k])}/{len(r.found[k])}" if k in r.found else "-" for k in KINDS]
+        lines.append(f"| {r.search} | {r.folds} | {hits}/{total} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "How facts are planted and judged: `bench/quality_calls.py`. Where each prompt comes"
+        " from: `bench/quality_prompts.py`.",
         "",
     ]
     return "\n".join(lines)
@@ -186,14 +254,26 @@ def main() -> int:
     where.add_argument("--openai", metavar="MODEL", help="OpenAI's API (OPENAI_API_KEY)")
     parser.add_argument("--model", default="local", help="model name sent with --base-url")
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (--gguf)")
+    parser.add_argument("--calls", choices=sorted(CALLS), default="held-out")
+    parser.add_argument("--only", action="append", help="run only this condition (repeatable)")
+    parser.add_argument("--folds", type=int, default=FOLDS, help="fold only this many spans (tuning)")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("quality.md"))
     args = parser.parse_args()
+    calls = CALLS[args.calls]
 
     async def with_model(base_url: str | None, model: str, api_key: str | None) -> list[Row]:
         where = {"base_url": base_url, "api_key": api_key} if base_url is not None else {}
-        llm_ = openai.LLM(model=model, temperature=0.0, **where)  # type: ignore[arg-type]
+        llm_ = openai.LLM(
+            model=model, temperature=0.0, max_completion_tokens=MAX_OUTPUT_TOKENS, **where  # type: ignore[arg-type]
+        )
+        # every summarizer gets minutes per attempt (livekit's default is 10 s): a local
+        # model reading a long span takes longer than that to its first token
+        llm_.chat = functools.partial(llm_.chat, conn_options=PATIENT)  # type: ignore[method-assign]
         try:
-            return await run(llm_, PROMPTS)
+            conditions = steps(llm_) | {"trim": trim_step}
+            if args.only:
+                conditions = {k: v for k, v in conditions.items() if k in args.only}
+            return await run(calls, conditions, args.folds)
         finally:
             await llm_.aclose()
 
@@ -208,7 +288,13 @@ def main() -> int:
     else:
         rows = asyncio.run(with_model(None, args.openai, None))
         described = f"OpenAI {args.openai}"
-    text = report(rows, model=described, seconds=time.monotonic() - started)
+    text = report(
+        rows, recall(calls), calls=args.calls, model=described,
+        seconds=time.monotonic() - started,
+    )
+    if args.only or args.calls != "held-out" or args.folds != FOLDS:
+        print(text)  # a tuning run: bench/quality.md is the held-out report only
+        return 0
     args.out.write_text(text)
     print(text)
     return 0

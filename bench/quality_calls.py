@@ -1,17 +1,33 @@
 """Support calls with planted facts, and how a summary is scored against them.
 
-Each call comes in three spans, folded one after the other (a rolling summary: the
-second and third fold the summary so far), then scored after the first and the
-third fold. Facts are planted in the first span, so they must survive three folds;
-the address is corrected in the second span, so after it the old one must not
-survive (after the first fold the old one is the fact); each
-fact has a distractor near it (an old order number, a work phone not to be used).
+Each call comes in five spans, folded one after the other as a rolling summary
+(each fold summarizes the next span with the summary so far), and is scored after
+the first, third and fifth fold. Eight kinds of fact, each with a distractor near it:
 
-A fact is *kept* when every one of its patterns is in the summary; *wrong* when a
-pattern of its wrong version is there instead (the old address after the
-correction, the work phone given and the callback phone not). Patterns are matched
-on the summary with case and spacing folded, so "0161 555 0199" matches
-"0161-555-0199".
+- ``name``: the caller's name (another person is named beside it);
+- ``id``: an order, account, patient, policy or card id (an old one is named too);
+- ``address``: given in span 1, **corrected in span 3**: from fold 3 on, the old one
+  stated as current is *wrong*;
+- ``phone``: the callback number (another number the caller says not to use);
+- ``preference``: a wish with no number in it ("use the side gate");
+- ``agent_promise``: what the agent promised, with an amount and a date (stating it
+  as already done is *wrong*);
+- ``caller_promise``: what the caller promised (giving it to the agent is *wrong*);
+- ``tool_fact``: an id that only a tool's output holds, never said aloud.
+
+Scoring is per fact, on the summary's units (sentences, lines, ``;``-separated
+parts; a bullet is read with the header line above it), with case, spacing and
+punctuation folded so "0161 555 0199" matches "0161-555-0199":
+
+- *kept*: one unit holds all of the fact's patterns (and, for an attributed fact,
+  names its party);
+- *wrong*: a unit gives the distractor as if it were the fact (no correction or
+  negation word such as "old", "previous", "not", "don't", "instead" beside it,
+  and not the fact itself), or attributes the fact to the other party, or states a
+  promise as done. A wrong fact is never counted as kept: it is worse than a
+  missing one.
+
+``TRAINING`` calls are the ones prompts were tuned on; ``HELD_OUT`` ones are reported.
 """
 
 from __future__ import annotations
@@ -19,29 +35,77 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+FOLDS = 5
+FOLDS_SCORED = (1, 3, 5)
+
+KINDS = (
+    "name", "id", "address", "phone", "preference", "agent_promise", "caller_promise",
+    "tool_fact",
+)
+
+Turn = tuple[str, ...]
+"""``("user", text)``, ``("assistant", text)``, or ``("tool", name, arguments, output)``."""
+
 
 @dataclass(frozen=True)
 class Fact:
     kind: str
-    """``name``, ``order``, ``address``, ``phone``, ``promise``, ``preference``."""
     patterns: tuple[str, ...]
-    """All must appear for the fact to count as kept."""
+    """All must appear in one unit of the summary for the fact to count as kept."""
+    query: str
+    """How an agent would look it up in the archive, in its own words."""
     wrong: tuple[str, ...] = ()
-    """Any of these present, with the fact not kept, makes it wrong."""
-    folds: tuple[int, int] = (1, 3)
+    """Distractor values: given as the fact (unexcused, see the module doc), the fact is wrong."""
+    who: tuple[str, ...] = ()
+    """For an attributed fact: one of these words must be in the unit with the patterns."""
+    not_who: tuple[str, ...] = ()
+    """The other party: named with the patterns and none of ``who``, the fact is wrong."""
+    done: str | None = None
+    """A regex that, in a unit with the patterns, states a promise as already done."""
+    folds: tuple[int, int] = (1, FOLDS)
     """The folds after which this is the fact (the old address until it is corrected)."""
 
 
 @dataclass(frozen=True)
 class Call:
     name: str
-    spans: tuple[tuple[tuple[str, str], ...], ...]
-    """Three spans of ``(role, text)`` turns, folded in order."""
+    spans: tuple[tuple[Turn, ...], ...]
     facts: tuple[Fact, ...] = field(default=())
 
 
-def _fold(text: str) -> str:
-    return re.sub(r"[\s\-–.,]+", " ", text.lower()).strip()
+_EXCUSE = re.compile(
+    r"\b(old|older|previous|previously|former|formerly|earlier|moved|changed|changing|"
+    r"correct|corrected|correction|updated|no longer|instead|originally|initially|not|"
+    r"don t|do not|never|avoid|wrong|incorrect|replaced|closed|cancelled|lapsed|other|"
+    # another person named beside the caller is not the caller's name
+    r"neighbour|husband|wife|landlord|plumber|flatmate|sister|brother|mum|friend)\b"
+)
+_UNIT = re.compile(r"(?<=[.!?;])\s+|\n+")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
+def fold_text(text: str) -> str:
+    return re.sub(r"[\s\-–.,:()'\"’*#/]+", " ", text.lower()).strip()
+
+
+def units(summary: str) -> list[str]:
+    """The summary's units, folded; a bullet carries the header line above it."""
+    found: list[str] = []
+    header = ""
+    for line in summary.splitlines():
+        if not line.strip():
+            continue
+        bullet = bool(_BULLET.match(line))
+        for part in _UNIT.split(line):
+            if part.strip():
+                found.append(fold_text(f"{header} {part}" if bullet else part))
+        if not bullet:
+            header = line
+    return found
+
+
+def _has_word(words: tuple[str, ...], unit: str) -> bool:
+    return any(re.search(rf"\b{re.escape(fold_text(w))}\b", unit) for w in words)
 
 
 def facts_after(call: Call, fold: int) -> list[Fact]:
@@ -49,70 +113,117 @@ def facts_after(call: Call, fold: int) -> list[Fact]:
     return [f for f in call.facts if f.folds[0] <= fold <= f.folds[1]]
 
 
+def judge(summary: str, fact: Fact) -> str:
+    """``kept``, ``wrong`` or ``missing``."""
+    all_units = units(summary)
+    patterns = [fold_text(p) for p in fact.patterns]
+    holding = [u for u in all_units if all(p in u for p in patterns)]
+    for unit in holding:
+        if fact.done and re.search(fact.done, unit):
+            return "wrong"
+        if fact.not_who and _has_word(fact.not_who, unit) and not _has_word(fact.who, unit):
+            return "wrong"
+    for unit in all_units:
+        gives_distractor = any(fold_text(w) in unit for w in fact.wrong)
+        if gives_distractor and unit not in holding and not _EXCUSE.search(unit):
+            return "wrong"
+    if any(not fact.who or _has_word(fact.who, u) for u in holding):
+        return "kept"
+    return "missing"
+
+
 def score(summary: str, facts: list[Fact]) -> tuple[list[str], list[str]]:
     """The kinds of the facts kept and of those wrong in ``summary``."""
-    folded = _fold(summary)
-    kept, wrong = [], []
-    for fact in facts:
-        if all(_fold(p) in folded for p in fact.patterns):
-            kept.append(fact.kind)
-        elif any(_fold(w) in folded for w in fact.wrong):
-            wrong.append(fact.kind)
-    return kept, wrong
+    verdicts = [(fact.kind, judge(summary, fact)) for fact in facts]
+    return [k for k, v in verdicts if v == "kept"], [k for k, v in verdicts if v == "wrong"]
 
 
-_SMALL_TALK = (
-    ("user", "Sorry, the line is a bit noisy, I'm on the bus."),
-    ("assistant", "No problem, I can hear you fine."),
-    ("user", "Also the app keeps logging me out, is that normal?"),
-    ("assistant", "That can happen after an update; logging in again usually fixes it."),
+_AGENT = ("agent", "assistant", "we", "support", "the company", "clinic", "insurer", "bank")
+_PROMISED = r"\b(has|have|was|were|had) (been )?(refunded|credited|waived|paid|booked|sent)\b|\b(agent|assistant) (refunded|credited|waived|paid)\b"
+
+
+def _filler(*pairs: tuple[str, str]) -> tuple[Turn, ...]:
+    turns: list[Turn] = []
+    for question, answer in pairs:
+        turns += [("user", question), ("assistant", answer)]
+    return tuple(turns)
+
+
+_NOISE = _filler(
+    ("Sorry, the line is a bit noisy, I'm on the bus.", "No problem, I can hear you fine."),
+    ("The app keeps logging me out, is that normal?", "That can happen after an update; logging in again usually fixes it."),
+)
+_HOURS = _filler(
+    ("What are your opening hours, in case I need to call back?", "We're open 8 am to 8 pm, Monday to Saturday."),
+    ("Is there a number for complaints?", "Yes, 0800 040 7766, but I can help with most things here."),
+)
+_CHAT = _filler(
+    ("Sorry, my kettle just boiled. Where were we?", "No worries, we were just going over the details."),
+    ("Do you get a lot of calls like this?", "Quite a few on Mondays, it's usually quieter by the afternoon."),
 )
 
-CALLS: tuple[Call, ...] = (
+TRAINING: tuple[Call, ...] = (
     Call(
         "parcel",
         (
             (
-                ("user", "Hi, this is Maria Okafor, I'm calling about a parcel that never arrived."),
+                ("user", "Hi, this is Maria Okafor, I'm calling about a parcel that never arrived. My neighbour Tom Briggs said nothing came."),
                 ("assistant", "Sorry to hear that, Maria. Can you give me the order number?"),
                 ("user", "It's order 7731-K. Not the old one, 6620-B, that one arrived fine."),
                 ("assistant", "Thanks. I see 7731-K going to 14 Alder Road, Leeds."),
-                ("user", "Please don't call my work phone, 0113 496 0000. Use 0161 555 0199."),
-                ("assistant", "Noted, I'll call 0161 555 0199. I will refund the 12.50 pound delivery fee by Thursday the 9th."),
-                ("user", "Thanks. And never ring before nine in the morning, I work nights."),
-                ("assistant", "Understood, no calls before nine."),
-                *_SMALL_TALK,
+                ("user", "Please don't call my work phone, 0113 496 0000. Use my mobile, 0161 555 0199."),
+                ("assistant", "Noted, I'll use 0161 555 0199. I will refund the 12.50 pound delivery fee by Thursday the 9th."),
+                ("user", "Thanks. And please leave parcels at the back door, never with the neighbours."),
+                ("assistant", "Understood: the back door, not the neighbours."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Can you see where the parcel is now?"),
+                ("tool", "lookup_parcel", '{"order": "7731-K"}', '{"carrier": "DPD", "tracking": "JD0142-7733", "status": "held at depot", "depot": "Wakefield"}'),
+                ("assistant", "It's held at a depot, so it hasn't been lost."),
+                ("user", "The box it came in last time was damaged, I'll email you photos of it by Monday."),
+                ("assistant", "Thank you, photos by Monday would help the claim."),
+                *_HOURS,
             ),
             (
                 ("user", "Actually, I moved last week. The new address is 3 Birch Lane, York."),
                 ("assistant", "Thanks, I've changed the delivery address to 3 Birch Lane, York."),
                 ("user", "Will the replacement come with the same carrier?"),
-                ("assistant", "Yes, with DHL, tracked, in two to three days."),
-                *_SMALL_TALK,
+                ("assistant", "Yes, tracked, in two to three days."),
+                *_CHAT,
             ),
             (
                 ("user", "Can I get an email confirmation too?"),
-                ("assistant", "Yes, I'll send it to the address on your account."),
+                ("assistant", "Yes, to the email on your account."),
+                ("user", "My sister ordered the same kettle, order 7790-K, is hers fine?"),
+                ("assistant", "I can only look at your own orders, sorry."),
+                *_NOISE,
+            ),
+            (
                 ("user", "Do you deliver on Sundays?"),
                 ("assistant", "Not in your area, sorry; Monday to Saturday only."),
-                *_SMALL_TALK,
+                ("user", "And if it's late again?"),
+                ("assistant", "Then call us and we'll escalate it."),
+                *_HOURS,
             ),
         ),
         (
-            Fact("name", ("Maria Okafor",)),
-            Fact("order", ("7731-K",)),
-            Fact("address", ("14 Alder Road",), folds=(1, 1)),
-            Fact("address", ("3 Birch Lane",), wrong=("14 Alder Road",), folds=(2, 3)),
-            Fact("phone", ("0161 555 0199",), wrong=("0113 496 0000",)),
-            Fact("promise", ("12.50", "Thursday")),
-            Fact("preference", ("nine",)),
+            Fact("name", ("Maria Okafor",), "customer name", wrong=("Tom Briggs",)),
+            Fact("id", ("7731-K",), "missing parcel order number", wrong=("6620-B",)),
+            Fact("address", ("14 Alder Road",), "delivery address", folds=(1, 2)),
+            Fact("address", ("3 Birch Lane",), "where she lives now", wrong=("14 Alder Road",), folds=(3, FOLDS)),
+            Fact("phone", ("0161 555 0199",), "which number to ring her on", wrong=("0113 496 0000",)),
+            Fact("preference", ("back door",), "where to leave deliveries"),
+            Fact("agent_promise", ("12.50", "Thursday"), "refund of the delivery fee", done=_PROMISED),
+            Fact("caller_promise", ("photo", "Monday"), "pictures of the damaged box", who=("Maria", "caller", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("JD0142",), "tracking reference", folds=(2, FOLDS)),
         ),
     ),
     Call(
         "broadband",
         (
             (
-                ("user", "Hello, Dev Sharma here, account number AC-55810. My broadband drops every evening."),
+                ("user", "Hello, Dev Sharma here, account number AC-55810. My broadband drops every evening. My landlord, Mr Patel, says it's the wiring."),
                 ("assistant", "Hi Dev. I can see AC-55810. There was an older account, AC-41002, closed last year, so I'll use the new one."),
                 ("user", "Right. The router is at 22 Quay Street, Bristol."),
                 ("assistant", "Thanks, 22 Quay Street. What's the best number to reach you?"),
@@ -120,70 +231,223 @@ CALLS: tuple[Call, ...] = (
                 ("assistant", "Got it, 07700 900461. I'll book an engineer for Tuesday the 14th and credit 20 pounds to the account."),
                 ("user", "Good. Please tell the engineer to use the side gate, the dog is in the front."),
                 ("assistant", "I'll note: use the side gate."),
-                *_SMALL_TALK,
+                *_CHAT,
+            ),
+            (
+                ("user", "Can you test the line from your end?"),
+                ("tool", "line_test", '{"account": "AC-55810"}', '{"result": "fault", "where": "street cabinet", "ticket": "FT-88213"}'),
+                ("assistant", "The test shows a fault outside your home, so the engineer visit is the right step."),
+                ("user", "OK. I'll restart the router tonight and text you the colour of the lights."),
+                ("assistant", "Thanks, that will help us."),
+                *_NOISE,
             ),
             (
                 ("user", "Sorry, I gave you the wrong street: the router is at 41 Quay Street, not 22."),
                 ("assistant", "Corrected to 41 Quay Street, Bristol."),
                 ("user", "What speed should I be getting?"),
                 ("assistant", "Up to 150 megabits on your plan."),
-                *_SMALL_TALK,
+                *_HOURS,
             ),
             (
                 ("user", "Does the engineer need me to be home all day?"),
                 ("assistant", "They'll call you 30 minutes before they arrive."),
+                ("user", "My neighbour at number 43 has the same problem."),
+                ("assistant", "They're welcome to call us too."),
+                *_CHAT,
+            ),
+            (
                 ("user", "And the router lights, which ones matter?"),
                 ("assistant", "The internet light should be solid white."),
-                *_SMALL_TALK,
+                ("user", "Can I upgrade my plan later?"),
+                ("assistant", "Yes, any time after the fault is fixed."),
+                *_NOISE,
             ),
         ),
         (
-            Fact("name", ("Dev Sharma",)),
-            Fact("order", ("AC-55810",)),
-            Fact("address", ("22 Quay Street",), folds=(1, 1)),
-            Fact("address", ("41 Quay Street",), wrong=("22 Quay Street",), folds=(2, 3)),
-            Fact("phone", ("07700 900461",), wrong=("07700 900999",)),
-            Fact("promise", ("Tuesday", "20 pounds")),
-            Fact("preference", ("side gate",)),
+            Fact("name", ("Dev Sharma",), "customer name", wrong=("Mr Patel",)),
+            Fact("id", ("AC-55810",), "account number", wrong=("AC-41002",)),
+            Fact("address", ("22 Quay Street",), "router address", folds=(1, 2)),
+            Fact("address", ("41 Quay Street",), "where the router is", wrong=("22 Quay Street",), folds=(3, FOLDS)),
+            Fact("phone", ("07700 900461",), "number to reach him", wrong=("07700 900999",)),
+            Fact("preference", ("side gate",), "how the engineer gets in"),
+            Fact("agent_promise", ("Tuesday", "20 pounds"), "engineer visit and credit", done=_PROMISED),
+            Fact("caller_promise", ("restart", "router"), "what he will do tonight", who=("Dev", "caller", "customer", "user", "he", "his"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("FT-88213",), "fault ticket", folds=(2, FOLDS)),
         ),
     ),
+)
+
+HELD_OUT: tuple[Call, ...] = (
     Call(
         "clinic",
         (
             (
-                ("user", "Hi, it's Ana Lopez, patient number P-20417, about moving my physio appointment."),
-                ("assistant", "Hello Ana. I have P-20417; there's also a P-20471 with a similar name, so let me confirm your date of birth."),
-                ("user", "Fifth of March 1984. I live at 9 Mill Road, Cambridge."),
+                ("user", "Hi, it's Ana Lopez, about moving my physio appointment. My husband Luis usually books them."),
+                ("assistant", "Hello Ana. Can I have your patient number?"),
+                ("user", "P-20417."),
+                ("assistant", "I have P-20417; there's also a P-20471 with a similar name, so let me confirm your address."),
+                ("user", "9 Mill Road, Cambridge."),
                 ("assistant", "Confirmed. What number should the clinic use?"),
                 ("user", "01223 760 114 please, not my landline 01223 760 000, nobody answers it."),
                 ("assistant", "Noted, 01223 760 114. I'll move you to Friday the 17th at 10 am and waive the 15 pound late-change fee."),
                 ("user", "Thank you. I'd prefer a female physiotherapist if possible."),
                 ("assistant", "I'll add that preference."),
-                *_SMALL_TALK,
+                *_HOURS,
+            ),
+            (
+                ("user", "Is my referral still valid?"),
+                ("tool", "check_referral", '{"patient": "P-20417"}', '{"referral": "R-3390", "valid": true, "sessions_left": 4}'),
+                ("assistant", "Yes, your referral is valid, with a few sessions left."),
+                ("user", "Good. I'll bring my MRI letter to the appointment."),
+                ("assistant", "Great, the physio will want to see it."),
+                *_CHAT,
             ),
             (
                 ("user", "Oh, I should say I've moved: I'm now at 27 Hills Road, Cambridge."),
                 ("assistant", "Updated to 27 Hills Road."),
                 ("user", "Is there parking at the clinic?"),
                 ("assistant", "Yes, two hours free at the back."),
-                *_SMALL_TALK,
+                *_NOISE,
             ),
             (
-                ("user", "Should I bring anything?"),
+                ("user", "Should I bring anything else?"),
                 ("assistant", "Comfortable clothes and your exercise sheet."),
+                ("user", "My friend goes to the Newmarket clinic, is it the same?"),
+                ("assistant", "Same service, different team."),
+                *_HOURS,
+            ),
+            (
                 ("user", "How long is the session?"),
                 ("assistant", "Forty-five minutes."),
-                *_SMALL_TALK,
+                ("user", "Can I claim it on my insurance?"),
+                ("assistant", "Usually yes; ask your insurer for their form."),
+                *_CHAT,
             ),
         ),
         (
-            Fact("name", ("Ana Lopez",)),
-            Fact("order", ("P-20417",)),
-            Fact("address", ("9 Mill Road",), folds=(1, 1)),
-            Fact("address", ("27 Hills Road",), wrong=("9 Mill Road",), folds=(2, 3)),
-            Fact("phone", ("01223 760 114",), wrong=("01223 760 000",)),
-            Fact("promise", ("Friday", "15 pound")),
-            Fact("preference", ("female",)),
+            Fact("name", ("Ana Lopez",), "patient's name", wrong=("Luis",)),
+            Fact("id", ("P-20417",), "patient number", wrong=("P-20471",)),
+            Fact("address", ("9 Mill Road",), "home address", folds=(1, 2)),
+            Fact("address", ("27 Hills Road",), "where she lives now", wrong=("9 Mill Road",), folds=(3, FOLDS)),
+            Fact("phone", ("01223 760 114",), "number the clinic should ring", wrong=("01223 760 000",)),
+            Fact("preference", ("female",), "which physiotherapist she wants"),
+            Fact("agent_promise", ("Friday", "15 pound"), "new appointment and fee", done=_PROMISED),
+            Fact("caller_promise", ("MRI",), "scan letter to bring", who=("Ana", "caller", "patient", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("R-3390",), "referral reference", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "insurance",
+        (
+            (
+                ("user", "Hello, my name is Tom Reyes, I've had a leak. The plumber, Gary Hume, fixed it this morning."),
+                ("assistant", "Sorry to hear that, Tom. Which policy is it under?"),
+                ("user", "HP-70215. There's an old one, HP-70125, but that lapsed in May."),
+                ("assistant", "Thanks, HP-70215 is active. The insured address is 5 Elm Court, Derby?"),
+                ("user", "Yes. Call me on 07911 123 456. Don't use the office number, 01332 400 100, I'm never there."),
+                ("assistant", "Noted, 07911 123 456. I'll cover the 90 pound emergency plumber bill, paid by Wednesday the 22nd."),
+                ("user", "Great. And I don't want the loss adjuster to come at a weekend."),
+                ("assistant", "Understood, weekdays only for the visit."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Has a claim been opened?"),
+                ("tool", "open_claim", '{"policy": "HP-70215", "cause": "escape of water"}', '{"claim_ref": "CLM-55602", "cover": "escape of water", "limit": 500}'),
+                ("assistant", "Yes, it's open now and it's covered."),
+                ("user", "I'll send you the plumber's invoice by Friday."),
+                ("assistant", "Thank you, we'll need it to pay."),
+                *_HOURS,
+            ),
+            (
+                ("user", "One thing: I'm moving out while it dries. Use Flat 2, 18 Station Road, Derby for post."),
+                ("assistant", "Updated: Flat 2, 18 Station Road, Derby."),
+                ("user", "How long does drying usually take?"),
+                ("assistant", "Two to four weeks, depending on the walls."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Will my premium go up?"),
+                ("assistant", "It may change at renewal; one claim usually has a small effect."),
+                ("user", "My brother is with you too, policy HP-71111."),
+                ("assistant", "I can only discuss your own policy, sorry."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Do I need to keep the damaged carpet?"),
+                ("assistant", "Yes, until the adjuster has seen it, or photos of it."),
+                ("user", "OK, thanks."),
+                ("assistant", "You're welcome."),
+                *_HOURS,
+            ),
+        ),
+        (
+            Fact("name", ("Tom Reyes",), "policyholder's name", wrong=("Gary Hume",)),
+            Fact("id", ("HP-70215",), "policy number", wrong=("HP-70125",)),
+            Fact("address", ("5 Elm Court",), "insured address", folds=(1, 2)),
+            Fact("address", ("18 Station Road",), "where to send his post", wrong=("5 Elm Court",), folds=(3, FOLDS)),
+            Fact("phone", ("07911 123 456",), "number to ring him on", wrong=("01332 400 100",)),
+            Fact("preference", ("weekend",), "when the adjuster may visit"),
+            Fact("agent_promise", ("90", "Wednesday"), "plumber bill payment", done=_PROMISED),
+            Fact("caller_promise", ("invoice", "Friday"), "plumber's bill he will send", who=("Tom", "caller", "customer", "policyholder", "user", "he", "his"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("CLM-55602",), "claim reference", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "bank",
+        (
+            (
+                ("user", "Hi, I'm Priya Nair. There's a charge on my card I don't recognise. My flatmate Jo Kemp thinks it's a scam."),
+                ("assistant", "Let's look at it, Priya. Which card is it?"),
+                ("user", "The one ending 4417. The old one ending 9902 was cancelled in January."),
+                ("assistant", "Thanks, card ending 4417. Is your address still 12 Rose Street, Glasgow?"),
+                ("user", "Yes. Ring me on 07400 555 218, not the home phone 0141 496 0321, it's disconnected."),
+                ("assistant", "Noted, 07400 555 218. I'll refund the 35 pound charge by Monday the 12th while we investigate."),
+                ("user", "Thanks. Please send any letters in large print, my eyesight is poor."),
+                ("assistant", "I'll set letters to large print."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Who was the charge from?"),
+                ("tool", "open_dispute", '{"card": "4417", "amount": 35}', '{"dispute_id": "DS-71120", "merchant": "QuickFlights Ltd", "status": "open"}'),
+                ("assistant", "It's from a travel company; I've opened a dispute."),
+                ("user", "I'll cut up the card today and order a new one in the app."),
+                ("assistant", "Good idea, that stops any further charges."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Also, I'm moving next week: my new address is 7 Park Terrace, Glasgow."),
+                ("assistant", "Updated to 7 Park Terrace, Glasgow, so the new card goes there."),
+                ("user", "How long does a new card take?"),
+                ("assistant", "Three to five working days."),
+                *_HOURS,
+            ),
+            (
+                ("user", "Can I still use Apple Pay meanwhile?"),
+                ("assistant", "Not on the old card once it's blocked."),
+                ("user", "My mum banks with you too, can you check her account ending 5500?"),
+                ("assistant", "Only with her permission, sorry."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Will this affect my credit score?"),
+                ("assistant", "No, a dispute doesn't affect it."),
+                ("user", "OK, that's everything."),
+                ("assistant", "Thanks for calling."),
+                *_CHAT,
+            ),
+        ),
+        (
+            Fact("name", ("Priya Nair",), "customer's name", wrong=("Jo Kemp",)),
+            Fact("id", ("4417",), "which card", wrong=("9902",)),
+            Fact("address", ("12 Rose Street",), "home address", folds=(1, 2)),
+            Fact("address", ("7 Park Terrace",), "where the new card goes", wrong=("12 Rose Street",), folds=(3, FOLDS)),
+            Fact("phone", ("07400 555 218",), "number to ring her", wrong=("0141 496 0321",)),
+            Fact("preference", ("large print",), "how she wants letters"),
+            Fact("agent_promise", ("35", "Monday"), "refund of the charge", done=_PROMISED),
+            Fact("caller_promise", ("cut up",), "what she will do with the card", who=("Priya", "caller", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("DS-71120",), "dispute reference", folds=(2, FOLDS)),
         ),
     ),
 )
+
+CALLS = {"training": TRAINING, "held-out": HELD_OUT}

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -121,8 +121,10 @@ class Archive(Protocol):
 _WORD = re.compile(r"\w+", re.UNICODE)
 _FTS_SQL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS archived_fts USING fts5("
-    "text, content='archived_items', content_rowid='rowid')"
+    "text, content='archived_items', content_rowid='rowid', tokenize='porter unicode61')"
 )
+"""The search index. ``porter`` matches word forms ("calls" finds "call"); a table made
+before it (plain ``unicode61``) keeps its own tokenizer, for its rows and its queries."""
 
 
 def query_terms(query: str) -> list[str]:
@@ -133,75 +135,10 @@ def query_terms(query: str) -> list[str]:
     return list(seen)
 
 
-class MemoryArchive:
-    """An archive in memory, for the life of the process (the default)."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, list[ArchivedItem]] = {}
-        self._summaries: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
-
-    def write(
-        self,
-        session_id: str,
-        items: Sequence[llm.ChatItem],
-        *,
-        compaction_id: str,
-        summary_id: str | None,
-        summary_text: str | None = None,
-    ) -> int:
-        with self._lock:
-            rows = self._items.setdefault(session_id, [])
-            known = {row.item_id for row in rows}
-            written = 0
-            for item in items:
-                described = item_text(item)
-                if described is None or item.id in known:
-                    continue
-                kind, text = described
-                rows.append(
-                    ArchivedItem(
-                        session_id, item.id, kind, text, item.created_at, summary_id,
-                        compaction_id, len(rows),
-                    )
-                )
-                written += 1
-            if summary_text is not None:
-                self._summaries[(session_id, compaction_id)] = summary_text
-            return written
-
-    def search(self, session_id: str, query: str, *, limit: int = 3) -> list[ArchivedItem]:
-        terms = query_terms(query)
-        return _scan(self.items(session_id), terms, limit) if terms else []
-
-    def items(self, session_id: str) -> list[ArchivedItem]:
-        with self._lock:
-            return list(self._items.get(session_id, ()))
-
-    def compactions(self, session_id: str) -> list[Compaction]:
-        with self._lock:
-            texts = {c: t for (sid, c), t in self._summaries.items() if sid == session_id}
-        return _group(self.items(session_id), texts)
-
-    def forget(self, session_id: str, item_ids: Collection[str], quotes: Sequence[str]) -> int:
-        """Remove the items; blank each of ``quotes`` in the stored summaries. Returns how
-        many items were removed."""
-        gone = set(item_ids)
-        with self._lock:
-            rows = self._items.get(session_id, [])
-            kept = [row for row in rows if row.item_id not in gone]
-            self._items[session_id] = [replace(r, position=n) for n, r in enumerate(kept)]
-            for key, text in self._summaries.items():
-                if key[0] == session_id:
-                    self._summaries[key] = redact(text, quotes)
-            return len(rows) - len(kept)
-
-    def close(self) -> None:
-        pass
-
-
 class SQLiteArchive:
     """An archive in a SQLite database (WAL mode), searchable with FTS5 (BM25).
+
+    ``path=":memory:"`` keeps it in memory (``MemoryArchive``), without WAL.
 
     Where SQLite lacks FTS5, search falls back to a plain scan, with one warning.
     Safe to share between the sessions of one process: every row carries its
@@ -221,8 +158,9 @@ class SQLiteArchive:
             self.fts = _has_table(self._db, "archived_fts")
             return
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS archived_items (
@@ -304,6 +242,8 @@ class SQLiteArchive:
             return []
         if not self.fts:
             return _scan(self.items(session_id), terms, limit)
+        # each term an FTS5 string: a word holds no '"', so punctuation, quotes and
+        # operators in the query (AND, NOT, NEAR, *, ^, :) are never syntax
         match = " OR ".join(f'"{t}"' for t in terms)
         with self._lock:
             rows = self._db.execute(
@@ -388,6 +328,20 @@ class SQLiteArchive:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class MemoryArchive(SQLiteArchive):
+    """An archive in memory, for the life of the object (the default): a SQLite
+    ``:memory:`` database, searched like ``SQLiteArchive`` (FTS5, BM25; a plain scan
+    where SQLite lacks FTS5)."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:")
+
+    def close(self) -> None:
+        # the database goes with the object; until then it stays readable, so an audit
+        # after ``ContextManager.aclose()`` (which closes the archive it made) still works
+        pass
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:

@@ -24,11 +24,12 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from livekit.agents import llm, utils
+from livekit.agents import APIConnectOptions, llm, utils
 from livekit.agents.llm.chat_context import to_xml
 
 from ._exceptions import SummarizerError
 from .chat_items import SUMMARY_MARKER, is_summary
+from .handover import FORM, TOOL_RESULTS, Handover, parse_handover, tool_ledger
 from .log import logger
 from .settings import SummarizerSettings
 from .tokens import REPLY_PRIMING_TOKENS, TokenCounter
@@ -36,6 +37,7 @@ from .tokens import REPLY_PRIMING_TOKENS, TokenCounter
 __all__ = [
     "CTXMGR_EXTRA_KEY",
     "DEFAULT_PROMPT",
+    "EARLIER_HANDOVER",
     "SUMMARY_TAG",
     "Summarizer",
     "SummaryResult",
@@ -48,27 +50,27 @@ SUMMARY_TAG = "chat_history_summary"
 CTXMGR_EXTRA_KEY = "ctxmgr"
 """``extra`` key of a summary message holding ctxmgr's bookkeeping (request id, folded ids)."""
 
-DEFAULT_PROMPT = """\
-Compress older conversation history into a short, faithful summary that replaces it.
+DEFAULT_PROMPT = f"""\
+You hand a conversation over to a colleague who will continue it without the older \
+turns: what your handover leaves out is lost. The conversation is formatted as XML: \
+<user> is the user, <assistant> is the assistant, <function_call> is an action the \
+assistant took and <function_call_output> its result.
 
-The conversation is formatted as XML. Here is how to read it:
-- <summary_so_far>...</summary_so_far>: the summary of everything before; fold it into \
-the new summary and keep its facts unless the conversation corrects them.
-- <user>...</user>: something the user said.
-- <assistant>...</assistant>: something the assistant said.
-- <function_call name="..." call_id="...">...</function_call>: the assistant invoked an action.
-- <function_call_output call_id="..." name="...">...</function_call_output>: the result of \
-that action. May contain <error>...</error> if it failed.
+Write the handover in this form, one line per field, copying names, numbers, ids, \
+addresses, phone numbers, amounts and dates exactly; write "none" for an empty field:
+{FORM}
+At most {{max_summary_tokens}} tokens."""
+"""The built-in system prompt; ``{max_summary_tokens}`` is replaced by the setting.
 
-Keep, exactly as written:
-- names of people, companies and products; numbers, amounts, ids, dates, times and addresses;
-- every commitment or promise the assistant made, and every decision taken;
-- open tasks and unresolved questions;
-- what was learned from function call outputs (state the facts, not that a tool was called).
+The handover written before follows it in the system message (``EARLIER_HANDOVER``),
+for reference; the model writes the form for the new turns and its answer is merged
+field by field into the earlier handover in code (:mod:`ctxmgr.handover`): a
+correction replaces the old value, and an id or a promise the model drops is kept.
+(Given the summary so far beside the turns, as a custom prompt is, a 1.5B model
+tended to copy it out rather than write the form: ``bench/quality.md``.)"""
 
-Omit greetings, filler and chit-chat. Write plain prose in the third person, oldest \
-first. Reply with the summary only, in at most {max_summary_tokens} tokens."""
-"""The built-in system prompt; ``{max_summary_tokens}`` is replaced by the setting."""
+EARLIER_HANDOVER = "\n\nThe handover written before (for reference; write only the form):\n"
+"""Appended to ``DEFAULT_PROMPT``, then the earlier handover, or ``none yet``."""
 
 _T = TypeVar("_T")
 
@@ -148,30 +150,26 @@ class Summarizer:
         Raises:
             SummarizerError: Nothing to summarize (no renderable item, no earlier summary).
         """
-        summaries = list(previous_summaries)
-        seen = {summary.id for summary in summaries}
-        lines: list[str] = []
-        for item in items:
-            if isinstance(item, llm.ChatMessage) and is_summary(item):
-                if item.id not in seen:
-                    summaries.append(item)
-                    seen.add(item.id)
-                continue
-            rendered = _render_item(item)
-            if rendered:
-                lines.append(rendered)
+        summaries = _earlier_summaries(items, previous_summaries)
+        lines = [
+            rendered
+            for item in items
+            if not (isinstance(item, llm.ChatMessage) and is_summary(item))
+            and (rendered := _render_item(item))
+        ]
 
         so_far = "\n\n".join(text for text in map(_summary_body, summaries) if text)
         if not lines and not so_far:
             raise SummarizerError("nothing to summarize: no item with text and no earlier summary")
 
         parts: list[str] = []
-        if so_far:
-            parts.append(f"Summary so far:\n\n{to_xml('summary_so_far', so_far)}")
-        if lines:
-            parts.append("Conversation to summarize:\n\n" + "\n".join(lines))
-
-        prompt = self._settings.prompt if self._settings.prompt is not None else DEFAULT_PROMPT
+        if self._settings.prompt is None:
+            prompt = DEFAULT_PROMPT + EARLIER_HANDOVER + (so_far or "none yet")
+        else:
+            prompt = self._settings.prompt
+            if so_far:
+                parts.append(f"Summary so far:\n\n{to_xml('summary_so_far', so_far)}")
+        parts.append("Conversation to summarize:\n\n" + ("\n".join(lines) or "(nothing new)"))
         prompt = prompt.replace("{max_summary_tokens}", str(self._settings.max_summary_tokens))
         chat_ctx = llm.ChatContext()
         chat_ctx.add_message(role="system", content=prompt)
@@ -219,6 +217,8 @@ class Summarizer:
         if not text:
             logger.debug("summary empty", extra={"request_id": request_id})
             raise SummarizerError("summarizer returned an empty summary")
+        if self._settings.prompt is None:
+            text = _folded_handover(text, _earlier_summaries(items, previous_summaries), items)
         limit = self._settings.max_summary_tokens
         cut = self._counter_or_default().truncate_text(text, limit)
         if cut != text:
@@ -257,7 +257,11 @@ class Summarizer:
     async def _complete(self, chat_ctx: llm.ChatContext) -> tuple[str, llm.CompletionUsage | None]:
         chunks: list[str] = []
         usage: llm.CompletionUsage | None = None
-        async with self._llm.chat(chat_ctx=chat_ctx) as stream:
+        # livekit's default gives each attempt 10 s, then retries: a self-hosted model
+        # that reads a long span for longer than that before its first token would
+        # fail (and be billed again per retry) whatever timeout_s says
+        conn_options = APIConnectOptions(timeout=self._settings.timeout_s)
+        async with self._llm.chat(chat_ctx=chat_ctx, conn_options=conn_options) as stream:
             async for chunk in stream:
                 if chunk.delta and chunk.delta.content:
                     chunks.append(chunk.delta.content)
@@ -347,6 +351,43 @@ def _render_item(item: llm.ChatItem) -> str | None:
             "function_call_output", output, attrs={"call_id": item.call_id, "name": item.name}
         )
     return None  # handoffs and config updates are bookkeeping
+
+
+def _earlier_summaries(
+    items: Sequence[llm.ChatItem], previous_summaries: Sequence[llm.ChatMessage]
+) -> list[llm.ChatMessage]:
+    """``previous_summaries``, then the summaries among ``items``, each once."""
+    summaries = list(previous_summaries)
+    seen = {summary.id for summary in summaries}
+    for item in items:
+        if isinstance(item, llm.ChatMessage) and is_summary(item) and item.id not in seen:
+            summaries.append(item)
+            seen.add(item.id)
+    return summaries
+
+
+def _folded_handover(
+    answer: str, earlier: Sequence[llm.ChatMessage], items: Sequence[llm.ChatItem]
+) -> str:
+    """The model's handover merged into the earlier summaries' with the ids the span's
+    tool outputs returned (see :mod:`ctxmgr.handover`); an answer that is not a
+    handover, as written."""
+    folded = Handover()
+    for summary in earlier:
+        parsed = parse_handover(_summary_body(summary))
+        if parsed is not None:
+            folded = folded.merge(parsed)
+    newer = parse_handover(answer)
+    if newer is None:
+        # not a handover: as written, after the earlier handover's fields if there is one
+        return f"{folded.render()}\n{answer}" if folded.values else answer
+    ledger = tool_ledger(
+        (item.name, item.output)
+        for item in items
+        if isinstance(item, llm.FunctionCallOutput) and not item.is_error
+    )
+    newer = newer.merge(Handover({TOOL_RESULTS: ledger}))
+    return folded.merge(newer).render()
 
 
 def _summary_body(message: llm.ChatMessage) -> str:

@@ -24,7 +24,8 @@ class SupportAgent(Agent):
 def responder(chat_ctx: llm.ChatContext, tools: Sequence[llm.Tool]) -> FakeReply:
     """Calls the tool when the user mentions an order; summarizes when asked to."""
     first = chat_ctx.items[0] if chat_ctx.items else None
-    if isinstance(first, llm.ChatMessage) and "summar" in (first.text_content or "").lower():
+    last_text = getattr(chat_ctx.items[-1], "text_content", "") or "" if chat_ctx.items else ""
+    if isinstance(first, llm.ChatMessage) and "Conversation to summarize:" in last_text:
         return FakeReply(extractive_summary(chat_ctx.items[-1].text_content or ""))  # type: ignore[union-attr]
     last = chat_ctx.items[-1]
     if isinstance(last, llm.ChatMessage) and last.role == "user" and "order" in (last.text_content or ""):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,13 @@ def _ctx() -> Ctx:
     b.user("My name is Ana Lopez and my order number is 4417-B.").assistant("Thanks Ana, noted.")
     b.user("Ship it to 12 Baker Street, Leeds.").call("c1").assistant("Done, it ships Friday.")
     return b.turn(3)
+
+
+def _said(*texts: str) -> list[llm.ChatItem]:
+    b = Ctx()
+    for text in texts:
+        b.user(text)
+    return list(b.ctx.items)
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -80,16 +88,148 @@ def test_sqlite_archive_survives_a_restart(tmp_path: Path) -> None:
     again.close()
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_without_fts5_search_scans_with_one_warning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(archive_mod, "_FTS_SQL", "CREATE VIRTUAL TABLE t USING no_such_module(x)")
     with caplog.at_level(logging.WARNING, logger="ctxmgr"):
-        a = SQLiteArchive(tmp_path / "scan.db")
-    assert not a.fts and any("FTS5" in r.getMessage() for r in caplog.records)
-    a.write("s", _ctx().ctx.items[1:5], compaction_id="k", summary_id=None)
-    assert "4417-B" in a.search("s", "order number", limit=1)[0].text
+        a = MemoryArchive() if kind == "memory" else SQLiteArchive(tmp_path / "scan.db")
+        b = _ctx()
+        a.write("s", b.ctx.items[1:5], compaction_id="k", summary_id=None, summary_text="Ana")
+        a.write("t", _said("I will call you back tomorrow."), compaction_id="k", summary_id=None)
+        assert "4417-B" in a.search("s", "order number", limit=1)[0].text
+        assert "Baker Street" in a.search("s", 'street "address" NEAR*', limit=1)[0].text
+        assert a.search("t", "calls", limit=1) == []  # the scan matches exact words, as before
+        assert a.search("t", "order", limit=1) == []  # and only the session's own
+        assert a.forget("s", [b.ids()[1]], ["Ana"]) == 1
+        assert a.search("s", "Lopez", limit=1) == [] and a.compactions("s")[0].summary_text == "[forgotten]"
+        assert [r.position for r in a.items("s")] == [0, 1, 2]
+    assert not a.fts
+    assert [r.getMessage() for r in caplog.records] == [
+        "SQLite has no FTS5: the archive is searched with a plain scan"
+    ]
     a.close()
+
+
+def test_the_memory_archive_is_a_sqlite_memory_database_searched_with_fts5() -> None:
+    a = MemoryArchive()
+    assert a.fts and a.path == ":memory:" and isinstance(a, SQLiteArchive)
+    a.close()
+
+
+def test_search_ranks_a_rare_word_above_a_common_one(archive) -> None:  # noqa: ANN001
+    # every line is as long and matches one query word once: only BM25's weight for
+    # the rarer word puts the last line first (the plain scan ties, oldest first)
+    archive.write("s", _said(*(f"Your order {n} is confirmed." for n in range(5)),
+                             "Your refund 9 is confirmed."), compaction_id="k", summary_id=None)
+    hits = archive.search("s", "order refund", limit=3)
+    assert hits[0].text == "Your refund 9 is confirmed." and len(hits) == 3
+
+
+def test_search_matches_word_forms(archive) -> None:  # noqa: ANN001
+    archive.write("s", _said("I will call you back tomorrow.", "We deliver on Fridays.",
+                             "The delivery is late."), compaction_id="k", summary_id=None)
+    assert [h.text for h in archive.search("s", "calls", limit=3)] == ["I will call you back tomorrow."]
+    assert [h.text for h in archive.search("s", "delivered", limit=3)] == ["We deliver on Fridays."]
+    assert [h.text for h in archive.search("s", "deliveries", limit=3)] == ["The delivery is late."]
+
+
+@pytest.mark.parametrize("query", [
+    "7731-K", 'order "7731-K', '"', '""', "order AND", "NOT order", "order NEAR street",
+    "NEAR(order street, 2)", "order*", "*", "^order", "text:order", "(order", "order OR",
+    "'", "-", "+", "_", "O'Brien's order", "{order}", "[7731]", "order\\", "ordér 7731/K",
+])
+def test_punctuation_and_fts_operators_in_a_query_never_raise(archive, query: str) -> None:  # noqa: ANN001
+    archive.write("s", _said("Ship it to 12 Baker Street.", "My order is 7731-K."),
+                  compaction_id="k", summary_id=None)
+    hits = archive.search("s", query, limit=3)
+    if "7731" in query or "order" in query.lower():
+        assert "7731-K" in hits[0].text
+
+
+def test_sessions_sharing_an_index_each_get_their_own_best_matches(archive) -> None:  # noqa: ANN001
+    archive.write("a", _said(*(f"order {n} order order" for n in range(6))),
+                  compaction_id="k", summary_id=None)
+    archive.write("b", _said("Ship it to 12 Baker Street.", "My order is 7731-K."),
+                  compaction_id="k", summary_id=None)
+    assert [h.text for h in archive.search("b", "order", limit=3)] == ["My order is 7731-K."]
+    assert {h.session_id for h in archive.search("a", "order street", limit=10)} == {"a"}
+
+
+def test_forget_removes_items_renumbers_and_redacts_summaries(archive) -> None:  # noqa: ANN001
+    b = _ctx()
+    archive.write("s", b.ctx.items[1:3], compaction_id="k1", summary_id="sum1",
+                  summary_text="Ana Lopez, order 4417-B.")
+    archive.write("s", b.ctx.items[3:5], compaction_id="k2", summary_id=None)
+    archive.write("t", b.ctx.items[1:3], compaction_id="k1", summary_id="sum1",
+                  summary_text="Ana Lopez, order 4417-B.")
+    first = b.ids()[1]
+    assert archive.forget("s", [first, "no-such-item"], ["Ana Lopez", "4417-B"]) == 1
+    rows = archive.items("s")
+    assert [r.item_id for r in rows] == b.ids()[2:5] and [r.position for r in rows] == [0, 1, 2]
+    assert archive.search("s", "Lopez", limit=3) == []
+    assert archive.search("s", "Baker", limit=1)[0].position == 1
+    assert archive.compactions("s")[0].summary_text == "[forgotten], order [forgotten]."
+    assert archive.search("t", "order number", limit=1)[0].item_id == first  # another call's
+    assert archive.compactions("t")[0].summary_text == "Ana Lopez, order 4417-B."
+
+
+def test_the_memory_archive_stays_readable_after_close() -> None:
+    # ContextManager.aclose() closes the archive it made; an audit may come after
+    a = MemoryArchive()
+    a.write("s", _ctx().ctx.items[1:3], compaction_id="k", summary_id=None, summary_text="A")
+    a.close()
+    assert len(a.items("s")) == 2 and a.compactions("s")[0].summary_text == "A"
+    assert "4417-B" in a.search("s", "order", limit=1)[0].text
+
+
+def test_the_memory_archive_takes_writes_and_searches_from_many_threads() -> None:
+    a = MemoryArchive()
+
+    def call(n: int) -> int:
+        found = 0
+        for t in range(20):
+            said = llm.ChatMessage(id=f"u{t}", role="user", content=[f"order {n}-{t} placed"])
+            a.write(f"s{n}", [said], compaction_id=f"k{t}", summary_id=None)
+            found += len(a.search(f"s{n}", f"order {n}", limit=50))
+        return found
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(call, range(8))) > 0
+    assert all(len(a.items(f"s{n}")) == 20 for n in range(8))
+    assert all(len(a.search(f"s{n}", "order", limit=50)) == 20 for n in range(8))
+
+
+def test_an_archive_made_with_the_old_tokenizer_opens_and_searches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    with monkeypatch.context() as m:  # the index as archives made it before porter
+        m.setattr(archive_mod, "_FTS_SQL", archive_mod._FTS_SQL.replace(", tokenize='porter unicode61'", ""))
+        old = SQLiteArchive(path)
+        old.write("s", _ctx().ctx.items[1:5], compaction_id="k1", summary_id=None)
+        old.close()
+    again = SQLiteArchive(path)
+    assert again.fts
+    again.write("s", _said("I will call you back tomorrow."), compaction_id="k2", summary_id=None)
+    assert "4417-B" in again.search("s", "order number", limit=1)[0].text
+    assert "call you back" in again.search("s", "call", limit=1)[0].text  # a row written now
+    assert again.search("s", "calls", limit=3) == []  # the old index keeps exact words
+    gone = again.items("s")[0].item_id
+    assert again.forget("s", [gone], []) == 1 and again.search("s", "Lopez", limit=3) == []
+    sql = again._db.execute("SELECT sql FROM sqlite_master WHERE name = 'archived_fts'").fetchone()[0]
+    assert "porter" not in sql
+    again.close()
+
+
+def test_a_new_archive_file_matches_word_forms(tmp_path: Path) -> None:
+    a = SQLiteArchive(tmp_path / "new.db")
+    a.write("s", _said("I will call you back tomorrow."), compaction_id="k", summary_id=None)
+    a.close()
+    again = SQLiteArchive(tmp_path / "new.db")
+    assert "call you back" in again.search("s", "calls", limit=1)[0].text
+    again.close()
 
 
 async def test_items_are_archived_before_the_delete_and_a_failed_delete_loses_nothing() -> None:

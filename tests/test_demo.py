@@ -71,14 +71,14 @@ def test_demo_prints_every_policy_loses_nothing_and_writes_the_picture(
     rows = _table(out)
     assert set(rows) == {*BASELINES, *available_presets()}
     for name, cells in rows.items():
-        lost, facts = cells[-4], cells[-3]
-        assert lost == "0", f"{name} lost {lost} items"
-        assert re.fullmatch(r"[0-5]/5", facts)
+        assert cells[-1] == "0", f"{name} lost {cells[-1]} items"
     for preset in available_presets():
-        assert "!" not in rows[preset][-10], f"{preset} went over the budget"
-        assert int(rows[preset][-5]) >= 1, f"{preset} never compacted"
-        assert rows[preset][-1] == "100%", f"{preset}: a planted fact was not retrievable"
+        assert "!" not in rows[preset][-7], f"{preset} went over the budget"
+        assert int(rows[preset][-2]) >= 1, f"{preset} never compacted"
     assert "bills the same as the session's" in out
+    # what a summary keeps is the real-model benchmark's, not the stand-in's
+    assert "see bench/quality.md (make quality)" in out
+    assert not re.search(r"\bfacts\b|recall@3|retrievable", out)
     assert png.stat().st_size > 10_000
 
 

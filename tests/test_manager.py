@@ -10,6 +10,7 @@ from livekit.agents import AgentSession, llm
 
 from ctxmgr import AttachError, ContextManager, Settings, SummarizerSettings, TailWindow
 from ctxmgr.testing.fake_llm import FakeLLM
+from ctxmgr.summarizer import EARLIER_HANDOVER
 
 from .session_kit import (
     EventLog,
@@ -261,7 +262,7 @@ async def test_earlier_summary_is_folded_into_the_next_one() -> None:
         second = await m.compact(force=True)
         assert first.status == second.status == "applied"
         assert first.event.summary_id in second.event.removed_ids  # type: ignore[union-attr]
-        assert "summary_so_far" in (summarizer.calls[-1].items[-1].text_content or "")
+        assert EARLIER_HANDOVER in (summarizer.calls[-1].items[0].text_content or "")
         summaries = [i for i in agent.chat_ctx.items if i.type == "message" and i.extra.get("is_summary")]
         assert [s.id for s in summaries] == [second.event.summary_id]  # type: ignore[union-attr]
         await m.aclose()

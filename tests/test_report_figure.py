@@ -30,9 +30,8 @@ def _close_figures() -> Iterator[None]:
 def _row(name: str, costs: Sequence[float], *, run: str = "session", peak: int = 900) -> Row:
     return Row(
         name=name, run=run, kind="", cached=0, uncached=0, prompt_usd=costs[-1], output_usd=0.0,
-        peak=peak, summarizer_tokens=0, summarizer_usd=0.0, compactions=1, lost=0, facts=5,
-        facts_total=5, recall=(), tokens_by_turn=tuple(int(c * 1000) for c in costs),
-        cost_by_turn=tuple(costs),
+        peak=peak, summarizer_tokens=0, summarizer_usd=0.0, compactions=1, lost=0,
+        tokens_by_turn=tuple(int(c * 1000) for c in costs), cost_by_turn=tuple(costs),
     )
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import pytest
-from livekit.agents import llm
+from livekit.agents import APIConnectOptions, llm
 from livekit.agents.llm.chat_context import to_xml
 
 from ctxmgr import SummarizerError, SummarizerSettings, TokenCounter
 from ctxmgr.chat_items import is_summary
-from ctxmgr.summarizer import Summarizer, SummaryResult, summary_message
+from ctxmgr.summarizer import (
+    DEFAULT_PROMPT, EARLIER_HANDOVER, Summarizer, SummaryResult, summary_message,
+)
 from ctxmgr.testing.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.unit
@@ -42,13 +45,18 @@ def _system(fake: FakeLLM, call: int = -1) -> str:
     return fake.calls[call].messages()[0].text_content or ""
 
 
+def _sent(fake: FakeLLM, call: int = -1) -> str:
+    return f"{_system(fake, call)}\n{_prompt(fake, call)}"
+
+
 async def test_items_are_rendered_in_order_after_the_summary_so_far() -> None:
     earlier = _msg(
         "assistant", to_xml("chat_history_summary", "Ana called about order 4417."), is_summary=True
     )
     items = [_msg("user", "It has not arrived."), _msg("assistant", "Let me check on that.")]
     async with FakeLLM(["Ana's order 4417 is late."]) as fake:
-        await Summarizer(fake).summarize(items, previous_summaries=[earlier])
+        custom = SummarizerSettings(prompt="Summarize.")
+        await Summarizer(fake, custom).summarize(items, previous_summaries=[earlier])
     prompt = _prompt(fake)
     expected = [
         "Summary so far:",
@@ -59,6 +67,18 @@ async def test_items_are_rendered_in_order_after_the_summary_so_far() -> None:
     positions = [prompt.find(part) for part in expected]
     assert -1 not in positions and positions == sorted(positions)
     assert "<chat_history_summary>" not in prompt  # the earlier summary is unwrapped, not nested
+
+
+async def test_the_default_prompt_shows_the_earlier_handover_after_the_form() -> None:
+    earlier = _msg("assistant", to_xml("chat_history_summary", FORM_ANSWER), is_summary=True)
+    async with FakeLLM(["User's name: Ana Lopez"]) as fake:
+        await Summarizer(fake).summarize(
+            [_msg("user", "It has not arrived.")], previous_summaries=[earlier]
+        )
+    system, prompt = _system(fake), _prompt(fake)
+    assert system.endswith(EARLIER_HANDOVER + FORM_ANSWER)
+    assert system.startswith(DEFAULT_PROMPT.replace("{max_summary_tokens}", "400"))
+    assert prompt == "Conversation to summarize:\n\n<user>\nIt has not arrived.\n</user>"
 
 
 async def test_function_calls_and_outputs_are_rendered_like_livekit() -> None:
@@ -103,9 +123,7 @@ async def test_a_summary_among_the_items_is_folded_once_as_the_summary_so_far() 
     items = [earlier, _msg("user", "Any news?")]
     async with FakeLLM(["Ana asked for news on order 4417."]) as fake:
         await Summarizer(fake).summarize(items, previous_summaries=[earlier])
-    prompt = _prompt(fake)
-    assert prompt.count("Ana called about order 4417.") == 1
-    assert prompt.index("<summary_so_far>") < prompt.index("<user>")
+    assert _sent(fake).count("Ana called about order 4417.") == 1
 
 
 async def test_builtin_prompt_asks_to_keep_facts_and_stay_under_the_bound() -> None:
@@ -113,9 +131,10 @@ async def test_builtin_prompt_asks_to_keep_facts_and_stay_under_the_bound() -> N
     async with FakeLLM(["Ana called."]) as fake:
         await Summarizer(fake, settings).summarize([_msg("user", "I am Ana.")])
     system = _system(fake).lower()
-    facts = ("names", "numbers", "dates", "addresses", "commitment", "promise", "open tasks")
-    for fact in (*facts, "function call outputs"):
-        assert fact in system
+    asks = ("names", "numbers", "dates", "addresses", "phone", "promised", "open tasks")
+    for ask in (*asks, "tool results"):
+        assert ask in system
+    assert system.endswith(EARLIER_HANDOVER.lower() + "none yet")
     assert "at most 123 tokens" in system
 
 
@@ -245,7 +264,7 @@ async def test_a_summary_message_is_folded_by_the_next_summary() -> None:
         await Summarizer(fake).summarize(
             [_msg("user", "Still waiting.")], previous_summaries=[message]
         )
-    assert "<summary_so_far>\nAna called about order 4417.\n</summary_so_far>" in _prompt(fake)
+    assert _system(fake).endswith(EARLIER_HANDOVER + "Ana called about order 4417.")
 
 
 async def test_summary_text_is_logged_only_as_pii_extra(caplog: pytest.LogCaptureFixture) -> None:
@@ -269,3 +288,88 @@ async def test_a_summary_over_max_summary_tokens_is_cut_at_a_sentence_end() -> N
     async with FakeLLM(["Short and sweet."]) as fake:
         short = await Summarizer(fake, settings, counter=counter).summarize([_msg("user", "hi")])
     assert not short.truncated and short.text == "Short and sweet."
+
+
+async def test_each_attempt_gets_the_summarizer_timeout_not_livekits_10_s() -> None:
+    # a self-hosted model reading a long span for more than livekit's default 10 s
+    # before its first token failed and was retried (billed again) whatever timeout_s said
+    seen: list[APIConnectOptions] = []
+
+    class Recording(FakeLLM):
+        def chat(self, **kwargs: Any) -> Any:
+            seen.append(kwargs["conn_options"])
+            return super().chat(**kwargs)
+
+    async with Recording(["Ana called."]) as fake:
+        await Summarizer(fake, SummarizerSettings(timeout_s=90)).summarize([_msg("user", "Hi")])
+    assert [o.timeout for o in seen] == [90]
+
+
+FORM_ANSWER = """\
+User's name: Ana Lopez
+Phone number to use (and any number not to use): 01223 760 114 (not 01223 760 000)
+Current address: 9 Mill Road, Cambridge
+Ids and amounts: P-20417; 15 pound fee
+The assistant promised: move to Friday the 17th; waive the 15 pound fee
+The user promised: none
+Preferences: a female physiotherapist
+Tool results: none
+Open tasks: none
+What happened (two sentences): Ana moved her appointment."""
+
+
+async def test_the_default_handover_is_folded_field_by_field_into_the_earlier_one() -> None:
+    # the model corrects the address, drops the id and a promise, and adds a tool result:
+    # the correction replaces the old value, the dropped entries stay
+    later = """\
+Summary so far:
+<summary_so_far>
+User's name: Ana Lopez
+Current address: 27 Hills Road, Cambridge
+Ids and amounts: none
+The assistant promised: waive the 15 pound fee
+The user promised: bring the MRI letter
+Tool results: referral R-3390, valid
+What happened: Ana moved house."""
+    async with FakeLLM([FORM_ANSWER, later]) as fake:
+        summarizer = Summarizer(fake)
+        first = await summarizer.summarize([_msg("user", "I am Ana.")])
+        earlier = _msg("system", first.text, is_summary=True)
+        second = await summarizer.summarize(
+            [_msg("user", "I moved.")], previous_summaries=[earlier]
+        )
+    lines = dict(line.split(": ", 1) for line in second.text.splitlines())
+    assert lines["Current address"] == "27 Hills Road, Cambridge"
+    assert "9 Mill Road" not in second.text
+    assert lines["Ids and amounts"] == "P-20417; 15 pound fee"
+    assert lines["The assistant promised"] == "move to Friday the 17th; waive the 15 pound fee"
+    assert lines["The user promised"] == "bring the MRI letter"
+    assert lines["Phone number to use"] == "01223 760 114 (not 01223 760 000)"
+    assert lines["Tool results"] == "referral R-3390, valid"
+    assert "summary_so_far" not in second.text
+
+
+async def test_an_answer_that_ignores_the_form_is_kept_as_written() -> None:
+    async with FakeLLM(["Ana called about order 4417."]) as fake:
+        result = await Summarizer(fake).summarize([_msg("user", "I am Ana.")])
+    assert result.text == "Ana called about order 4417."
+
+
+async def test_a_custom_prompt_is_never_parsed_as_a_handover() -> None:
+    settings = SummarizerSettings(prompt="Summarize.")
+    async with FakeLLM([FORM_ANSWER.replace("Ana Lopez", "Ana")]) as fake:
+        earlier = _msg("system", FORM_ANSWER, is_summary=True)
+        result = await Summarizer(fake, settings).summarize(
+            [_msg("user", "Hi")], previous_summaries=[earlier]
+        )
+    assert "Ana Lopez" not in result.text and "What happened (two sentences)" in result.text
+
+
+async def test_an_answer_that_ignores_the_form_never_loses_the_earlier_handover() -> None:
+    async with FakeLLM(["<user>I moved.</user>"]) as fake:
+        earlier = _msg("system", FORM_ANSWER, is_summary=True)
+        result = await Summarizer(fake).summarize(
+            [_msg("user", "I moved.")], previous_summaries=[earlier]
+        )
+    assert result.text.startswith("User's name: Ana Lopez\n")
+    assert "P-20417" in result.text and result.text.endswith("\n<user>I moved.</user>")

@@ -39,7 +39,6 @@ from .stand_in import (
     Response,
     RunResult,
     billing_view,
-    context_text,
     fact_sentences,
     summary_item,
     summary_reply,
@@ -311,7 +310,6 @@ def simulate(replay: Replay, policy: SimPolicy, *, run: Literal["sim", "DP"] = "
         result.lost += len(before - {i.id for i in state.visible} - state.removed)
         result.summarizer_by_turn.append((state.spent[0], state.spent[1]))
         state.spent = [0, 0]
-    result.final_text = context_text([replay.instructions, *state.visible])
     return result
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .stand_in import RunResult
-from .support_call import SupportCall
 
 from ctxmgr.cost import CostModel, ModelPrices, PromptBill
 
@@ -21,7 +20,7 @@ __all__ = ["Row", "figure", "plot", "render_table", "tally", "verdict", "winner"
 
 @dataclass(frozen=True)
 class Row:
-    """What one policy cost over the call, and what it kept."""
+    """What one policy cost over the call."""
 
     name: str
     run: str
@@ -36,16 +35,6 @@ class Row:
     summarizer_usd: float
     compactions: int
     lost: int
-    facts: int
-    facts_total: int
-    recall: tuple[tuple[int, int, int], ...]
-    """Per compaction: (facts found by the archive search's top 3, retrievable, said)."""
-
-    @property
-    def retrievable_share(self) -> float | None:
-        """The lowest share of the facts said so far that were retrievable after a compaction."""
-        shares = [r / n for _, r, n in self.recall if n]
-        return min(shares) if shares else None
     tokens_by_turn: tuple[int, ...]
     """Largest context sent in each turn."""
     cost_by_turn: tuple[float, ...]
@@ -57,8 +46,8 @@ class Row:
         return self.prompt_usd + self.summarizer_usd
 
 
-def tally(result: RunResult, model: CostModel, summarizer: ModelPrices, call: SupportCall) -> Row:
-    """Bill a run and count what it kept."""
+def tally(result: RunResult, model: CostModel, summarizer: ModelPrices) -> Row:
+    """Bill a run."""
     bills = model.bill(
         [r.context for r in result.responses],
         [(r.output_text, r.output_audio) for r in result.responses],
@@ -86,9 +75,6 @@ def tally(result: RunResult, model: CostModel, summarizer: ModelPrices, call: Su
         summarizer_usd=sum(summ_by_turn),
         compactions=result.compactions,
         lost=result.lost,
-        facts=sum(fact.present_in(result.final_text) for fact in call.facts),
-        facts_total=len(call.facts),
-        recall=tuple(result.recall_probes),
         tokens_by_turn=tuple(tokens),
         cost_by_turn=tuple(
             itertools.accumulate(p + s for p, s in zip(prompt_by_turn, summ_by_turn))
@@ -115,9 +101,6 @@ _COLUMNS = (
     ("x floor", 7, ">"),
     ("compact", 7, ">"),
     ("lost", 4, ">"),
-    ("facts", 5, ">"),
-    ("recall@3", 8, ">"),
-    ("retrievable", 11, ">"),
 )
 
 
@@ -140,9 +123,6 @@ def render_table(rows: Sequence[Row], *, floor_usd: float, budget: int) -> str:
             f"{row.cost_usd / floor_usd:.2f}",
             str(row.compactions),
             str(row.lost),
-            f"{row.facts}/{row.facts_total}",
-            f"{row.recall[-1][0]}/{row.recall[-1][2]}" if row.recall else "-",
-            f"{row.retrievable_share:.0%}" if row.retrievable_share is not None else "-",
         )
         lines.append(
             "  ".join(f"{cell:{align}{width}}" for cell, (_, width, align) in zip(cells, _COLUMNS))
@@ -163,7 +143,7 @@ def winner(rows: Sequence[Row], *, budget: int) -> Row | None:
 
 
 def verdict(rows: Sequence[Row], *, budget: int, presets: Sequence[str]) -> list[str]:
-    """Who wins on cost and on facts kept among the policies that held the budget, by how much."""
+    """Who wins on cost among the policies that held the budget, and by how much."""
     held = _held(rows, budget)
     if not held:
         return ["no policy kept every response within the budget"]
@@ -174,20 +154,14 @@ def verdict(rows: Sequence[Row], *, budget: int, presets: Sequence[str]) -> list
         extra = runner_up.cost_usd / best.cost_usd - 1
         line += f"; next {runner_up.name} at ${runner_up.cost_usd:.3f} (+{extra:.0%})"
     lines.append(line)
-    most = max(r.facts for r in held)
-    keepers = [r for r in held if r.facts == most]
-    lines.append(
-        f"most facts kept within the budget: {most}/{held[0].facts_total}, by "
-        + ", ".join(f"{r.name} (${r.cost_usd:.3f})" for r in keepers)
-    )
     ours = [r for r in held if r.name in presets]
     theirs = [r for r in held if r.name not in presets and r.run != "session"]
     if ours and theirs:
         a, b = ours[0], theirs[0]
         lines.append(
-            f"best ctxmgr preset: {a.name} at ${a.cost_usd:.3f} ({a.facts} facts kept),"
+            f"best ctxmgr preset: {a.name} at ${a.cost_usd:.3f},"
             f" {_compare(a.cost_usd, b.cost_usd)} the best baseline, {b.name}"
-            f" (${b.cost_usd:.3f}, {b.facts} facts kept)"
+            f" (${b.cost_usd:.3f})"
         )
     over = [r.name for r in rows if r.peak > budget]
     if over:

@@ -1,7 +1,7 @@
 """Token-budget demo: one scripted support call under every ctxmgr preset and its baselines.
 
 ``make demo`` runs it offline and deterministic. A ~120-turn call (speech billed as
-audio, tool calls, facts planted early) is played through a real ``AgentSession``
+audio, tool calls, the caller's details given early) is played through a real ``AgentSession``
 once without a manager and once per preset, with an offline stand-in model:
 replies come from the script and summaries are extractive (every sentence with a
 name or a number). Beside them, simulated over the same context sequence: OpenAI's
@@ -213,11 +213,11 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
         return 1
     progress.close()
 
-    rows = [tally(r, model, mini, call) for r in sessions]
-    rows += [tally(r, model, mini, call) for r in baselines[1:]]
-    rows += [tally(f.result, model, mini, call) for f in floors]
+    rows = [tally(r, model, mini) for r in sessions]
+    rows += [tally(r, model, mini) for r in baselines[1:]]
+    rows += [tally(f.result, model, mini) for f in floors]
     reference = min(r.cost_usd for r in rows[-2:])
-    check = tally(baselines[0], model, mini, call)
+    check = tally(baselines[0], model, mini)
 
     stand_in = "offline stand-in (scripted replies; extractive summaries)"
     policies = "every preset" if not args.policy else (
@@ -245,14 +245,14 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
             if found is None:
                 print(f"  {row.name:<13} no schedule with a {tail}-turn tail fits the budget")
                 continue
-            best = tally(found.result, model, mini, call)
+            best = tally(found.result, model, mini)
             print(
                 f"  {row.name:<13} ${row.cost_usd:.3f} in {row.compactions} compactions;"
                 f" best schedule ${best.cost_usd:.3f} in {best.compactions}"
                 f" ({row.cost_usd / best.cost_usd:.2f}x; tail {tail} turns)"
             )
     print()
-    _notes(args, call, rows, check, reference)
+    _notes(args, rows, check, reference)
     if args.png is not None:
         try:
             plot(
@@ -268,9 +268,7 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     return 0
 
 
-def _notes(
-    args: argparse.Namespace, call: SupportCall, rows: list[Row], check: Row, reference: float
-) -> None:
+def _notes(args: argparse.Namespace, rows: list[Row], check: Row, reference: float) -> None:
     session_none = rows[0]
     if args.llm == "stand-in":
         output = (
@@ -297,17 +295,10 @@ def _notes(
             " baselines and the floor replay the scripted ones, so compare them with care."
         )
     print("presets run with max_tokens set to the budget; every other setting is the preset's.")
+    print("lost = items that left the context without being in a compaction's removed ids.")
     print(
-        "lost = items that left the context without being in a compaction's removed ids;"
-        " facts = planted facts still in the context at the end: "
-        + ", ".join(f.label for f in call.facts)
-        + "."
-    )
-    print(
-        "recall@3 = planted facts the archive's search (the recall tool's) returns among its"
-        " 3 best matches after the last compaction, searching each fact's label;"
-        " retrievable = the lowest share, over every compaction, of the facts said so far"
-        " that were found that way or still in the live context (- : no archive)."
+        "what a summary keeps is measured with a real model: see bench/quality.md"
+        " (make quality)."
     )
 
 

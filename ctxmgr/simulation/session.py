@@ -11,7 +11,6 @@ session has no such report of its own.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,11 +20,10 @@ from .stand_in import (
     ScriptedReplies,
     SupportAgent,
     billing_view,
-    context_text,
     summary_reply,
     tools_tokens,
 )
-from .support_call import Fact, SupportCall
+from .support_call import SupportCall
 from livekit.agents import AgentSession, llm
 
 from ctxmgr import CompactionAppliedEvent, ContextManager, Settings, TokenCounter
@@ -50,29 +48,6 @@ async def _settle() -> None:
     tasks = [t for t in asyncio.all_tasks() if t.get_name() == "ctxmgr_compaction" and not t.done()]
     if tasks:
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def fact_query(fact: Fact) -> str:
-    """What an agent would search for a planted fact: its label, without the note."""
-    return re.sub(r"\s*\(.*\)", "", fact.label)
-
-
-def recall_at_3(
-    manager: ContextManager, facts: Sequence[Fact], live_text: str
-) -> tuple[int, int, int]:
-    """(Facts the archive's search returns among its 3 best matches, facts retrievable:
-    found so or still in the live context, facts probed)."""
-    recalled = retrievable = 0
-    for fact in facts:
-        hits = (
-            manager.archive.search(manager.session_id, fact_query(fact), limit=3)
-            if manager.archive is not None
-            else []
-        )
-        found = any(fact.present_in(hit.text) for hit in hits)
-        recalled += found
-        retrievable += found or fact.present_in(live_text)
-    return recalled, retrievable, len(facts)
 
 
 async def run_session(
@@ -108,13 +83,9 @@ async def run_session(
         )
         if manager.settings.strategy == "trim":
             result.kind = "drop"
-        probed = manager
 
         def on_applied(ev: CompactionAppliedEvent) -> None:
             accounted.update(ev.removed_ids)
-            said = [f for f in call.facts if f.turn <= agent.turn]
-            live = context_text(agent.chat_ctx.items)
-            result.recall_probes.append(recall_at_3(probed, said, live))
 
         manager.on("compaction_applied", on_applied)
         manager.attach(agent)
@@ -157,7 +128,6 @@ async def run_session(
             else:
                 result.summarizer_by_turn.append((0, 0))
             on_turn(turn.index)
-        result.final_text = context_text(agent.chat_ctx.items)
         if manager is not None:
             result.compactions = manager.stats.compactions
             await manager.aclose()

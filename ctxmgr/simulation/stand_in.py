@@ -18,14 +18,15 @@ from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .support_call import SupportCall
 from livekit.agents import Agent, ModelSettings, function_tool, llm
 from livekit.agents.llm.chat_context import to_xml
 
 from ctxmgr import TokenCounter
 from ctxmgr.cost import SentItem
-from ctxmgr.summarizer import SUMMARY_TAG
+from ctxmgr.summarizer import EARLIER_HANDOVER, SUMMARY_TAG
 from ctxmgr.testing import FakeReply, FakeToolCall
+
+from .support_call import SupportCall
 
 __all__ = [
     "NOTHING_TO_KEEP",
@@ -34,7 +35,6 @@ __all__ = [
     "ScriptedReplies",
     "SupportAgent",
     "billing_view",
-    "context_text",
     "fact_sentences",
     "summary_item",
     "summary_reply",
@@ -72,11 +72,6 @@ class RunResult:
     """Summarizer (input, output) tokens spent in each turn."""
     lost: int = 0
     """Items that left the context without being in a compaction's removed ids."""
-    final_text: str = ""
-    """The text of the context at the end of the call (facts are looked up in it)."""
-    recall_probes: list[tuple[int, int, int]] = field(default_factory=list)
-    """After each compaction, over the facts said so far: (found by the archive's search
-    in its top 3, retrievable: found so or in the live context, facts said)."""
 
 
 def fact_sentences(text: str) -> list[str]:
@@ -99,16 +94,16 @@ def fact_sentences(text: str) -> list[str]:
 
 
 def summary_reply(chat_ctx: llm.ChatContext, tools: Sequence[llm.Tool]) -> FakeReply:
-    """The stand-in summarizer: :func:`fact_sentences` of the prompt's last user message."""
-    prompt = next(
-        (
-            i
-            for i in reversed(chat_ctx.items)
-            if isinstance(i, llm.ChatMessage) and i.role == "user"
-        ),
-        None,
-    )
-    kept = fact_sentences(prompt.text_content or "") if prompt is not None else []
+    """The stand-in summarizer: :func:`fact_sentences` of the earlier summary (after
+    ``EARLIER_HANDOVER`` in the built-in prompt's system message), then of the prompt's
+    last user message (the turns; with a custom prompt, the summary so far too)."""
+    messages = [i for i in chat_ctx.items if isinstance(i, llm.ChatMessage)]
+    system = next((m.text_content or "" for m in messages if m.role == "system"), "")
+    earlier = system.partition(EARLIER_HANDOVER)[2]
+    prompt = next((m.text_content or "" for m in reversed(messages) if m.role == "user"), "")
+    kept: list[str] = []
+    for text in (earlier, prompt):
+        kept += [s for s in fact_sentences(text) if s not in kept]
     return FakeReply("\n".join(kept) or NOTHING_TO_KEEP)
 
 
@@ -245,16 +240,3 @@ def billing_view(
         if i == 0 and tools:
             sent.append(SentItem("tools", "tools", tools, "text"))
     return sent
-
-
-def context_text(items: Sequence[llm.ChatItem]) -> str:
-    """Everything a context says, for looking facts up."""
-    parts: list[str] = []
-    for item in items:
-        if isinstance(item, llm.ChatMessage):
-            parts.append(item.text_content or "")
-        elif isinstance(item, llm.FunctionCall):
-            parts.append(item.arguments)
-        elif isinstance(item, llm.FunctionCallOutput):
-            parts.append(item.output)
-    return "\n".join(parts)

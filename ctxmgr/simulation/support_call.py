@@ -1,8 +1,8 @@
-"""The scripted support call the token-budget demo replays: turns, planted facts, tools, audio.
+"""The scripted support call the token-budget demo replays: turns, tools, audio.
 
-A customer calls Parcelly about a late delivery. The first eleven turns plant the
-facts the demo checks at the end (a name, an order number, an address, a callback
-number, and a promise made in turn 10); none of them is said again. The rest of
+A customer calls Parcelly about a late delivery. The first eleven turns give the
+call's details (a name, an order number, an address, a callback number, and a
+promise made in turn 10); none of them is said again. The rest of
 the call (returns, tracking, warranty, invoices, small talk) comes from a fixed
 rotation of topics with numbers that vary by turn: deterministic, no randomness
 beyond a seeded ``random.Random``.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,7 +25,6 @@ __all__ = [
     "ASSISTANT_MS_PER_TOKEN",
     "PLANTED_TURNS",
     "USER_MS_PER_TOKEN",
-    "Fact",
     "SupportCall",
     "ToolStep",
     "Turn",
@@ -83,25 +81,11 @@ class Turn:
 
 
 @dataclass(frozen=True)
-class Fact:
-    """A fact planted once, early; still known if every pattern matches the context's text."""
-
-    label: str
-    patterns: tuple[str, ...]
-    turn: int
-
-    def present_in(self, text: str) -> bool:
-        """Whether ``text`` still carries this fact."""
-        return all(re.search(p, text, re.IGNORECASE) for p in self.patterns)
-
-
-@dataclass(frozen=True)
 class SupportCall:
     """The whole script."""
 
     instructions: str
     turns: tuple[Turn, ...]
-    facts: tuple[Fact, ...]
     durations: dict[tuple[str, str], int] = field(default_factory=dict, compare=False)
     """``(role, transcript) -> duration_ms`` of every scripted utterance."""
 
@@ -382,7 +366,7 @@ def _product(t: int, rng: random.Random) -> Line:
 
 
 PLANTED_TURNS = len(_planted())
-"""The turns that plant the facts: the script never has fewer."""
+"""The opening turns that give the call's details: the script never has fewer."""
 
 _TOPICS: tuple[tuple[Topic, int], ...] = (
     (_chat, 30),
@@ -417,11 +401,4 @@ def support_call(turns: int = 120, *, seed: int = 20240312) -> SupportCall:
         durations[("user", user)] = u.duration_ms
         durations[("assistant", assistant)] = a.duration_ms
         script.append(Turn(t, u, a, tool))
-    facts = (
-        Fact("name", (r"Whitfield",), 1),
-        Fact("order number", (r"\b58213\b",), 2),
-        Fact("address", (r"14 Larch Lane",), 3),
-        Fact("callback number", (r"07700 900123",), 6),
-        Fact("promise (turn 10)", (r"\b42\b", r"refund"), 10),
-    )
-    return SupportCall(INSTRUCTIONS, tuple(script), facts, durations)
+    return SupportCall(INSTRUCTIONS, tuple(script), durations)

@@ -1,0 +1,162 @@
+"""The default summary's form: a handover, folded field by field.
+
+The built-in prompt asks the summarizer for a form (``FORM``). Its answer is parsed
+and merged into the previous summary's form in code, so that a model that drops a
+fact it was shown cannot lose it:
+
+- a *single* field (the user's name, phone, address, open tasks, what happened)
+  takes the new value when the model gives one, else keeps the old: a correction
+  replaces the old value;
+- a *list* field (ids and amounts, promises, preferences, tool results) keeps every
+  old entry whose ids and numbers the new answer does not already hold, then the
+  new entries.
+
+What happened is cut to its first two sentences (a small model may echo the
+conversation there). The ids that tool outputs returned are added to the tool
+results by :func:`tool_ledger`, whatever the model wrote. An answer with no field of
+the form in it is used as written (a model that ignored the form loses nothing it
+wrote).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+__all__ = ["FIELDS", "FORM", "Handover", "parse_handover", "tool_ledger"]
+
+
+@dataclass(frozen=True)
+class Field:
+    label: str
+    """As written in the summary."""
+    hint: str
+    """Shown after the label in the form."""
+    kind: str
+    """``single`` or ``list``."""
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("User's name", "", "single"),
+    Field("Phone number to use", " (and any number not to use)", "single"),
+    Field("Current address", "", "single"),
+    Field("Ids and amounts", " (orders, accounts, policies, cards, references)", "list"),
+    Field("The assistant promised", " (with amounts and dates)", "list"),
+    Field("The user promised", " (with dates)", "list"),
+    Field("Preferences", " (what the user asked for or to avoid)", "list"),
+    Field("Tool results", " (ids and facts returned)", "list"),
+    Field("Open tasks", "", "single"),
+    Field("What happened", " (two sentences)", "single"),
+)
+
+FORM = "\n".join(f"{f.label}{f.hint}:" for f in FIELDS)
+"""The form as the prompt shows it, one field a line."""
+
+_NONE = re.compile(r"^(none|n/?a|nothing|not (given|mentioned|stated)|unknown|-)\.?$", re.I)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_SCAFFOLD = re.compile(
+    r"^(summary so far|conversation to summarize)\s*:?\s*$|^</?[a-z_]+(\s[^>]*)?>$", re.I
+)
+_TOKEN = re.compile(r"\w(?:[\w\-./]*\w)?")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+STORY = "What happened"
+TOOL_RESULTS = "Tool results"
+
+
+def _key(label: str) -> str:
+    return label.lower()
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r";|\n", value) if part.strip()]
+
+
+def _with_digits(text: str) -> list[str]:
+    """Ids, amounts, numbers: the words of ``text`` (``-./`` inside) that hold a digit."""
+    return [t for t in _TOKEN.findall(text) if any(c.isdigit() for c in t)]
+
+
+def _tokens(entry: str) -> set[str]:
+    """What makes an entry distinct: its ids and numbers, else its words."""
+    found = {t.lower() for t in _with_digits(entry)}
+    return found or {w.lower() for w in re.findall(r"\w+", entry)}
+
+
+@dataclass
+class Handover:
+    """A parsed handover: field label -> entries (one for a single field)."""
+
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    def merge(self, newer: Handover) -> Handover:
+        """This handover updated by ``newer``, field by field (see the module doc)."""
+        merged: dict[str, list[str]] = {}
+        for f in FIELDS:
+            old, new = self.values.get(f.label, []), newer.values.get(f.label, [])
+            if f.kind == "single":
+                merged[f.label] = new or old
+                continue
+            held = set().union(*(_tokens(e) for e in new)) if new else set()
+            kept = [e for e in old if not _tokens(e) <= held]
+            merged[f.label] = kept + new
+        return Handover({k: v for k, v in merged.items() if v})
+
+    def render(self) -> str:
+        """The handover as text, in the form's order; empty fields say ``none``."""
+        return "\n".join(
+            f"{f.label}: {'; '.join(self.values.get(f.label, [])) or 'none'}" for f in FIELDS
+        )
+
+
+def parse_handover(text: str) -> Handover | None:
+    """The fields of ``text``, or ``None`` when it holds no field of the form."""
+    keys = [(_key(f.label), f) for f in FIELDS]
+    values: dict[str, list[str]] = {}
+    current: Field | None = None
+    found = False
+    for raw in text.splitlines():
+        line = _BULLET.sub("", raw.replace("**", "")).strip()
+        if not line or _SCAFFOLD.match(line):
+            continue
+        lowered = line.lower()
+        matched = next((f for key, f in keys if lowered.startswith(key)), None)
+        if matched is not None and ":" in line:
+            current, found = matched, True
+            line = line.split(":", 1)[1].strip()
+        if current is None or not line or _NONE.match(line):
+            continue
+        entries = values.setdefault(current.label, [])
+        if current.kind == "single" and entries and matched is None:
+            entries[0] = f"{entries[0]} {line}"  # a wrapped line
+        else:
+            entries.extend(_split(line) if current.kind == "list" else [line])
+    if STORY in values:
+        values[STORY] = [" ".join(_SENTENCE_END.split(values[STORY][0])[:2])]
+    return Handover(values) if found else None
+
+
+def tool_ledger(outputs: Iterable[tuple[str, str]]) -> list[str]:
+    """``name: key value, ...`` for each tool output's values that hold a digit (ids,
+    amounts, dates): what a tool returned, kept whether or not the model wrote it.
+
+    ``outputs`` are ``(tool name, output)`` pairs; a JSON object output gives its keys,
+    any other output its words with a digit."""
+    entries = []
+    for name, output in outputs:
+        try:
+            parsed = json.loads(output)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            found = [
+                f"{k} {v}" for k, v in parsed.items()
+                if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                and any(c.isdigit() for c in str(v))
+            ]
+        else:
+            found = _with_digits(output)
+        if found:
+            entries.append(f"{name}: {', '.join(found)}")
+    return entries
