@@ -153,15 +153,46 @@ class SQLiteArchive:
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = str(path)
         self._lock = threading.Lock()
+        self._opening = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._fts = False
         if read_only:
-            self._db = _connect_read_only(Path(path))
-            self.fts = _has_table(self._db, "archived_fts")
-            return
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(
+            self._conn = _connect_read_only(Path(path))
+            self._fts = _has_table(self._conn, "archived_fts")
+        elif self.path != ":memory:":
+            self._open()  # a bad path fails here, not at the first compaction
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        # an in-memory archive opens at its first use: most calls never compact, and
+        # an open SQLite database costs about 70 KiB
+        if self._conn is None:
+            self._open()
+        assert self._conn is not None
+        return self._conn
+
+    @property
+    def fts(self) -> bool:
+        """Whether search uses FTS5 (``False``: the plain scan, where SQLite lacks it)."""
+        if self._conn is None:
+            self._open()
+        return self._fts
+
+    def _open(self) -> None:
+        with self._opening:
+            if self._conn is not None:
+                return
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            if self.path != ":memory:":
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+            self._create_tables(db)
+            self._fts = _create_fts(db)
+            self._conn = db
+
+    @staticmethod
+    def _create_tables(db: sqlite3.Connection) -> None:
+        db.executescript(
             """
             CREATE TABLE IF NOT EXISTS archived_items (
                 rowid INTEGER PRIMARY KEY,
@@ -183,15 +214,6 @@ class SQLiteArchive:
             );
             """
         )
-        self.fts = self._create_fts()
-
-    def _create_fts(self) -> bool:
-        try:
-            self._db.execute(_FTS_SQL)
-        except sqlite3.OperationalError:
-            logger.warning("SQLite has no FTS5: the archive is searched with a plain scan")
-            return False
-        return True
 
     def write(
         self,
@@ -327,7 +349,8 @@ class SQLiteArchive:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._conn is not None:
+                self._conn.close()
 
 
 class MemoryArchive(SQLiteArchive):
@@ -342,6 +365,15 @@ class MemoryArchive(SQLiteArchive):
         # the database goes with the object; until then it stays readable, so an audit
         # after ``ContextManager.aclose()`` (which closes the archive it made) still works
         pass
+
+
+def _create_fts(db: sqlite3.Connection) -> bool:
+    try:
+        db.execute(_FTS_SQL)
+    except sqlite3.OperationalError:
+        logger.warning("SQLite has no FTS5: the archive is searched with a plain scan")
+        return False
+    return True
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:

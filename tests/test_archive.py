@@ -258,3 +258,11 @@ async def test_items_are_archived_before_the_delete_and_a_failed_delete_loses_no
 def test_item_text_skips_bookkeeping_and_empty_messages() -> None:
     assert archive_mod.item_text(llm.AgentConfigUpdate(instructions="x")) is None
     assert archive_mod.item_text(llm.ChatMessage(role="assistant", content=[])) is None
+
+
+def test_the_memory_archive_opens_its_database_at_its_first_use() -> None:
+    # most calls never compact: an open SQLite database costs about 70 KiB a manager
+    archive = MemoryArchive()
+    assert archive._conn is None
+    assert archive.search("s", "order") == [] and archive._conn is not None
+    assert archive.fts
