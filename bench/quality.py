@@ -38,8 +38,9 @@ from quality_calls import (
 )
 from quality_prompts import BEFORE_PROMPT, cookbook_step, livekit_step, pipecat_step
 
-from ctxmgr import SummarizerSettings
+from ctxmgr import SummarizerSettings, TokenCounter
 from ctxmgr.archive import MemoryArchive, _scan, query_terms
+from ctxmgr.recall import recall_tool
 from ctxmgr.summarizer import Summarizer
 
 MAX_OUTPUT_TOKENS = 600
@@ -159,12 +160,16 @@ class Recall:
     """Fact kind -> per call, whether the fact's turn was among the 3 best matches."""
 
 
-def recall(calls: tuple[Call, ...]) -> list[Recall]:
-    """recall@3 of the archive's search, with each fact's paraphrased query, as the
-    archive fills fold by fold (every earlier turn is a possible distractor)."""
+async def recall(calls: tuple[Call, ...]) -> list[Recall]:
+    """recall@3 with each fact's paraphrased query, as the archive fills fold by fold
+    (every earlier turn is a possible distractor): what the recall tool returns (its 3
+    best matches, each with the turn after it), and the 3 best matches alone, by FTS5
+    and by the plain scan (the fallback)."""
     found: dict[tuple[str, int], dict[str, list[bool]]] = {}
+    counter = TokenCounter()
     for call in calls:
         archive = MemoryArchive()
+        tool = recall_tool(archive, lambda: call.name, counter=counter)
         try:
             for fold in range(1, FOLDS + 1):
                 archive.write(
@@ -175,12 +180,18 @@ def recall(calls: tuple[Call, ...]) -> list[Recall]:
                     continue
                 for fact in facts_after(call, fold):
                     patterns = [fold_text(p) for p in fact.patterns]
-                    for search, hits in (
-                        ("fts5" if archive.fts else "scan", archive.search(call.name, fact.query)),
-                        ("plain scan", _scan(archive.items(call.name), query_terms(fact.query), 3)),
-                    ):
-                        texts = [fold_text(h.text) for h in hits]
-                        hit = any(all(p in t for p in patterns) for t in texts)
+                    returned = {
+                        "recall tool": [await tool(fact.query)],  # type: ignore[operator]
+                        "FTS5, hits only": [
+                            h.text for h in archive.search(call.name, fact.query)
+                        ],
+                        "plain scan, hits only": [
+                            h.text
+                            for h in _scan(archive.items(call.name), query_terms(fact.query), 3)
+                        ],
+                    }
+                    for search, texts in returned.items():
+                        hit = any(all(p in fold_text(t) for p in patterns) for t in texts)
                         found.setdefault((search, fold), {}).setdefault(fact.kind, []).append(hit)
         finally:
             archive.close()
@@ -226,13 +237,15 @@ def report(
             )
     lines += [
         "",
-        "recall@3 of the archive (what the recall tool returns) with each fact's query in"
-        " other words than the call's (`Fact.query`), every folded turn a candidate:",
+        "recall@3 of the archive with each fact's query in other words than the call's"
+        " (`Fact.query`), every folded turn a candidate: what the recall tool returns (its"
+        " 3 best matches, each with the turn after it), and the 3 best matches alone, by"
+        " FTS5 (the archive's search) and by the plain scan (its fallback):",
         "",
         "| search | after fold | recalled | " + " | ".join(KINDS) + " |",
         "| --- | ---: | ---: | " + " | ".join("---" for _ in KINDS) + " |",
     ]
-    for r in recalls:
+    for r in sorted(recalls, key=lambda r: (r.folds, r.search)):
         hits = sum(sum(v) for v in r.found.values())
         total = sum(len(v) for v in r.found.values())
         cells = [f"{sum(r.found[k])}/{len(r.found[k])}" if k in r.found else "-" for k in KINDS]
@@ -289,7 +302,7 @@ def main() -> int:
         rows = asyncio.run(with_model(None, args.openai, None))
         described = f"OpenAI {args.openai}"
     text = report(
-        rows, recall(calls), calls=args.calls, model=described,
+        rows, asyncio.run(recall(calls)), calls=args.calls, model=described,
         seconds=time.monotonic() - started,
     )
     if args.only or args.calls != "held-out" or args.folds != FOLDS:

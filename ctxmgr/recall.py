@@ -13,7 +13,10 @@ from livekit.agents import llm
 from .archive import Archive, ArchivedItem, query_terms
 from .tokens import TokenCounter
 
-__all__ = ["RECALL_TOOL_NAME", "RECALL_NOTE", "MAX_QUERY_CHARS", "recall_tool", "render_hits"]
+__all__ = [
+    "MAX_QUERY_CHARS", "RECALL_NOTE", "RECALL_TOOL_NAME", "recall_tool", "render_hits",
+    "with_replies",
+]
 
 RECALL_TOOL_NAME = "recall_earlier_conversation"
 RECALL_NOTE = (
@@ -27,8 +30,25 @@ _DESCRIPTION = (
     "Look up what was said earlier in this conversation, word for word, when it is no longer"
     " in your context (older turns are condensed into a summary). Use it before asking the"
     " user to repeat something: names, numbers, order ids, addresses, dates, promises made."
-    " Returns the best-matching earlier turns with their approximate time."
+    " Returns the best-matching earlier turns, each with the turn that followed it, with"
+    " their approximate time."
 )
+
+
+def with_replies(hits: list[ArchivedItem], items: list[ArchivedItem]) -> list[ArchivedItem]:
+    """``hits`` (best first), each followed by the archived item after it when that is not
+    a hit itself: a question the query matches ("What number should we use?") comes with
+    its answer, which shares no word with the query."""
+    after = {item.position - 1: item for item in items}
+    found: list[ArchivedItem] = []
+    seen = {hit.position for hit in hits}
+    for hit in hits:
+        found.append(hit)
+        reply = after.get(hit.position)
+        if reply is not None and reply.position not in seen:
+            found.append(reply)
+            seen.add(reply.position)
+    return found
 
 
 def render_hits(hits: list[ArchivedItem], *, counter: TokenCounter, max_tokens: int, now: float) -> str:
@@ -83,6 +103,7 @@ def recall_tool(
         hits = archive.search(session_id(), query, limit=limit)
         if not hits:
             return "Nothing earlier in this conversation matches that."
+        hits = with_replies(hits, archive.items(session_id()))
         return render_hits(hits, counter=counter, max_tokens=max_tokens, now=time.time())
 
     return llm.function_tool(

@@ -136,3 +136,24 @@ async def test_archive_failure_aborts_the_compaction_and_loses_nothing() -> None
         assert result.status == "failed" and result.event.stage == "archive"  # type: ignore[union-attr]
         assert snapshot(agent.chat_ctx) == before
         await manager.aclose()
+
+
+async def test_a_matched_question_comes_with_the_answer_that_followed_it() -> None:
+    from ctxmgr import TokenCounter
+
+    archive = MemoryArchive()
+    turns = [
+        ("assistant", "What number should the clinic use?"),
+        ("user", "01223 760 114 please, not my landline."),
+        ("assistant", "Noted. Anything else?"),
+        ("user", "Is there parking?"),
+        ("assistant", "Yes, two hours free at the back, by the number 4 bus stop."),
+    ]
+    archive.write(
+        "s", [llm.ChatMessage(role=r, content=[t]) for r, t in turns],  # type: ignore[arg-type]
+        compaction_id="c1", summary_id=None,
+    )
+    tool = recall_tool(archive, lambda: "s", counter=TokenCounter(), limit=1)
+    found = await _call_tool(tool, "number the clinic should use")
+    assert "What number should the clinic use?" in found and "01223 760 114" in found
+    assert "parking" not in found
