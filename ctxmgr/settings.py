@@ -101,7 +101,8 @@ class SummarizerSettings(BaseModel):
     """The longest rest between two summarizer attempts while it keeps failing."""
 
     prompt: str | None = None
-    """Replaces the built-in summarization prompt."""
+    """Replaces the built-in summarization prompt (the handover form); the answer is then
+    the summary as written, not parsed or merged field by field."""
 
     role: Literal["system", "developer", "assistant"] | None = None
     """Role of the summary message. ``None``: ``system`` on realtime models, ``assistant`` otherwise."""
