@@ -25,7 +25,7 @@ import functools
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,7 @@ from livekit.plugins import openai
 from quality_calls import (
     CALLS, FOLDS, FOLDS_SCORED, KINDS, Call, Turn, facts_after, fold_text, judge,
 )
-from quality_prompts import BEFORE_PROMPT, cookbook_step, livekit_step, pipecat_step
+from quality_prompts import BEFORE_PROMPT, Step, cookbook_step, livekit_step, pipecat_step
 
 from ctxmgr import SummarizerSettings, TokenCounter
 from ctxmgr.archive import MemoryArchive, _scan, query_terms
@@ -61,8 +61,6 @@ class Row:
     seconds: float
 
 
-Step = Callable[[Any, tuple[Turn, ...]], Awaitable[tuple[Any, str]]]
-"""(state, span) -> (new state, the text the model now holds in place of the history)."""
 
 
 @contextmanager

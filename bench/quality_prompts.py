@@ -31,6 +31,7 @@ from typing import Any
 from livekit.agents import llm
 
 Step = Callable[[Any, Any], Awaitable[tuple[Any, str]]]
+"""(state, span) -> (new state, the text the model now holds in place of the history)."""
 
 BEFORE_PROMPT = """\
 Compress older conversation history into a short, faithful summary that replaces it.

@@ -38,6 +38,9 @@ class Field:
     """``single`` or ``list``."""
 
 
+TOOL_RESULTS = "Tool results"
+STORY = "What happened"
+
 FIELDS: tuple[Field, ...] = (
     Field("User's name", "", "single"),
     Field("Phone number to use", " (and any number not to use)", "single"),
@@ -46,9 +49,9 @@ FIELDS: tuple[Field, ...] = (
     Field("The assistant promised", ' (each "I will ..." of the assistant, with its amount and day)', "list"),
     Field("The user promised", ' (each "I\'ll ..." of the user, with its day)', "list"),
     Field("Preferences", ' (each "please ..." or "don\'t ..." of the user)', "list"),
-    Field("Tool results", " (ids and facts returned)", "list"),
+    Field(TOOL_RESULTS, " (ids and facts returned)", "list"),
     Field("Open tasks", "", "single"),
-    Field("What happened", " (two sentences)", "single"),
+    Field(STORY, " (two sentences)", "single"),
 )
 
 FORM = "\n".join(f"{f.label}{f.hint}:" for f in FIELDS)
@@ -61,12 +64,6 @@ _SCAFFOLD = re.compile(
 )
 _TOKEN = re.compile(r"\w(?:[\w\-./]*\w)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-STORY = "What happened"
-TOOL_RESULTS = "Tool results"
-
-
-def _key(label: str) -> str:
-    return label.lower()
 
 
 def _split(value: str) -> list[str]:
@@ -112,7 +109,7 @@ class Handover:
 
 def parse_handover(text: str) -> Handover | None:
     """The fields of ``text``, or ``None`` when it holds no field of the form."""
-    keys = [(_key(f.label), f) for f in FIELDS]
+    keys = [(f.label.lower(), f) for f in FIELDS]
     values: dict[str, list[str]] = {}
     current: Field | None = None
     found = False

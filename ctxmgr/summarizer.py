@@ -150,7 +150,11 @@ class Summarizer:
         Raises:
             SummarizerError: Nothing to summarize (no renderable item, no earlier summary).
         """
-        summaries = _earlier_summaries(items, previous_summaries)
+        return self._prompt(items, _earlier_summaries(items, previous_summaries))
+
+    def _prompt(
+        self, items: Sequence[llm.ChatItem], summaries: Sequence[llm.ChatMessage]
+    ) -> llm.ChatContext:
         lines = [
             rendered
             for item in items
@@ -196,7 +200,8 @@ class Summarizer:
             asyncio.CancelledError: The caller was cancelled; never turned into an error.
         """
         request_id = request_id or utils.shortuuid("summary_")
-        chat_ctx = self.build_prompt(items, previous_summaries=previous_summaries)
+        earlier = _earlier_summaries(items, previous_summaries)
+        chat_ctx = self._prompt(items, earlier)
         logger.debug(
             "summary requested",
             extra={"request_id": request_id, "items": len(items), "llm": self._llm.label},
@@ -218,7 +223,7 @@ class Summarizer:
             logger.debug("summary empty", extra={"request_id": request_id})
             raise SummarizerError("summarizer returned an empty summary")
         if self._settings.prompt is None:
-            text = _folded_handover(text, _earlier_summaries(items, previous_summaries), items)
+            text = _folded_handover(text, earlier, items)
         limit = self._settings.max_summary_tokens
         cut = self._counter_or_default().truncate_text(text, limit)
         if cut != text:

@@ -171,15 +171,20 @@ async def test_server_reported_input_tokens_drive_the_trigger(
         await manager.aclose()
 
 
-async def test_append_only_model_is_never_compacted(
-    live: Live, emulator: RealtimeServerEmulator
-) -> None:
+def _declare_append_only(live: Live) -> None:
+    """The session's model now says it cannot delete items, as Azure Voice Live and Nova
+    Sonic declare."""
     import dataclasses
 
-    # a session whose model cannot delete items, as Azure Voice Live and Nova Sonic declare
     live.rt_session._capabilities = dataclasses.replace(
         live.rt_session.capabilities, mutable_chat_context=False
     )
+
+
+async def test_append_only_model_is_never_compacted(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    _declare_append_only(live)
     async with FakeLLM() as summarizer:
         manager = _manager(live, summarizer)
         await _turns(live, 6)
@@ -193,16 +198,12 @@ async def test_an_append_only_model_is_said_once_also_after_other_skips(
     live: Live, emulator: RealtimeServerEmulator
 ) -> None:
     """Said once, whatever was skipped before: not on every item, and not never."""
-    import dataclasses
-
     async with FakeLLM() as summarizer:
         manager = _manager(live, summarizer, max_tokens=1000)
         skipped: list[CompactionSkippedEvent] = []
         manager.on("compaction_skipped", skipped.append)
         assert (await manager.compact()).event.reason == "below_trigger"  # type: ignore[union-attr]
-        live.rt_session._capabilities = dataclasses.replace(
-            live.rt_session.capabilities, mutable_chat_context=False
-        )
+        _declare_append_only(live)
         await _turns(live, 14)  # well past the trigger
         await manager.wait_idle(timeout=5)
 
