@@ -36,6 +36,11 @@ INTERNALS: tuple[Internal, ...] = (
     Internal("AgentActivity", "_rt_chat_ctx_lock", "held by livekit while it syncs a turn"),
     Internal("AgentSession", "_agent", "the agent a handoff went to"),
     Internal("RealtimeSession", "_update_chat_ctx_lock", "held by the plugin while it updates"),
+    Internal(
+        "RealtimeSession",
+        "_remote_chat_ctx",
+        "the mirror: a created item put where the server placed it (xAI appends)",
+    ),
     Internal("AgentActivity", "_current_speech", "the speech the race interrupts", True),
     Internal("AgentActivity", "_speech_q", "the speeches the race waits for", True),
     Internal("AgentSession", "_update_activity_atask", "a handoff in progress", True),

@@ -110,6 +110,9 @@ class CompactionSkippedEvent:
     tokens: int
     """Tokens of the context at the time."""
     request_id: str | None = None
+    detail: str = ""
+    """Why, in words, where the reason alone does not say (``append_only_model``: which
+    plugin, and whether it declares it or ignores removals)."""
     type: Literal["compaction_skipped"] = "compaction_skipped"
 
 

@@ -52,6 +52,7 @@ from .events import (
     UpdateGuardedEvent,
 )
 from .log import logger
+from .remote import MirrorKeeper
 from .guard import TailWindow
 from .handoffs import HandoffFollower
 from .plan import CompactionPlan
@@ -140,6 +141,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._applier: Applier | None = None
         self._session: Any = None
         self._rt_session: Any = None
+        self._mirror_keeper: MirrorKeeper | None = None
         self._originals: dict[str, Any] = {}
         self._instance_attrs: dict[str, Any] = {}
         self._task: asyncio.Task[CompactionResult] | None = None
@@ -422,6 +424,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         activity = getattr(self._agent, "_activity", None)
         self._rt_session = activity.realtime_llm_session if activity is not None else None
         if self._rt_session is not None:
+            # before our own observer: it reads the mirror's order
+            self._mirror_keeper = MirrorKeeper(self._rt_session)
             # per-response usage straight from the model (the session-level event is deprecated)
             self._rt_session.on("metrics_collected", self._on_metrics)
             # livekit adds its placeholder for a server item on this event, before ours runs
@@ -454,6 +458,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             self._rt_session.off("metrics_collected", self._on_metrics)
             self._rt_session.off("remote_item_added", self._observe)
             self._rt_session = None
+        if self._mirror_keeper is not None:
+            self._mirror_keeper.close()
+            self._mirror_keeper = None
         self._session = None
 
     def _on_session_close(self, _ev: Any) -> None:
@@ -751,7 +758,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return self._skip("below_trigger", tokens)
         if not self._backend.mutable:
             self._said_append_only = True
-            return self._skip("append_only_model", tokens)
+            why = getattr(self._backend, "append_only_reason", None) or ""
+            return self._skip("append_only_model", tokens, detail=why)
         if not self._backend.is_running():
             return self._skip("agent_inactive", tokens)
         try:
@@ -974,10 +982,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     # -- reporting -----------------------------------------------------------------------
 
     def _skip(
-        self, reason: SkipReason, tokens: int, request_id: str | None = None
+        self, reason: SkipReason, tokens: int, request_id: str | None = None, detail: str = ""
     ) -> CompactionResult:
         self._stats.skipped += 1
-        event = CompactionSkippedEvent(reason, tokens, request_id)
+        event = CompactionSkippedEvent(reason, tokens, request_id, detail)
         if reason not in ("below_trigger", "already_running"):
             logger.debug("compaction skipped", extra={"reason": reason, "tokens": tokens})
         self.emit("compaction_skipped", event)

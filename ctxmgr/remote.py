@@ -18,14 +18,23 @@ them. A placeholder the conversation went a turn past is no longer pending (see
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from livekit.agents import llm
 
 from .chat_items import reaches_server
 
-__all__ = ["PLACEHOLDER_GIVE_UP_S", "RemoteView", "is_placeholder", "remote_view", "unsynced_ids"]
+__all__ = [
+    "PLACEHOLDER_GIVE_UP_S",
+    "MirrorKeeper",
+    "RemoteView",
+    "is_placeholder",
+    "place_as_requested",
+    "remote_view",
+    "unsynced_ids",
+]
 
 PLACEHOLDER_GIVE_UP_S = 10.0
 """Seconds after which a placeholder the conversation went a turn past is given up on:
@@ -141,3 +150,112 @@ def unsynced_ids(local: llm.ChatContext, remote: llm.ChatContext | None) -> froz
         return frozenset()
     mirrored = {item.id for item in remote.items}
     return frozenset(i.id for i in local.items if i.id not in mirrored and reaches_server(i))
+
+
+def place_as_requested(mirror: Any, requested: Mapping[str, str | None]) -> list[str]:
+    """Move each created item in the plugin's mirror to where its create asked the server
+    to put it; return the ids moved.
+
+    ``requested`` maps a created item's id to the ``previous_item_id`` its
+    ``conversation.item.create`` carried (``"root"``: the head), in the order sent.
+    A server that announces items without ``previous_item_id`` (xAI) leaves the plugin
+    appending each at the tail of its mirror, while the server placed it as asked; the
+    plugin's next diff, made against that mirror, would then delete and re-create the
+    item, or place later items wrongly. ``mirror`` is the plugin's ``RemoteChatContext``
+    (``_remote_chat_ctx``); an item the server refused (not in the mirror), or whose
+    anchor the mirror lacks, is left where it is. On a plugin that places items as the
+    server says (OpenAI), nothing moves.
+    """
+    moved: list[str] = []
+    if mirror is None:
+        return moved
+    for item_id, previous in requested.items():
+        anchor = None if previous in (None, "root") else previous
+        node = mirror.get(item_id)
+        if node is None or (anchor is not None and mirror.get(anchor) is None):
+            continue
+        ids = [i.id for i in mirror.to_chat_ctx().items]
+        at = ids.index(item_id)
+        if (ids[at - 1] if at > 0 else None) == anchor:
+            continue
+        mirror.delete(item_id)
+        mirror.insert(anchor, node.item)
+        moved.append(item_id)
+    return moved
+
+
+class MirrorKeeper:
+    """Keeps a realtime plugin's mirror true to the server where the server's events say
+    too little to place an item or to name a deleted one (xAI), whoever made the change
+    (ctxmgr, the application, livekit itself).
+
+    - *Placement*: it notes the ``previous_item_id`` of each ``conversation.item.create``
+      the plugin sends (its ``openai_client_event_queued`` event) and, when the server
+      announces the item (``remote_item_added``), puts it there in the mirror
+      (``place_as_requested``). xAI's announcements carry no ``previous_item_id``, so
+      its plugin appends every item at the tail of its mirror; its next diff would then
+      delete and re-create items, or place later ones wrongly.
+    - *Deletes*: xAI acknowledges a delete with an empty ``item_id``, which its plugin
+      takes for the oldest delete still awaited, even one the server refused: after a
+      refusal, each later acknowledgement removes the wrong item from the mirror. The
+      keeper follows the deletes sent and the errors answering them, and names the
+      deleted item in the raw event (``openai_server_event_received`` is emitted before
+      the plugin reads the event).
+
+    On a plugin whose server says both (OpenAI, Azure) nothing changes. Plugins that
+    emit none of these events are left alone.
+    """
+
+    _REMEMBERED = 256
+
+    def __init__(self, rt_session: Any) -> None:
+        self._rt = rt_session
+        self._requested: dict[str, str | None] = {}
+        self._deletes: dict[str, str] = {}  # event id -> item id, in the order sent
+        self.moved: list[str] = []
+        """Ids this keeper moved in the mirror, oldest first."""
+        self.named: list[str] = []
+        """Ids this keeper named in delete acknowledgements that carried none."""
+        rt_session.on("openai_client_event_queued", self._on_client_event)
+        rt_session.on("openai_server_event_received", self._on_server_event)
+        rt_session.on("remote_item_added", self._on_item_added)
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._rt.off("openai_client_event_queued", self._on_client_event)
+        self._rt.off("openai_server_event_received", self._on_server_event)
+        self._rt.off("remote_item_added", self._on_item_added)
+
+    def _on_client_event(self, event: dict[str, Any]) -> None:
+        kind, item = event.get("type"), event.get("item")
+        if kind == "conversation.item.create" and isinstance(item, dict):
+            if event.get("previous_item_id") is not None:  # without one, the tail: as appended
+                _remember(self._requested, str(item.get("id")), event["previous_item_id"])
+        elif kind == "conversation.item.delete":
+            _remember(self._deletes, str(event.get("event_id")), str(event.get("item_id")))
+
+    def _on_server_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "error":
+            # a refused delete is answered by an error naming its event, and never acknowledged
+            self._deletes.pop(str((event.get("error") or {}).get("event_id")), None)
+        elif kind == "conversation.item.deleted" and self._deletes:
+            sent = self._deletes.pop(next(iter(self._deletes)))
+            if not event.get("item_id"):
+                event["item_id"] = sent
+                self.named.append(sent)
+
+    def _on_item_added(self, event: llm.RemoteItemAddedEvent) -> None:
+        if event.item.id not in self._requested:
+            return
+        previous = self._requested.pop(event.item.id)
+        mirror = getattr(self._rt, "_remote_chat_ctx", None)
+        self.moved.extend(place_as_requested(mirror, {event.item.id: previous}))
+
+
+def _remember(entries: dict[str, Any], key: str, value: Any) -> None:
+    """Add an entry, forgetting the oldest past ``MirrorKeeper._REMEMBERED`` (a change the
+    server never answers must not grow the map for the rest of the call)."""
+    if len(entries) >= MirrorKeeper._REMEMBERED:
+        entries.pop(next(iter(entries)))
+    entries[key] = value

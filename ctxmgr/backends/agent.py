@@ -9,6 +9,7 @@ from typing import Any
 
 from livekit.agents import Agent, llm
 
+from ..providers import append_only_reason
 from ..remote import remote_view, unsynced_ids
 from ..signals import agent_is_quiescent, agent_is_running
 from .base import ContextSource
@@ -42,8 +43,13 @@ class AgentBackend:
 
     @property
     def mutable(self) -> bool:
-        rt = self._rt_session()
-        return rt is None or bool(rt.capabilities.mutable_chat_context)
+        return self.append_only_reason is None
+
+    @property
+    def append_only_reason(self) -> str | None:
+        """Why nothing can be deleted on this agent's realtime model (see
+        ``ctxmgr.providers``), or None."""
+        return append_only_reason(self._rt_session())
 
     @property
     def two_step(self) -> bool:

@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 from openai.types.realtime import RealtimeClientEvent
 from pydantic import TypeAdapter, ValidationError
 
+from . import _emulator_dialects as dialects
 from . import _emulator_protocol as proto
 from ._emulator_conversation import ConversationError, ServerConversation
 from ._emulator_response import ServerResponse
@@ -170,6 +171,7 @@ class EmulatedSession:
                 await asyncio.sleep(wait)
             if ws.closed:
                 continue
+            event = dialects.outgoing(self._emulator.dialect, event)
             self._emulator._record_sent(event)
             await ws.send_str(json.dumps(event))
 
@@ -230,6 +232,7 @@ class EmulatedSession:
             self.send(proto.error_event("invalid_json", "The event is not a JSON object."))
             return
         self._emulator._record_received(event)
+        event = dialects.incoming(self._emulator.dialect, event)
         type_, event_id = event.get("type"), event.get("event_id")
         if type_ in proto.UNSUPPORTED_CLIENT_EVENTS:
             logger.warning(

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 from ._chaos_blame import instrument_plugin, shortened_update_wait
 from ._chaos_contenders import CONTENDERS, ContenderName, naive_summarize
+from ._emulator_dialects import DIALECTS, Dialect
 from ._chaos_run import ChaosAgent, ScheduleResult, chaos_responder, run_schedule
 from ._chaos_schedule import Schedule
 
@@ -70,9 +71,12 @@ UPDATE_WAIT_S = 1.0
 """The plugin's 5 s acknowledgement wait, shortened so a dropped ack times out quickly."""
 
 
-def replay_command(seed: int, contender: ContenderName = "ctxmgr") -> str:
+def replay_command(
+    seed: int, contender: ContenderName = "ctxmgr", dialect: Dialect = "openai"
+) -> str:
     """The one-line command that replays a seed."""
-    return f"python -m ctxmgr.testing.chaos --seed {seed} --contender {contender}"
+    provider = "" if dialect == "openai" else f" --provider {dialect}"
+    return f"python -m ctxmgr.testing.chaos --seed {seed} --contender {contender}{provider}"
 
 
 @dataclass
@@ -82,6 +86,7 @@ class ChaosReport:
     contender: ContenderName
     results: list[ScheduleResult] = field(default_factory=list)
     wall_s: float = 0.0
+    dialect: Dialect = "openai"
 
     @property
     def schedules(self) -> int:
@@ -149,7 +154,7 @@ class ChaosReport:
         lines = []
         for r in sorted((r for r in self.results if r.failed), key=lambda r: r.seed)[:limit]:
             lines.append(f"FAIL seed={r.seed}: {describe_failure(r)}")
-            lines.append(f"replay: {replay_command(r.seed, r.contender)}")
+            lines.append(f"replay: {replay_command(r.seed, r.contender, self.dialect)}")
         hidden = len(self.failed_seeds) - limit
         if hidden > 0:
             lines.append(f"... and {hidden} more failing seeds: {self.failed_seeds[limit:]}")
@@ -172,6 +177,7 @@ async def run_chaos(
     update_wait_s: float = UPDATE_WAIT_S,
     on_result: Callable[[ScheduleResult], None] | None = None,
     controls: dict[int, ScheduleResult] | None = None,
+    dialect: Dialect = "openai",
 ) -> ChaosReport:
     """Run one schedule per seed for ``contender``, ``concurrency`` at a time, in this loop.
 
@@ -183,8 +189,10 @@ async def run_chaos(
         on_result: Called with each ``ScheduleResult`` as it completes.
         controls: The control runs (``none``) by seed, reused and filled in: each
             seed's findings are excused only when its control shows them too.
+        dialect: The provider: ``openai``, ``azure`` or ``xai`` (its real plugin, the
+            emulator speaking its wire variant).
     """
-    report = ChaosReport(contender)
+    report = ChaosReport(contender, dialect=dialect)
     started = time.monotonic()
     slots = asyncio.Semaphore(concurrency)
     controls = {} if controls is None else controls
@@ -195,9 +203,9 @@ async def run_chaos(
             control = None
             if contender != "none":
                 if seed not in controls:
-                    controls[seed] = await run_schedule(schedule, "none")
+                    controls[seed] = await run_schedule(schedule, "none", dialect=dialect)
                 control = controls[seed]
-            result = await run_schedule(schedule, contender, control=control)
+            result = await run_schedule(schedule, contender, control=control, dialect=dialect)
         report.results.append(result)
         if on_result is not None:
             on_result(result)
@@ -235,6 +243,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--details", action="store_true", help="print the state at the check of each failure"
     )
+    parser.add_argument(
+        "--provider",
+        choices=DIALECTS,
+        default="openai",
+        help="the realtime plugin and the wire variant the emulator speaks (default openai)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show livekit's and ctxmgr's logs")
     return parser.parse_args(argv)
 
@@ -254,14 +268,14 @@ def _contenders(choice: str) -> list[ContenderName]:
     return [choice]  # type: ignore[list-item]
 
 
-def _print_replay(seed: int, reports: Iterable[ChaosReport]) -> None:
+def _print_replay(seed: int, reports: Iterable[ChaosReport], dialect: Dialect) -> None:
     print(Schedule.from_seed(seed).describe())
     for report in reports:
         failing = [r for r in report.results if r.failed]
         shown = (failing or report.results)[0]
         if failing:
             print(f"FAIL seed={seed}: {describe_failure(shown)}")
-            print(f"replay: {replay_command(seed, report.contender)}")
+            print(f"replay: {replay_command(seed, report.contender, dialect)}")
         print(
             f"{report.contender}: {len(failing)} of {report.schedules} runs failed; the state"
             f" at the check of {'a failing' if failing else 'the first'} run:"
@@ -282,7 +296,7 @@ async def _amain(args: argparse.Namespace) -> int:
             # the naive summarizer is expected to fail; a replay reports once, at the end
             if result.failed and name != "naive" and not replay:
                 print(f"FAIL seed={result.seed}: {describe_failure(result)}", flush=True)
-                print(f"replay: {replay_command(result.seed, name)}", flush=True)
+                print(f"replay: {replay_command(result.seed, name, args.provider)}", flush=True)
                 if args.details:
                     print("\n".join(result.views), flush=True)
 
@@ -292,9 +306,10 @@ async def _amain(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             on_result=_progress,
             controls=None if replay else controls,
+            dialect=args.provider,
         )
     if replay:
-        _print_replay(args.seed, reports.values())
+        _print_replay(args.seed, reports.values(), args.provider)
     for report in reports.values():
         print(report.summary())
     if "ctxmgr" in reports and "naive" in reports:

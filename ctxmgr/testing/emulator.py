@@ -13,11 +13,13 @@ import logging
 from collections import deque
 from collections.abc import Callable, Collection
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
+from livekit.agents import llm
 
 from ._emulator_conversation import ServerItem, StaleAnchorPolicy
+from ._emulator_dialects import DIALECTS, Dialect, paths
 from ._emulator_response import ServerResponse
 from ._emulator_script import (
     AckKind,
@@ -32,9 +34,11 @@ from ._emulator_script import (
 from ._emulator_session import AckRule, EmulatedSession
 
 __all__ = [
+    "DIALECTS",
     "AckKind",
     "CallTool",
     "ClientEventObserver",
+    "Dialect",
     "EmulatedSession",
     "RealtimeServerEmulator",
     "Responder",
@@ -46,6 +50,7 @@ __all__ = [
     "StaleAnchorPolicy",
     "Usage",
     "echo_responder",
+    "plugin_model",
 ]
 
 logger = logging.getLogger("ctxmgr.testing")
@@ -83,6 +88,9 @@ class RealtimeServerEmulator:
             queued; repeats the last user message by default.
         stale_anchor_policy: ``"append"`` (default) or ``"reject"``, see
             ``StaleAnchorPolicy``.
+        dialect: The wire variant to speak: ``"openai"`` (default), ``"azure"``
+            (Azure OpenAI's ``/openai/v1/realtime``) or ``"xai"`` (xAI's quirks); see
+            ``ctxmgr.testing._emulator_dialects`` for what is known and what assumed.
     """
 
     def __init__(
@@ -92,7 +100,12 @@ class RealtimeServerEmulator:
         port: int = 0,
         responder: Responder = echo_responder,
         stale_anchor_policy: StaleAnchorPolicy = "append",
+        dialect: Dialect = "openai",
     ) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, not {dialect!r}")
+        self.dialect: Dialect = dialect
+        """The wire variant this server speaks."""
         self.responder: Responder = responder
         """Plans client-requested responses when the queue is empty."""
         self._stale_anchor_policy: StaleAnchorPolicy = stale_anchor_policy
@@ -147,7 +160,8 @@ class RealtimeServerEmulator:
         if self._runner is not None or self._closed:
             raise RuntimeError("Cannot start an emulator more than once.")
         app = web.Application()
-        app.router.add_get("/v1/realtime", self._serve)
+        for path in paths(self.dialect):
+            app.router.add_get(path, self._serve)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -177,13 +191,20 @@ class RealtimeServerEmulator:
             session.conversation.stale_anchor_policy = policy
 
     @property
+    def endpoint(self) -> str:
+        """The server's root, e.g. ``http://127.0.0.1:PORT``: Azure's ``azure_endpoint``."""
+        return self.url.removesuffix("/v1")
+
+    @property
     def url(self) -> str:
         """Base URL for ``RealtimeModel(base_url=...)``, e.g. ``http://127.0.0.1:PORT/v1``."""
         if self._url is None:
             raise RuntimeError("The emulator is not started.")
         return self._url
 
-    async def _serve(self, request: web.Request) -> web.WebSocketResponse:
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        if self.dialect == "azure" and "api-key" not in request.headers:
+            return web.Response(status=401, text="Azure OpenAI expects an api-key header.")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         session = EmulatedSession(self, request.query.get("model", "gpt-realtime"))
@@ -362,3 +383,30 @@ class RealtimeServerEmulator:
     def _notify(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
+
+
+def plugin_model(
+    emulator: RealtimeServerEmulator, *, text_only: bool = True
+) -> llm.RealtimeModel:
+    """The real livekit plugin's ``RealtimeModel`` for the emulator's dialect, pointed at it.
+
+    ``openai``: ``openai.realtime.RealtimeModel(base_url=...)``; ``azure``:
+    ``RealtimeModel.with_azure(azure_endpoint=...)``; ``xai``:
+    ``xai.realtime.RealtimeModel(base_url=...)`` (``livekit-plugins-xai``; it always
+    asks for audio and text, so ``text_only`` does not apply).
+    """
+    from livekit.plugins.openai.realtime import RealtimeModel
+
+    modalities: list[Literal["text", "audio"]] = ["text"] if text_only else ["audio", "text"]
+    if emulator.dialect == "azure":
+        return RealtimeModel.with_azure(
+            azure_endpoint=emulator.endpoint,
+            azure_deployment="gpt-realtime",
+            api_key="test",
+            modalities=modalities,
+        )
+    if emulator.dialect == "xai":
+        from livekit.plugins.xai.realtime import RealtimeModel as XAIRealtimeModel
+
+        return XAIRealtimeModel(base_url=emulator.url, api_key="test")
+    return RealtimeModel(base_url=emulator.url, api_key="test", modalities=modalities)

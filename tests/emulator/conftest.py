@@ -9,13 +9,19 @@ from typing import Any
 import pytest
 from emulator_support import Live, assert_valid_server_event, open_live
 
-from ctxmgr.testing.emulator import RealtimeServerEmulator
+from ctxmgr.testing.emulator import Dialect, RealtimeServerEmulator
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[RealtimeServerEmulator]:
+def dialect() -> Dialect:
+    """The provider the emulator speaks for; a test parametrizes it to run on others."""
+    return "openai"
+
+
+@pytest.fixture
+async def emulator(dialect: Dialect) -> AsyncIterator[RealtimeServerEmulator]:
     """A running emulator; every event it sent must validate against the SDK's types."""
-    async with RealtimeServerEmulator(host="127.0.0.1", port=0) as server:
+    async with RealtimeServerEmulator(host="127.0.0.1", port=0, dialect=dialect) as server:
         yield server
     for event in server.server_events:
         assert_valid_server_event(event)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter
 from ctxmgr.testing._chaos_blame import asyncio_with_short_update_wait
 from ctxmgr.testing._chaos_run import ChaosAgent
 from ctxmgr.testing.checker import Violation, check_realtime_invariants
-from ctxmgr.testing.emulator import RealtimeServerEmulator
+from ctxmgr.testing.emulator import RealtimeServerEmulator, plugin_model
 
 _SERVER_EVENT: TypeAdapter[Any] = TypeAdapter(RealtimeServerEvent)
 
@@ -79,9 +79,14 @@ async def open_live(
     *,
     modalities: Sequence[Literal["text", "audio"]] | None = ("text",),
 ) -> Live:
-    """Start a text-mode AgentSession (no room) on the emulator; None keeps the default modality."""
+    """Start a text-mode AgentSession (no room) on the emulator; None keeps the default
+    modality. On another dialect than OpenAI's, the provider's own plugin (``plugin_model``)."""
     kwargs: dict[str, Any] = {"modalities": list(modalities)} if modalities else {}
-    model = RealtimeModel(base_url=emulator.url, api_key="test", **kwargs)
+    model = (
+        RealtimeModel(base_url=emulator.url, api_key="test", **kwargs)
+        if emulator.dialect == "openai"
+        else plugin_model(emulator, text_only=modalities == ("text",))
+    )
     session: AgentSession[None] = AgentSession(llm=model)
     agent = ToolAgent()
     await session.start(agent)

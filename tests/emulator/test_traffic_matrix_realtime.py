@@ -26,6 +26,7 @@ from ctxmgr import (
     TokenCounter,
 )
 from ctxmgr.testing.emulator import (
+    DIALECTS,
     RealtimeServerEmulator,
     ResponsePlan,
     ResponseRequest,
@@ -152,6 +153,7 @@ async def _typed(live: Live, t: int) -> None:
     await live.session.run(user_input=f"Turn {t}: I am Ada, order {4400 + t}, {t} Baker Street.")
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
 async def test_rapid_typed_turns_compact(emulator: RealtimeServerEmulator) -> None:
     async with _judged_session(emulator, summarizer_delay_s=0.05) as (live, judged, recorder):
         for t in range(60):  # back to back
