@@ -20,9 +20,12 @@ module, since nothing the plugin reports tells it apart.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["REMOVALS_IGNORED", "append_only_reason"]
+if TYPE_CHECKING:
+    from .settings import Settings
+
+__all__ = ["REMOVALS_IGNORED", "append_only_reason", "gemini_context_compression"]
 
 REMOVALS_IGNORED: dict[str, str] = {
     "livekit.plugins.google.realtime": (
@@ -46,3 +49,26 @@ def append_only_reason(rt_session: Any) -> str | None:
     if not rt_session.capabilities.mutable_chat_context:
         return f"{type(rt_session).__module__} declares mutable_chat_context=False"
     return None
+
+
+def gemini_context_compression(settings: Settings) -> Any:
+    """Gemini Live's own compression, set from ctxmgr's settings: it triggers at the
+    settings' high-water mark and cuts to their target, both in tokens.
+
+    Pass it as ``google.realtime.RealtimeModel(context_window_compression=...)``. Gemini
+    compresses on its server (a sliding window: it drops the oldest turns, with no
+    summary); ctxmgr cannot compact a Gemini Live session itself. Needs
+    ``google-genai`` (``livekit-plugins-google`` brings it) and a token trigger.
+    """
+    from google.genai import types
+
+    trigger = settings.high_water_tokens
+    if trigger is None:
+        raise ValueError(
+            "gemini_context_compression needs a token trigger (trigger.tokens or"
+            " trigger.budget_fraction); these settings trigger on items only"
+        )
+    return types.ContextWindowCompressionConfig(
+        trigger_tokens=trigger,
+        sliding_window=types.SlidingWindow(target_tokens=settings.effective_target_tokens),
+    )

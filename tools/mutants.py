@@ -42,6 +42,8 @@ class Mutant:
     then kill it."""
     test: str | None = None
     """A test (pytest node id) that kills it, run on the mutated copy."""
+    provider: str = "openai"
+    """The provider whose plugin and wire variant the harness plays (``--provider``)."""
 
 
 MUTANTS = (
@@ -205,16 +207,29 @@ MUTANTS = (
         "apply.py",
         (("pinned = self.backend.pinned_ids()", "pinned: set[str] = set()"),),
     ),
+    Mutant(
+        "mirror_keeper_places_nothing",
+        "remote.py",
+        (("        self.moved.extend(place_as_requested(mirror, {event.item.id: previous}))",
+          "        pass"),),
+        provider="xai",
+    ),
+    Mutant(
+        "anonymous_delete_acks_left_unnamed",
+        "remote.py",
+        (("                event[\"item_id\"] = sent\n", "                pass\n"),),
+        provider="xai",
+    ),
 )
 
 _FAIL = re.compile(r"^FAIL seed=(\d+):", re.MULTILINE)
 
 
-def _failing(package_parent: Path, first: int, seeds: int) -> set[int]:
+def _failing(package_parent: Path, first: int, seeds: int, provider: str = "openai") -> set[int]:
     env = {**os.environ, "PYTHONPATH": str(package_parent)}
     done = subprocess.run(
         [sys.executable, "-m", "ctxmgr.testing.chaos", "--first", str(first), "--seeds",
-         str(seeds), "--contender", "ctxmgr"],
+         str(seeds), "--contender", "ctxmgr", "--provider", provider],
         cwd=package_parent, env=env, capture_output=True, text=True, check=False,
     )
     if "schedules=" not in done.stdout:
@@ -268,15 +283,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "unbroken"
         _copy(base)
-        unbroken = _failing(base, args.first, args.seeds)
+        unbroken = {
+            provider: _failing(base, args.first, args.seeds, provider)
+            for provider in dict.fromkeys(m.provider for m in chosen)
+        }
         for mutant in chosen:
             if mutant.test is not None and _test_fails(base, mutant.test):
                 raise SystemExit(f"{mutant.test} fails on the unbroken code")
     lines = [
         f"Printed by `python tools/mutants.py --first {args.first} --seeds {args.seeds}"
         f"{f' --jobs {args.jobs}' if args.jobs > 1 else ''}` at"
-        f" commit {commit_label()}; unbroken, {len(unbroken)} of {args.seeds} schedules fail"
-        f"{': ' + str(sorted(unbroken)) if unbroken else ''}.",
+        f" commit {commit_label()}; unbroken, "
+        + "; ".join(
+            f"{len(failing)} of {args.seeds} schedules fail on {provider}"
+            f"{': ' + str(sorted(failing)) if failing else ''}"
+            for provider, failing in unbroken.items()
+        )
+        + ".",
         "",
         f"| mutant | schedules that kill it (of {args.seeds}) | first killing seed"
         " | why the race cannot (or only by chance); the test that kills it |",
@@ -288,7 +311,8 @@ def main() -> int:
     def judge(mutant: Mutant) -> tuple[list[int], bool]:
         with tempfile.TemporaryDirectory() as tmp:
             _mutated_copy(mutant, Path(tmp))
-            kills = sorted(_failing(Path(tmp), args.first, args.seeds) - unbroken)
+            failing = _failing(Path(tmp), args.first, args.seeds, mutant.provider)
+            kills = sorted(failing - unbroken[mutant.provider])
             test_kills = mutant.test is not None and _test_fails(Path(tmp), mutant.test)
         return kills, test_kills
 
@@ -300,7 +324,8 @@ def main() -> int:
             if mutant.equivalent is not None:
                 verdict = "fails" if test_kills else "PASSES (not killed)"
                 instead = f"{mutant.equivalent}; `{mutant.test}` {verdict}"
-            lines.append(f"| {mutant.name} | {len(kills)} | {first} | {instead} |")
+            name = mutant.name if mutant.provider == "openai" else f"{mutant.name} ({mutant.provider})"
+            lines.append(f"| {name} | {len(kills)} | {first} | {instead} |")
             print(lines[-1], flush=True)
             if len(kills) < 2 and not (mutant.equivalent is not None and test_kills):
                 survivors.append(mutant.name)

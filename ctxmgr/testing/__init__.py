@@ -4,6 +4,7 @@ from .checker import Violation, ViolationKind, check_realtime_invariants
 from .emulator import (
     AckKind,
     CallTool,
+    Dialect,
     EmulatedSession,
     RealtimeServerEmulator,
     Responder,
@@ -15,6 +16,7 @@ from .emulator import (
     StaleAnchorPolicy,
     Usage,
     echo_responder,
+    plugin_model,
 )
 from .fake_llm import FakeLLM, FakeReply, FakeToolCall, extractive_summary, summary_responder
 from .memory import InMemoryBackend
@@ -22,6 +24,7 @@ from .memory import InMemoryBackend
 __all__ = [
     "AckKind",
     "CallTool",
+    "Dialect",
     "EmulatedSession",
     "FakeLLM",
     "FakeReply",
@@ -41,5 +44,6 @@ __all__ = [
     "check_realtime_invariants",
     "echo_responder",
     "extractive_summary",
+    "plugin_model",
     "summary_responder",
 ]

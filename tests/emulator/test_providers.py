@@ -10,16 +10,23 @@ to be skipped once, with nothing written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import ClientSession, WSServerHandshakeError
 from emulator_support import Live
+from gemini_fake import FakeGeminiServer
+from google.genai import types
+from livekit.agents import Agent, AgentSession
 from livekit.agents.llm._realtime import openai as realtime_engine
+from livekit.plugins import google
+from livekit.plugins.google.realtime import realtime_api
 
 from ctxmgr import CompactionSkippedEvent, ContextManager, Settings
 from ctxmgr.chat_items import is_summary
-from ctxmgr.providers import REMOVALS_IGNORED, append_only_reason
+from ctxmgr.providers import REMOVALS_IGNORED, append_only_reason, gemini_context_compression
 from ctxmgr.testing.chaos import run_chaos
 from ctxmgr.testing.emulator import RealtimeServerEmulator
 from ctxmgr.testing.fake_llm import FakeLLM
@@ -183,3 +190,84 @@ async def test_a_model_that_declares_its_context_immutable_is_named(live: Live) 
     )
     reason = append_only_reason(live.rt_session)
     assert reason is not None and "mutable_chat_context=False" in reason
+
+
+# --- Gemini Live: the real google plugin on a fake Live connection ---------------
+
+
+@contextlib.asynccontextmanager
+async def _gemini_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[tuple[FakeGeminiServer, AgentSession[None], Agent]]:
+    server = FakeGeminiServer()
+    monkeypatch.setattr(realtime_api, "GenAIClient", server.client)
+    model = google.realtime.RealtimeModel(api_key="test", modalities=[types.Modality.TEXT])
+    session: AgentSession[None] = AgentSession(llm=model)
+    agent = Agent(instructions="You are a support agent.")
+    await session.start(agent)
+    try:
+        yield server, session, agent
+    finally:
+        await session.aclose()
+
+
+async def _gemini_turns(session: AgentSession[None], n: int) -> None:
+    for t in range(n):
+        await session.run(user_input=f"Turn {t}: my name is Ada and my order is {4400 + t}.")
+
+
+async def test_on_gemini_live_nothing_is_written_and_the_skip_is_said_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with _gemini_session(monkeypatch) as (server, session, agent), FakeLLM() as summarizer:
+        settings = Settings(policy="realtime", max_tokens=600, keep_last_turns=1)
+        manager = ContextManager(settings, summarizer_llm=summarizer).attach(agent)
+        skipped: list[CompactionSkippedEvent] = []
+        manager.on("compaction_skipped", skipped.append)
+        await _gemini_turns(session, 12)  # well past the trigger
+        await manager.wait_idle(timeout=5)
+        assert manager.stats.tokens > settings.high_water_tokens  # type: ignore[operator]
+        said = [e for e in skipped if e.reason != "below_trigger"]
+        assert [e.reason for e in said] == ["append_only_model"]  # once, not per turn
+        assert "Gemini Live ignores removals" in said[0].detail
+        sent = len(server.client_contents)
+        result = await manager.compact(force=True)  # asked directly: answered the same
+
+        assert result.status == "skipped" and result.event.reason == "append_only_model"  # type: ignore[union-attr]
+        assert summarizer.calls == [] and len(server.client_contents) == sent
+        assert not any("chat_history_summary" in text for _, text in server.texts())
+        await manager.aclose()
+
+
+async def test_without_the_check_gemini_is_never_compacted_and_never_said_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Why Gemini Live is append-only to ctxmgr. Trusting its declared flag, every round
+    ends in ``nothing_to_compact``: the plugin adopts the context it is given as its
+    mirror, so each typed item is shared with the agent's and looks like a placeholder
+    for an item still on its way. The context grows past the trigger, the summarizer is
+    never called, and nothing says the model cannot be compacted."""
+    monkeypatch.setattr("ctxmgr.providers.REMOVALS_IGNORED", {})
+    async with _gemini_session(monkeypatch) as (server, session, agent), FakeLLM() as summarizer:
+        settings = Settings(policy="realtime", max_tokens=600, keep_last_turns=1)
+        manager = ContextManager(settings, summarizer_llm=summarizer).attach(agent)
+        reasons = []
+        for _ in range(3):
+            await _gemini_turns(session, 4)
+            reasons.append((await manager.compact(force=True)).event.reason)  # type: ignore[union-attr]
+
+        assert reasons == ["nothing_to_compact"] * 3
+        assert manager.stats.tokens > settings.high_water_tokens  # type: ignore[operator]
+        assert summarizer.calls == []
+        assert sum(text.startswith("Turn ") for _, text in server.texts()) == 12
+        await manager.aclose()
+
+
+def test_gemini_compression_is_set_from_the_settings() -> None:
+    config = gemini_context_compression(
+        Settings(policy="realtime", max_tokens=24_000, target_tokens=2_000)
+    )
+    assert config.trigger_tokens == 9_600  # the realtime preset's 40% trigger
+    assert config.sliding_window is not None and config.sliding_window.target_tokens == 2_000
+    with pytest.raises(ValueError, match="token trigger"):
+        gemini_context_compression(Settings(trigger={"items": 40, "budget_fraction": None}))
