@@ -47,7 +47,7 @@ def append_only_reason(rt_session: Any) -> str | None:
         if module == prefix or module.startswith(prefix + "."):
             return why
     if not rt_session.capabilities.mutable_chat_context:
-        return f"{type(rt_session).__module__} declares mutable_chat_context=False"
+        return f"{module} declares mutable_chat_context=False"
     return None
 
 

@@ -18,7 +18,7 @@ them. A placeholder the conversation went a turn past is no longer pending (see
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,12 +152,11 @@ def unsynced_ids(local: llm.ChatContext, remote: llm.ChatContext | None) -> froz
     return frozenset(i.id for i in local.items if i.id not in mirrored and reaches_server(i))
 
 
-def place_as_requested(mirror: Any, requested: Mapping[str, str | None]) -> list[str]:
-    """Move each created item in the plugin's mirror to where its create asked the server
-    to put it; return the ids moved.
+def place_as_requested(mirror: Any, item_id: str, previous: str) -> bool:
+    """Move a created item in the plugin's mirror to where its create asked the server to
+    put it: after ``previous`` (the ``previous_item_id`` its ``conversation.item.create``
+    carried; ``"root"``: the head). True when it moved.
 
-    ``requested`` maps a created item's id to the ``previous_item_id`` its
-    ``conversation.item.create`` carried (``"root"``: the head), in the order sent.
     A server that announces items without ``previous_item_id`` (xAI) leaves the plugin
     appending each at the tail of its mirror, while the server placed it as asked; the
     plugin's next diff, made against that mirror, would then delete and re-create the
@@ -166,22 +165,17 @@ def place_as_requested(mirror: Any, requested: Mapping[str, str | None]) -> list
     anchor the mirror lacks, is left where it is. On a plugin that places items as the
     server says (OpenAI), nothing moves.
     """
-    moved: list[str] = []
-    if mirror is None:
-        return moved
-    for item_id, previous in requested.items():
-        anchor = None if previous in (None, "root") else previous
-        node = mirror.get(item_id)
-        if node is None or (anchor is not None and mirror.get(anchor) is None):
-            continue
-        ids = [i.id for i in mirror.to_chat_ctx().items]
-        at = ids.index(item_id)
-        if (ids[at - 1] if at > 0 else None) == anchor:
-            continue
-        mirror.delete(item_id)
-        mirror.insert(anchor, node.item)
-        moved.append(item_id)
-    return moved
+    anchor = None if previous == "root" else previous
+    node = mirror.get(item_id) if mirror is not None else None
+    if node is None or (anchor is not None and mirror.get(anchor) is None):
+        return False
+    ids = [i.id for i in mirror.to_chat_ctx().items]
+    at = ids.index(item_id)
+    if (ids[at - 1] if at > 0 else None) == anchor:
+        return False
+    mirror.delete(item_id)
+    mirror.insert(anchor, node.item)
+    return True
 
 
 class MirrorKeeper:
@@ -210,7 +204,7 @@ class MirrorKeeper:
 
     def __init__(self, rt_session: Any) -> None:
         self._rt = rt_session
-        self._requested: dict[str, str | None] = {}
+        self._requested: dict[str, str] = {}
         self._deletes: dict[str, str] = {}  # event id -> item id, in the order sent
         self.moved: list[str] = []
         """Ids this keeper moved in the mirror, oldest first."""
@@ -249,8 +243,8 @@ class MirrorKeeper:
         if event.item.id not in self._requested:
             return
         previous = self._requested.pop(event.item.id)
-        mirror = getattr(self._rt, "_remote_chat_ctx", None)
-        self.moved.extend(place_as_requested(mirror, {event.item.id: previous}))
+        if place_as_requested(getattr(self._rt, "_remote_chat_ctx", None), event.item.id, previous):
+            self.moved.append(event.item.id)
 
 
 def _remember(entries: dict[str, Any], key: str, value: Any) -> None:

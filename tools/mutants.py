@@ -210,8 +210,7 @@ MUTANTS = (
     Mutant(
         "mirror_keeper_places_nothing",
         "remote.py",
-        (("        self.moved.extend(place_as_requested(mirror, {event.item.id: previous}))",
-          "        pass"),),
+        (("        if place_as_requested(", "        if False and place_as_requested("),),
         provider="xai",
     ),
     Mutant(
@@ -324,7 +323,9 @@ def main() -> int:
             if mutant.equivalent is not None:
                 verdict = "fails" if test_kills else "PASSES (not killed)"
                 instead = f"{mutant.equivalent}; `{mutant.test}` {verdict}"
-            name = mutant.name if mutant.provider == "openai" else f"{mutant.name} ({mutant.provider})"
+            name = mutant.name
+            if mutant.provider != "openai":
+                name += f" ({mutant.provider})"
             lines.append(f"| {name} | {len(kills)} | {first} | {instead} |")
             print(lines[-1], flush=True)
             if len(kills) < 2 and not (mutant.equivalent is not None and test_kills):

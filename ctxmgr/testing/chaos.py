@@ -268,14 +268,14 @@ def _contenders(choice: str) -> list[ContenderName]:
     return [choice]  # type: ignore[list-item]
 
 
-def _print_replay(seed: int, reports: Iterable[ChaosReport], dialect: Dialect) -> None:
+def _print_replay(seed: int, reports: Iterable[ChaosReport]) -> None:
     print(Schedule.from_seed(seed).describe())
     for report in reports:
         failing = [r for r in report.results if r.failed]
         shown = (failing or report.results)[0]
         if failing:
             print(f"FAIL seed={seed}: {describe_failure(shown)}")
-            print(f"replay: {replay_command(seed, report.contender, dialect)}")
+            print(f"replay: {replay_command(seed, report.contender, report.dialect)}")
         print(
             f"{report.contender}: {len(failing)} of {report.schedules} runs failed; the state"
             f" at the check of {'a failing' if failing else 'the first'} run:"
@@ -309,7 +309,7 @@ async def _amain(args: argparse.Namespace) -> int:
             dialect=args.provider,
         )
     if replay:
-        _print_replay(args.seed, reports.values(), args.provider)
+        _print_replay(args.seed, reports.values())
     for report in reports.values():
         print(report.summary())
     if "ctxmgr" in reports and "naive" in reports:

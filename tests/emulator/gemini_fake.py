@@ -70,8 +70,6 @@ class _FakeSession:
         self, *, turns: Any = None, turn_complete: bool = True
     ) -> None:
         contents = [types.Content.model_validate(t) for t in (turns or [])]
-        if isinstance(turns, types.Content):
-            contents = [turns]
         self._server.client_contents.append((contents, turn_complete))
         self._server.history.extend(contents)
         if turn_complete:
