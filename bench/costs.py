@@ -1,7 +1,9 @@
-"""What each policy bills: the scripted support call, 120 turns and a 60-minute call.
+"""What each policy bills on the demo's call: a training call, shown, not judged.
 
 Runs ``ctxmgr.simulation`` (the same code as ``make demo``) and reads its table:
 every preset in a real AgentSession, beside the baselines and the offline floor.
+The presets were tuned on this call (it is one of ``heldout.TRAINING_CALLS``), so it
+carries no target: the cost targets are judged on the held-out calls (``heldout.py``).
 """
 
 from __future__ import annotations
@@ -10,13 +12,12 @@ import contextlib
 import io
 import re
 
-from _markdown import Section, Target
+from _markdown import Section
 
 from ctxmgr.presets import available_presets
-from ctxmgr.settings import Settings
 from ctxmgr.simulation import main as simulate
 
-CALLS = ((120, "120-turn script (~20 minutes)"), (370, "60-minute audio call (370 turns)"))
+CALLS = ((120, "120-turn script (~20 minutes)"),)
 BUDGET = 16_000
 BASELINES = (
     "no manager",
@@ -47,11 +48,13 @@ def _rows(turns: int) -> dict[str, list[str]]:
 
 
 def section() -> Section:
-    """The cost table of both calls, and the cost targets checked on each."""
+    """The cost table of the demo's call."""
     s = Section(
-        title="What each policy bills",
+        title="What each policy bills on the demo's call (a training call)",
         intro=(
-            f"The scripted support call at gpt-realtime prices (speech billed as audio,"
+            "The presets were tuned on this call: the figures say how they do where they were"
+            " tuned; the next section judges them on calls they never saw."
+            f" The scripted support call at gpt-realtime prices (speech billed as audio,"
             f" summaries at gpt-4o-mini's), budget {BUDGET:,} tokens, all in one run: presets"
             " in a real AgentSession with the stand-in model, baselines simulated over the"
             " same contexts, the floor found offline (DP). *x floor* is the cost over the"
@@ -61,9 +64,6 @@ def section() -> Section:
         header=("call", "policy", "cost $", "x floor", "compactions", "peak tokens", "lost"),
     )
     presets = available_presets()
-    summarizing = [
-        p for p in presets if Settings(policy=p, max_tokens=BUDGET).strategy != "trim"
-    ]
     for turns, label in CALLS:
         rows = _rows(turns)
         floor_usd = float(rows[FLOOR][COST])
@@ -74,26 +74,6 @@ def section() -> Section:
                 (label, name, f"{cost:.3f}", f"{cost / floor_usd:.2f}", cells[COMPACTIONS],
                  cells[PEAK], cells[LOST])
             )
-        best = min(summarizing, key=lambda p: float(rows[p][COST]))
-        best_usd = float(rows[best][COST])
-        cheapest_baseline = min(BASELINES, key=lambda b: float(rows[b][COST]))
-        baseline_usd = float(rows[cheapest_baseline][COST])
-        s.targets.append(
-            Target(
-                f"best summarizing preset vs the floor, {label}",
-                "<= 1.2x",
-                f"{best} {best_usd / floor_usd:.2f}x",
-                best_usd / floor_usd <= 1.2,
-            )
-        )
-        s.targets.append(
-            Target(
-                f"best preset vs every baseline, {label}",
-                "cheaper",
-                f"{best} ${best_usd:.3f} vs {cheapest_baseline} ${baseline_usd:.3f}",
-                best_usd < baseline_usd,
-            )
-        )
     s.notes.append(
         "Presets run with `max_tokens` set to the common budget (the realtime preset's own"
         " is 24,000). Items lost are counted from the contexts, not assumed."

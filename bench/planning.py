@@ -82,10 +82,15 @@ def section(encoding: tiktoken.Encoding) -> Section:
             measured < TARGET_S,
         )
     )
-    s.notes.append(
+    s.notes += [
         "The profile splits one plan at 10,000 items by function (own time, under cProfile,"
-        " whose overhead inflates the total but not much the shares)."
-    )
+        " whose overhead inflates the total but not much the shares).",
+        "A warm counter keeps the tally of the list it counted last (`TokenCounter.tally`):"
+        " each plan checks that the items are the same objects with the same content (a few"
+        " passes at C speed) rather than looking each one up; every fact the policy and the"
+        " guard read (counts, kinds, calls) comes from it. The manager counts the context"
+        " right before it plans, as here.",
+    ]
     return s
 
 

@@ -1,6 +1,6 @@
 """ctxmgr's benchmarks: every figure measured side by side in one run, as ratios.
 
-    python bench/run.py            # writes bench/results.md and prints it (~2 minutes)
+    python bench/run.py            # writes bench/results.md and prints it (~15 minutes)
     python bench/run.py --quick    # 20 concurrent sessions instead of 200 (a smoke run)
 
 Sections run in this process one after the other, except the concurrent-sessions one,
@@ -27,7 +27,9 @@ sys.path.insert(0, str(BENCH))
 import costs  # noqa: E402
 import counting  # noqa: E402
 import fleet  # noqa: E402
+import heldout  # noqa: E402
 import planning  # noqa: E402
+import stalls  # noqa: E402
 import turns  # noqa: E402
 from _markdown import Section, targets_table  # noqa: E402
 
@@ -45,8 +47,10 @@ def sections(*, sessions: int) -> list[tuple[str, Callable[[], Section]]]:
         ("token counting", lambda: counting.section(encoding)),
         ("plan + guard", lambda: planning.section(encoding)),
         ("per-turn overhead", turns.section),
+        ("event-loop stalls", stalls.section),
         (f"{sessions} concurrent sessions", lambda: fleet.section(sessions)),
         ("costs", costs.section),
+        ("held-out costs", heldout.section),
     ]
 
 

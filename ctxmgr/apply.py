@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import operator
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -34,6 +35,7 @@ from ._exceptions import RealtimeSyncError
 from .backends.base import Backend
 from .chat_items import dates_a_copy, reaches_server
 from .compose import live_union, weave
+from .digests import Digests, Fingerprint, fingerprints
 from .events import FailureStage, SkipReason
 from .guard import Boundary, KeepReason, TailWindow, frozen_boundary, guard_plan, guard_removals
 from .log import logger
@@ -41,7 +43,7 @@ from .plan import CompactionPlan
 from .signals import POLL_INTERVAL_S, wait_quiescent
 from .tokens import TokenCounter
 
-__all__ = ["Applier", "ApplyOutcome", "UpdateOutcome", "fingerprints"]
+__all__ = ["Applier", "ApplyOutcome", "BeforeDelete", "UpdateOutcome", "fingerprints"]
 
 QUIET_ATTEMPTS = 3
 """How often a step waits for a quiet moment again when one ended before its send."""
@@ -52,22 +54,8 @@ DELETE_ATTEMPTS = 3
 transient); what is still there after that is reported (``verify``)."""
 
 
-Fingerprint = tuple[bytes, str]
-"""An item's content digest, and its text (a message's; empty for other items)."""
-
-
-def fingerprints(chat_ctx: llm.ChatContext, ids: Collection[str]) -> dict[str, Fingerprint]:
-    """Content digests (and texts) of ``ids`` now, to recognise items that change before
-    the apply."""
-    wanted = set(ids)
-    return {
-        item.id: (
-            item._fingerprint(),
-            (item.raw_text_content or "") if isinstance(item, llm.ChatMessage) else "",
-        )
-        for item in chat_ctx.items
-        if item.id in wanted
-    }
+BeforeDelete = Callable[[CompactionPlan], Awaitable[None] | None]
+"""What runs right before a delete (the archive write): a function or a coroutine function."""
 
 
 def _rewritten(planned: Fingerprint | None, now: Fingerprint | None) -> bool:
@@ -161,10 +149,18 @@ def _same_text(copy: llm.ChatItem, live: llm.ChatItem) -> bool:
 
 
 _PAIR_TYPES = (llm.FunctionCall, llm.FunctionCallOutput)
+_ID = operator.attrgetter("id")
 
 
 class _NotQuiet(Exception):
     """A response or a tool started between the quiet moment and the send."""
+
+
+class _ArchiveFirst(Exception):
+    """The step's plan holds items not archived yet: they are written outside the lock."""
+
+    def __init__(self, plan: CompactionPlan) -> None:
+        self.plan = plan
 
 
 class _Skip(Exception):
@@ -207,6 +203,9 @@ class Applier:
         """When each item of the agent's context was first observed there (``observe``)."""
         self._observed: tuple[int, int, str | None] | None = None
         """The agent's item list as last observed: its identity, length and last id."""
+        self.digests = Digests()
+        """Fingerprints of the planned items, kept while they stay unchanged: each
+        re-validation compares them without digesting them all again."""
         self._removed: dict[str, bool] = {}
         """Ids removed on purpose (folded, trimmed, or by a guarded update), oldest first;
         True for those an update removed (the application's, not a compaction's)."""
@@ -230,18 +229,32 @@ class Applier:
         # An item that arrived unnoticed (one swapped for another in place) is noted at
         # the next change, as newer than it is: an update then keeps it, never removes it
         mark = (id(items), len(items), items[-1].id if items else None)
-        if mark == self._observed:
+        seen = self._observed
+        if mark == seen:
             return
         self._observed = mark
         entered, clock = self._entered, self._clock
+        if seen is not None and seen[0] == mark[0] and 0 < seen[1] < mark[1] and (
+            items[seen[1] - 1].id == seen[2]
+        ):
+            # the same list, grown at its end (most turns): only the new items are noted;
+            # ids that left it are dropped at the next other change
+            for item in items[seen[1] :]:
+                entered.setdefault(item.id, clock)
+            return
         self._entered = {i.id: entered.get(i.id, clock) for i in items}
 
     def was_removed(self, item_id: str) -> bool:
         """True when ``item_id`` was removed on purpose (folded, trimmed, or by an update)."""
         return item_id in self._removed
 
+    def holds_removed(self, items: Iterable[llm.ChatItem]) -> bool:
+        """True when one of ``items`` was removed on purpose: a copy taken before."""
+        return bool(self._removed) and not self._removed.keys().isdisjoint(map(_ID, items))
+
     def _forget(self, ids: Collection[str], *, by_update: bool = False) -> None:
         removed = self._removed
+        self.digests.forget(ids)
         for item_id in ids:
             removed.pop(item_id, None)
             removed[item_id] = by_update
@@ -256,7 +269,7 @@ class Applier:
         *,
         summary: llm.ChatMessage | None,
         planned_fingerprints: dict[str, Fingerprint],
-        before_delete: Callable[[CompactionPlan], None] | None = None,
+        before_delete: BeforeDelete | None = None,
     ) -> ApplyOutcome:
         """Apply ``plan`` (with ``summary`` for a summarize plan) safely, or leave the context.
 
@@ -265,8 +278,11 @@ class Applier:
             summary: the summary message replacing the span, ``None`` for a trim.
             planned_fingerprints: content digests of the planned items at plan time;
                 an item whose content changed since is kept.
-            before_delete: called with the final plan right before anything is deleted
-                (e.g. to archive the items); an exception aborts the delete.
+            before_delete: called with the plan before anything is deleted (e.g. to
+                archive the items); an exception aborts the delete. It may return an
+                awaitable (a write off the event loop): it runs outside the lock, before
+                the step that deletes, which validates the plan again and deletes nothing
+                that was not archived.
         """
         try:
             final = await self._apply(plan, summary, planned_fingerprints, before_delete)
@@ -287,7 +303,8 @@ class Applier:
             self._deleting = ()
             self._in_flight = ()
         self._forget(final.remove_ids)
-        kept = tuple(i for i in plan.remove_ids if i not in set(final.remove_ids))
+        gone = set(final.remove_ids)
+        kept = tuple(i for i in plan.remove_ids if i not in gone)
         return ApplyOutcome("applied", plan=final, kept_ids=kept)
 
     async def _apply(
@@ -295,13 +312,32 @@ class Applier:
         plan: CompactionPlan,
         summary: llm.ChatMessage | None,
         planned_fingerprints: dict[str, Fingerprint],
-        before_delete: Callable[[CompactionPlan], None] | None,
+        before_delete: BeforeDelete | None,
     ) -> CompactionPlan:
         two_step = summary is not None and self.backend.two_step
+        archived: set[str] = set()
+
+        async def archive(current: CompactionPlan) -> None:
+            """Run ``before_delete`` (the archive write) outside the lock, between quiet
+            moments: a write off the event loop takes time in which a reply may start."""
+            if before_delete is None:
+                return
+            try:
+                pending = before_delete(current)
+                if pending is not None:
+                    await pending
+            except Exception as e:  # noqa: BLE001
+                raise _Fail("archive", e) from e
+            archived.update(current.remove_ids)
+
+        def archived_first(current: CompactionPlan) -> None:
+            """Nothing is deleted that was not archived: a step whose plan holds an item
+            not written yet lets go of the lock to write it, then starts over."""
+            if before_delete is not None and not archived.issuperset(current.remove_ids):
+                raise _ArchiveFirst(current)
 
         async def first_step() -> CompactionPlan:
             current = self._revalidate(plan, planned_fingerprints, summary)
-            before = self._id_sets()
             if two_step:
                 assert summary is not None
                 await self._step(
@@ -314,7 +350,8 @@ class Applier:
                     raise
                 self._in_flight = (summary.id,)
                 return current
-            self._archive(before_delete, current)
+            archived_first(current)
+            before = self._id_sets()
             if summary is not None:
                 await self._step(
                     lambda: self._with_summary(current, summary, remove=True), "insert"
@@ -324,7 +361,7 @@ class Applier:
             self._verify(current, summary, before)
             return current
 
-        current = await self._while_quiet(first_step, stage=None)
+        current = await self._while_quiet(first_step, archive, stage=None)
         if not two_step:
             return current
 
@@ -345,24 +382,32 @@ class Applier:
             ):
                 # an update removed it between the steps: the span is all that is left
                 raise _Fail("delete", RuntimeError("the summary left before the delete"))
-            self._archive(before_delete, final)
+            archived_first(final)
             await self._delete(final)
             self._verify(final, summary, before)
             return final
 
-        return await self._while_quiet(delete_step, stage="delete")
+        return await self._while_quiet(delete_step, archive, stage="delete")
 
     async def _while_quiet(
-        self, step: Callable[[], Awaitable[CompactionPlan]], *, stage: FailureStage | None
+        self,
+        step: Callable[[], Awaitable[CompactionPlan]],
+        archive: Callable[[CompactionPlan], Awaitable[None]],
+        *,
+        stage: FailureStage | None,
     ) -> CompactionPlan:
         """Run ``step`` under the lock at a quiet moment; again if a response or a tool
-        started before its change was sent (nothing was sent then)."""
-        for _ in range(QUIET_ATTEMPTS):
+        started before its change was sent (nothing was sent then), or once what it
+        would delete is archived (the write waited for outside the lock)."""
+        attempts = 0
+        while attempts < QUIET_ATTEMPTS:
             try:
                 async with self._quiet_lock(stage=stage):
                     return await step()
+            except _ArchiveFirst as first:
+                await archive(first.plan)
             except _NotQuiet:
-                continue
+                attempts += 1
         if stage is None:
             raise _Skip("not_quiescent")
         raise _Fail(stage, TimeoutError("never quiet when the change was sent"))
@@ -406,19 +451,27 @@ class Applier:
         summary: llm.ChatMessage | None,
     ) -> CompactionPlan:
         items = [i for i in self._union() if summary is None or i.id != summary.id]
-        now = fingerprints(llm.ChatContext(items), plan.remove_ids)
-        if summary is not None and any(
-            self._edited_since(i, planned_fingerprints.get(i), now.get(i))
-            for i in plan.remove_ids
+        ids = plan.remove_ids
+        now = self.digests.of_ids(items, ids)
+        # the usual case, checked at C speed: every planned item there, as planned
+        as_planned = len(now) == len(ids) and all(
+            map(operator.eq, map(now.__getitem__, ids), map(planned_fingerprints.get, ids))
+        )
+        if (
+            summary is not None
+            and not (as_planned and self._removed.keys().isdisjoint(ids))
+            and any(self._edited_since(i, planned_fingerprints.get(i), now.get(i)) for i in ids)
         ):
             # the summary was written from the span as planned: an item removed or edited
             # since (the application's redaction) would come back inside its text
             raise _Skip("span_edited")
         pinned = self.backend.pinned_ids()
-        unchanged = tuple(
-            i
-            for i in plan.remove_ids
-            if now.get(i) == planned_fingerprints.get(i) and i not in pinned
+        unchanged = (
+            ids
+            if as_planned and not pinned
+            else tuple(
+                i for i in ids if now.get(i) == planned_fingerprints.get(i) and i not in pinned
+            )
         )
         if not unchanged:
             raise _Skip("plan_went_stale")
@@ -464,16 +517,24 @@ class Applier:
         locally, and stays.
         """
         tail = self._tail if tail is None else tail
-        confirmed = [i for i in items if i.id not in pinned]
-        counts = self._counter.count_items(confirmed)
-        ids = {i.id for i in confirmed}
-        local = [i for i in self.backend.read_local().items if i.id in ids]
-        local_tail = frozen_boundary(local, self._counter.count_items(local), tail)
-        recent = {i.id for i in local[local_tail.index :]}
-        found = frozen_boundary(confirmed, counts, tail, {*protected, *recent})
+        confirmed = [i for i in items if i.id not in pinned] if pinned else items
+        counted = self._counter.tally(confirmed)
+        if self.backend.read_remote() is None:
+            local, in_local = confirmed, counted  # no server: the agent's order is the only one
+        else:
+            ids = set(counted.ids)
+            local = [i for i in self.backend.read_local().items if i.id in ids]
+            in_local = self._counter.tally(local)
+        local_tail = frozen_boundary(local, in_local.counts, tail, tally=in_local)
+        recent = set(in_local.ids[local_tail.index :])
+        found = frozen_boundary(
+            confirmed, counted.counts, tail, {*protected, *recent}, tally=counted
+        )
         if found.index >= len(confirmed):
             return Boundary(len(items), found.reason)
-        first_frozen = confirmed[found.index].id
+        if confirmed is items:
+            return found
+        first_frozen = counted.ids[found.index]
         return Boundary(next(n for n, i in enumerate(items) if i.id == first_frozen), found.reason)
 
     async def _delete(self, plan: CompactionPlan) -> None:
@@ -608,16 +669,6 @@ class Applier:
         self._deleting = tuple(remove_ids)
         gone = set(remove_ids)
         return llm.ChatContext([i for i in self._union() if i.id not in gone])
-
-    def _archive(
-        self, before_delete: Callable[[CompactionPlan], None] | None, plan: CompactionPlan
-    ) -> None:
-        if before_delete is None:
-            return
-        try:
-            before_delete(plan)
-        except Exception as e:  # noqa: BLE001
-            raise _Fail("archive", e) from e
 
     # -- foreign updates -----------------------------------------------------------------
 

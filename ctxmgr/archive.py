@@ -3,6 +3,7 @@
 ```python
 archive = SQLiteArchive("calls.db")          # or MemoryArchive() (the default)
 archive.write("call-42", items, summary_id="item_abc")
+await archive.awrite("call-42", items, summary_id="item_abc")   # off the event loop
 archive.search("call-42", "order number", limit=3)
 archive.compactions("call-42")               # what each compaction replaced, for audits
 ```
@@ -13,11 +14,13 @@ ever put in a log message.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import threading
 import time
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -116,6 +119,10 @@ class Archive(Protocol):
     # optional: ``forget(session_id, item_ids, quotes) -> int`` removes items and
     # blanks ``quotes`` in the stored summaries (``ContextManager.forget`` refuses
     # an archive without it)
+    #
+    # optional: ``async awrite(...)``, ``write`` off the event loop, and ``async
+    # aclose()``, which closes after the writes in flight. ``ContextManager`` awaits
+    # them when present; an archive without them is written on the event loop
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -339,6 +346,36 @@ class SQLiteArchive:
                 raise
         return removed
 
+    async def awrite(
+        self,
+        session_id: str,
+        items: Sequence[llm.ChatItem],
+        *,
+        compaction_id: str,
+        summary_id: str | None,
+        summary_text: str | None = None,
+    ) -> int:
+        """``write`` in ctxmgr's archive thread: the event loop runs on meanwhile.
+
+        Writes run one at a time, in the order they were asked for (one thread for
+        every archive of the process).
+        """
+
+        def write() -> int:
+            return self.write(
+                session_id,
+                items,
+                compaction_id=compaction_id,
+                summary_id=summary_id,
+                summary_text=summary_text,
+            )
+
+        return await asyncio.get_running_loop().run_in_executor(_writer(), write)
+
+    async def aclose(self) -> None:
+        """``close`` in the archive thread, after the writes asked for before."""
+        await asyncio.get_running_loop().run_in_executor(_writer(), self.close)
+
     def sessions(self) -> list[str]:
         """Session ids present in the database, oldest first."""
         with self._lock:
@@ -365,6 +402,19 @@ class MemoryArchive(SQLiteArchive):
         # the database goes with the object; until then it stays readable, so an audit
         # after ``ContextManager.aclose()`` (which closes the archive it made) still works
         pass
+
+
+_WRITER: ThreadPoolExecutor | None = None
+_WRITER_LOCK = threading.Lock()
+
+
+def _writer() -> ThreadPoolExecutor:
+    """The one thread archive writes run in (made at the first write)."""
+    global _WRITER
+    with _WRITER_LOCK:
+        if _WRITER is None:
+            _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctxmgr-archive")
+        return _WRITER
 
 
 def _create_fts(db: sqlite3.Connection) -> bool:
@@ -434,6 +484,38 @@ def _group(items: list[ArchivedItem], summary_texts: dict[str, str]) -> list[Com
         Compaction(cid, rows[0].summary_id, tuple(rows), summary_texts.get(cid))
         for cid, rows in groups.items()
     ]
+
+
+async def store(
+    archive: Archive,
+    session_id: str,
+    items: Sequence[llm.ChatItem],
+    *,
+    compaction_id: str,
+    summary_id: str | None,
+    summary_text: str | None = None,
+) -> int:
+    """``archive.write``, off the event loop when the archive can (``awrite``)."""
+    awrite = getattr(archive, "awrite", None)
+    if awrite is None:
+        return archive.write(
+            session_id, items, compaction_id=compaction_id, summary_id=summary_id,
+            summary_text=summary_text,
+        )
+    written: int = await awrite(
+        session_id, items, compaction_id=compaction_id, summary_id=summary_id,
+        summary_text=summary_text,
+    )
+    return written
+
+
+async def close(archive: Archive) -> None:
+    """``archive.close``, after the writes in flight when the archive can (``aclose``)."""
+    aclose = getattr(archive, "aclose", None)
+    if aclose is None:
+        archive.close()
+    else:
+        await aclose()
 
 
 def open_archive(path: str | None) -> Archive:

@@ -17,6 +17,15 @@ __all__ = [
     "reaches_server",
     "pair_key",
     "oldest_in_progress_index",
+    "INSTRUCTION",
+    "STRUCTURAL",
+    "SUMMARY",
+    "USER_TURN",
+    "CALL",
+    "OUTPUT",
+    "RUNNING",
+    "MESSAGE",
+    "kind_of",
 ]
 
 SUMMARY_MARKER = "is_summary"
@@ -73,27 +82,43 @@ def pair_key(item: llm.ChatItem) -> str | None:
     return None
 
 
-def group_units(items: Sequence[llm.ChatItem]) -> dict[str, str]:
-    """Map each call/output item id to the id of its unit (call_id, merged across ``group_id``)."""
-    parent: dict[str, str] = {}
+# What an item is, as bit flags: ``kind_of`` answers the predicates above in one read of
+# the item, so that a walk over ten thousand items can test plain ints instead.
+INSTRUCTION = 1
+"""``is_instruction``."""
+STRUCTURAL = 2
+"""``is_structural``."""
+SUMMARY = 4
+"""``is_summary``."""
+USER_TURN = 8
+"""``is_user_turn_start``."""
+CALL = 16
+"""A function call."""
+OUTPUT = 32
+"""A function call's output."""
+RUNNING = 64
+"""A call livekit marked as its running placeholder (with ``CALL``)."""
+MESSAGE = 128
+"""A chat message, whatever its role (with the flags above that hold for it)."""
 
-    def find(key: str) -> str:
-        while parent.setdefault(key, key) != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
 
-    for item in items:
-        if isinstance(item, llm.FunctionCall) and item.group_id:
-            a, b = find(f"call:{item.call_id}"), find(f"group:{item.group_id}")
-            if a != b:
-                parent[a] = b
-    units: dict[str, str] = {}
-    for item in items:
-        key = pair_key(item)
-        if key is not None:
-            units[item.id] = find(key)
-    return units
+def kind_of(item: llm.ChatItem) -> int:
+    """The flags above that hold for ``item`` (0 for an assistant message, for instance).
+
+    They read fields livekit sets when it makes an item (type, role, ``extra``), never
+    its content, so they hold for the life of the object.
+    """
+    if isinstance(item, llm.ChatMessage):
+        if item.extra.get(SUMMARY_MARKER) is True:
+            return MESSAGE | SUMMARY
+        if item.role == "user":
+            return MESSAGE | USER_TURN
+        return MESSAGE | INSTRUCTION if item.role in ("system", "developer") else MESSAGE
+    if isinstance(item, llm.FunctionCall):
+        return CALL | RUNNING if item.extra.get(RUNNING_PLACEHOLDER_KEY) else CALL
+    if isinstance(item, llm.FunctionCallOutput):
+        return OUTPUT
+    return STRUCTURAL if is_structural(item) else 0
 
 
 def oldest_in_progress_index(items: Sequence[llm.ChatItem]) -> int | None:

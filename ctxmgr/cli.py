@@ -329,6 +329,11 @@ def _source_name(policy: str) -> str:
 def _water_marks(settings: Settings) -> str:
     high = settings.high_water_tokens
     start = f"compacts at {high} tokens" if high is not None else "compacts on its trigger"
+    if settings.trigger.price_model is not None:
+        start = (
+            f"compacts when it pays at {settings.trigger.price_model} prices (the cost rule),"
+            f" {'at the latest at ' + str(high) + ' tokens' if high is not None else ''}"
+        ).rstrip(", ")
     return (
         f"{start}, down to {settings.effective_target_tokens};"
         f" budget {settings.max_tokens} tokens"

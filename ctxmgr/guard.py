@@ -15,21 +15,23 @@ not touch) or rejects it (returns no plan); it never lets a violation through:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from bisect import bisect_left
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from livekit.agents import llm
 
 from .chat_items import (
-    group_units,
-    is_instruction,
-    is_structural,
-    is_summary,
+    INSTRUCTION,
+    STRUCTURAL,
+    SUMMARY,
+    USER_TURN,
     is_user_turn_start,
     oldest_in_progress_index,
 )
 from .plan import CompactionPlan
+from .tally import Tally
 from .tokens import REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TokenCounter
 
 __all__ = [
@@ -92,14 +94,21 @@ def frozen_boundary(
     counts: Sequence[int],
     tail: TailWindow,
     protected_ids: Collection[str] = (),
+    *,
+    tally: Tally | None = None,
 ) -> Boundary:
-    """The first index no compaction may touch, and the rule that put it there."""
+    """The first index no compaction may touch, and the rule that put it there.
+
+    Args:
+        tally: ``items``' tally, when the caller has one: its facts are read instead of
+            the items (the same answer, faster).
+    """
     candidates: list[tuple[int, KeepReason]] = []
     if tail.keep_last_turns > 0:
         # from the end: only the tail is walked
         seen, start = 0, 0
         for i in range(len(items) - 1, -1, -1):
-            if is_user_turn_start(items[i]):
+            if tally.kinds[i] & USER_TURN if tally is not None else is_user_turn_start(items[i]):
                 seen += 1
                 if seen == tail.keep_last_turns:
                     start = i
@@ -112,10 +121,11 @@ def frozen_boundary(
             total += counts[index]
         candidates.append((index, "tail_tokens"))
     if protected_ids:
-        first = next((i for i, item in enumerate(items) if item.id in protected_ids), None)
+        ids = tally.ids if tally is not None else [item.id for item in items]
+        first = next((i for i, item_id in enumerate(ids) if item_id in protected_ids), None)
         if first is not None:
             candidates.append((first, "protected"))
-    in_progress = oldest_in_progress_index(items)
+    in_progress = tally.oldest_in_progress() if tally is not None else oldest_in_progress_index(items)
     if in_progress is not None:
         candidates.append((in_progress, "in_progress"))
     if not candidates:
@@ -134,6 +144,7 @@ def guard_plan(
     summary_tokens: int = 0,
     counts: Sequence[int] | None = None,
     boundary: Boundary | None = None,
+    tally: Tally | None = None,
 ) -> GuardResult:
     """Check ``plan`` against the live items; return the largest safe part of it.
 
@@ -146,46 +157,47 @@ def guard_plan(
         summary_tokens: expected size of the new summary, for ``tokens_after``.
         counts: per-item token counts of ``chat_ctx`` when the caller has them already.
         boundary: ``frozen_boundary`` of ``chat_ctx`` with the same arguments, likewise.
+        tally: ``counter.tally`` of ``chat_ctx``, likewise.
     """
     items = list(chat_ctx.items if isinstance(chat_ctx, llm.ChatContext) else chat_ctx)
+    if tally is None:
+        tally = counter.tally(items)
     if counts is None:
-        counts = counter.count_items(items)
-    index_of = {item.id: i for i, item in enumerate(items)}
-
-    def policy_rule(item: llm.ChatItem) -> KeepReason | None:
-        if is_instruction(item):
-            return "instruction"
-        if is_structural(item):
-            return "structural"
-        if is_summary(item) and plan.action == "trim":
-            return "summary"
-        return None
-
+        counts = tally.counts
+    if boundary is None:
+        boundary = frozen_boundary(items, counts, tail, protected_ids, tally=tally)
+    # invariant 4: what no plan touches, and summaries, which only a summary may fold
+    forbidden = INSTRUCTION | STRUCTURAL | (SUMMARY if plan.action == "trim" else 0)
     ordered, kept = _allowed(
-        items,
-        counts,
-        index_of,
-        plan.remove_ids,
-        boundary if boundary is not None else frozen_boundary(items, counts, tail, protected_ids),
-        rule=policy_rule,
-        contiguous=plan.action == "summarize",
+        tally, plan.remove_ids, boundary, forbidden=forbidden, contiguous=plan.action == "summarize"
     )
     if not ordered:
         return GuardResult(None, kept)
 
-    first = index_of[ordered[0]]
-    removed_tokens = sum(counts[index_of[i]] for i in ordered)
+    ids = tally.ids
+    first = ordered[0]
+    if isinstance(ordered, range):
+        removed_tokens = sum(counts[first : ordered.stop])
+    else:
+        removed_tokens = sum(map(counts.__getitem__, ordered))
     tokens_before = sum(counts) + REPLY_PRIMING_TOKENS
     tokens_after = tokens_before - removed_tokens
     if plan.action == "summarize":
         tokens_after += summary_tokens + TOKENS_PER_MESSAGE + 1
+    inside = _members(ordered)
     guarded = replace(
         plan,
-        remove_ids=tuple(ordered),
-        insert_after_id=items[first - 1].id if first > 0 else None,
+        remove_ids=(
+            ids[first : ordered.stop]
+            if isinstance(ordered, range)
+            else tuple(map(ids.__getitem__, ordered))
+        ),
+        insert_after_id=ids[first - 1] if first > 0 else None,
         tokens_before=tokens_before,
         tokens_after=tokens_after,
-        folded_summary_ids=tuple(i for i in ordered if is_summary(items[index_of[i]])),
+        folded_summary_ids=tuple(
+            ids[i] for i in tally.marked if tally.kinds[i] & SUMMARY and i in inside
+        ),
     )
     return GuardResult(guarded, kept)
 
@@ -213,84 +225,116 @@ def guard_removals(
         The ids that may go, and ``(id, reason)`` for each id kept.
     """
     items = list(chat_ctx.items if isinstance(chat_ctx, llm.ChatContext) else chat_ctx)
-    counts = counter.count_items(items)
-    index_of = {item.id: i for i, item in enumerate(items)}
-    wanted = [item.id for item in items if item.id in set(remove_ids)]
-    ordered, kept = _allowed(
-        items,
-        counts,
-        index_of,
-        wanted,
-        boundary if boundary is not None else frozen_boundary(items, counts, tail, protected_ids),
-        rule=lambda item: None,
-        contiguous=False,
-    )
-    return frozenset(ordered), kept
+    tally = counter.tally(items)
+    wanted_set = set(remove_ids)
+    wanted = [item_id for item_id in tally.ids if item_id in wanted_set]
+    if boundary is None:
+        boundary = frozen_boundary(items, tally.counts, tail, protected_ids, tally=tally)
+    ordered, kept = _allowed(tally, wanted, boundary, forbidden=0, contiguous=False)
+    return frozenset(map(tally.ids.__getitem__, ordered)), kept
+
+
+_Indices = range | list[int]
+"""Item indices in context order: a ``range`` when they are one run (the usual plan)."""
 
 
 def _allowed(
-    items: Sequence[llm.ChatItem],
-    counts: Sequence[int],
-    index_of: dict[str, int],
+    tally: Tally,
     wanted: Sequence[str],
     boundary: Boundary,
     *,
-    rule: Callable[[llm.ChatItem], KeepReason | None],
+    forbidden: int,
     contiguous: bool,
-) -> tuple[list[str], tuple[tuple[str, KeepReason], ...]]:
-    kept: dict[str, KeepReason] = {}
-    removable: set[str] = set()
-    for item_id in wanted:
-        i = index_of.get(item_id)
-        if i is None:
-            kept[item_id] = "missing"
-            continue
-        reason = boundary.reason if i >= boundary.index else rule(items[i])
-        if reason is not None:
-            kept[item_id] = reason
-        else:
-            removable.add(item_id)
+) -> tuple[_Indices, tuple[tuple[str, KeepReason], ...]]:
+    """The indices of ``wanted`` that may go, in context order, and why each other was kept.
 
-    units = group_units(items)
-    members: dict[str, list[str]] = {}
-    for member_id, unit_id in units.items():
-        members.setdefault(unit_id, []).append(member_id)
+    ``forbidden``: the kinds (``chat_items`` flags) a plan may not remove.
+    """
+    ids, kinds = tally.ids, tally.kinds
+    refused: dict[str, KeepReason] = {}
+    at = _positions(ids, wanted)
+    if len(at) < len(wanted):
+        present = {ids[i] for i in at}
+        refused.update((item_id, "missing") for item_id in wanted if item_id not in present)
+    cut = bisect_left(at, boundary.index)
+    for i in at[cut:]:
+        assert boundary.reason is not None  # an index past the boundary: one was set
+        refused[ids[i]] = boundary.reason
+    ordered: _Indices = at[:cut]
+    if forbidden:
+        inside = _members(ordered)
+        ruled = [i for i in tally.marked if kinds[i] & forbidden and i in inside]
+        refused.update((ids[i], _rule(kinds[i])) for i in ruled)
+        ordered = _without(ordered, ruled)
+    # reported in the order the caller named them
+    kept = {i: refused[i] for i in wanted if i in refused} if refused else {}
+
+    members = tally.members()
     # Pair closure and (for a summary) contiguity each shrink the set; repeat until
     # neither changes it, so that neither can undo the other.
     while True:
-        size = len(removable)
-        for item_id in list(removable):
-            unit = units.get(item_id)
-            if unit is not None and not all(m in removable for m in members[unit]):
-                removable.discard(item_id)
-                kept[item_id] = "pair"
-        ordered = [item.id for item in items if item.id in removable]
+        size = len(ordered)
+        inside = _members(ordered)
+        split = []
+        for group in members.values():
+            going = [m for m in group if m in inside]
+            if going and len(going) < len(group):
+                split += going
+        for i in split:
+            kept[ids[i]] = "pair"
+        ordered = _without(ordered, split)
         if contiguous and ordered:
-            ordered = _contiguous_prefix(items, index_of, ordered, removable, kept)
-            removable = set(ordered)
-        if len(removable) == size:
+            ordered = _contiguous_prefix(tally, ordered, kept)
+        if len(ordered) == size:
             return ordered, tuple(kept.items())
 
 
+def _positions(ids: Sequence[str], wanted: Sequence[str]) -> _Indices:
+    """Where ``wanted``'s ids are in ``ids``, in context order (the absent ones left out)."""
+    if wanted and wanted[0] in ids:
+        # the usual plan names one run of the context: two scans at C speed find it
+        start = ids.index(wanted[0])
+        if tuple(ids[start : start + len(wanted)]) == tuple(wanted):
+            return range(start, start + len(wanted))
+    wanted_set = set(wanted)
+    return [i for i, item_id in enumerate(ids) if item_id in wanted_set]
+
+
+def _members(indices: _Indices) -> Collection[int]:
+    """``indices`` for membership tests (a range answers them as it is)."""
+    return indices if isinstance(indices, range) else set(indices)
+
+
+def _without(indices: _Indices, dropped: Collection[int]) -> _Indices:
+    if not dropped:
+        return indices
+    gone = set(dropped)
+    return [i for i in indices if i not in gone]
+
+
+def _rule(kind: int) -> KeepReason:
+    if kind & INSTRUCTION:
+        return "instruction"
+    if kind & STRUCTURAL:
+        return "structural"
+    return "summary"
+
+
 def _contiguous_prefix(
-    items: Sequence[llm.ChatItem],
-    index_of: dict[str, int],
-    ordered: list[str],
-    removable: set[str],
-    kept: dict[str, KeepReason],
-) -> list[str]:
+    tally: Tally, ordered: _Indices, kept: dict[str, KeepReason]
+) -> _Indices:
     # A summary replaces one span: a kept conversational item inside it would end up
-    # after the summary of things said later, so the span stops there.
-    span: list[str] = []
-    for item in items[index_of[ordered[0]] :]:
-        if item.id in removable:
-            span.append(item.id)
-        elif is_instruction(item) or is_structural(item):
-            continue
-        else:
-            break
-    in_span = set(span)
-    for item_id in ordered:
-        if item_id not in in_span:
-            kept[item_id] = "not_contiguous"
-    return span
+    # after the summary of things said later, so the span stops there. Instructions and
+    # bookkeeping inside it stay where they are.
+    if isinstance(ordered, range):
+        return ordered
+    kinds = tally.kinds
+    for j in range(1, len(ordered)):
+        before, at = ordered[j - 1], ordered[j]
+        if at > before + 1 and any(
+            not kinds[i] & (INSTRUCTION | STRUCTURAL) for i in range(before + 1, at)
+        ):
+            for i in ordered[j:]:
+                kept[tally.ids[i]] = "not_contiguous"
+            return ordered[:j]
+    return ordered

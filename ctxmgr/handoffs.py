@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 from livekit.agents import Agent, AgentTask
 
+from ._listeners import listener
 from .events import EventTypes
 from .log import logger
 
@@ -45,8 +46,9 @@ class HandoffFollower:
         self._forward = forward
         self.managers: list[ContextManager] = []
         """The managers attached so far, oldest first."""
+        self._on_event = listener(self._check)
         for event in _WATCHED:
-            session.on(event, self._check)
+            session.on(event, self._on_event)
 
     def _check(self, _ev: Any = None) -> None:
         agent = getattr(self._session, "_agent", None)  # current_agent raises before start
@@ -63,5 +65,5 @@ class HandoffFollower:
     async def aclose(self) -> None:
         """Stop following, and close the managers attached (the context stays as it is)."""
         for event in _WATCHED:
-            self._session.off(event, self._check)
+            self._session.off(event, self._on_event)
         await asyncio.gather(*(m.aclose() for m in self.managers), return_exceptions=True)

@@ -31,11 +31,13 @@ from livekit.agents import Agent, llm, utils
 from livekit.agents.metrics import RealtimeModelMetrics
 
 from ._exceptions import AttachError, SummarizerError
+from . import archive as archives
 from .archive import Archive, ArchivedItem, open_archive, redact
-from .apply import Applier, ApplyOutcome, UpdateOutcome, fingerprints
+from .apply import Applier, ApplyOutcome, BeforeDelete, UpdateOutcome
 from .backends import AgentBackend
-from .chat_items import is_summary
+from .chat_items import is_instruction, is_summary
 from .compose import live_union
+from .cost_trigger import CostTrigger, estimate_cut, tools_tokens
 from .events import (
     CompactionAppliedEvent,
     CompactionFailedEvent,
@@ -51,6 +53,7 @@ from .events import (
     SkipReason,
     UpdateGuardedEvent,
 )
+from ._listeners import listener
 from .log import logger
 from .remote import MirrorKeeper
 from .guard import TailWindow
@@ -129,6 +132,16 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             target_tokens=self._settings.effective_target_tokens, tail=self._policy.tail
         )
         self._trigger = Trigger.from_settings(self._settings)
+        self._cost_rule = CostTrigger.from_settings(self._settings)
+        self._cost_due = False
+        """The cost rule found a compaction due at the last response."""
+        self._outside: tuple[tuple[str, tuple[int, ...]], int] | None = None
+        self._sent_text: int | None = None
+        """Text tokens of the context last sent (what the next usage report bills)."""
+        self._usage_pair: tuple[int, int] | None = None
+        """(text, billed) tokens of the last response reported since the last compaction."""
+        self._speech_scale = 1.0
+        """Billed tokens per transcript token of a spoken turn, learnt from usage reports."""
         self._counter = TokenCounter(
             model=self._settings.model,
             encoding=self._settings.encoding,
@@ -153,6 +166,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._quick: tuple[list[Any], int, int, int] | None = None
         self._round_lock = asyncio.Lock()
         self._manual_rounds: set[asyncio.Task[CompactionResult]] = set()
+        self._late_writes: set[asyncio.Task[None]] = set()
+        """Archive writes of late transcripts (``_drop_late_arrival``) in flight."""
+        self._listeners: dict[str, Callable[[Any], None]] = {}
+        """The callbacks ``_bind`` gave the session and the realtime session, by event."""
         self._deferred_removals: set[str] = set()
         self._deferred_tail: TailWindow | None = None
         self._deferred_task: asyncio.Task[None] | None = None
@@ -273,11 +290,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self.detach()
         self._state = _State.CLOSED
         self._abandon_rounds(rounds)
-        await asyncio.gather(*rounds, return_exceptions=True)
+        await asyncio.gather(*rounds, *self._late_writes, return_exceptions=True)
         if self._follower is not None:
             await self._follower.aclose()
         if self._archive is not None and self._owns_archive:
-            self._archive.close()  # an archive passed in belongs to the caller
+            await archives.close(self._archive)  # an archive passed in belongs to the caller
 
     def _add_recall_tool(self, agent: Agent) -> None:
         assert self._archive is not None
@@ -393,6 +410,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return
         if backend.two_step:
             return  # a realtime model is not sent requests this way
+        self._on_response(chat_ctx)
         task, bound = self._task, self._settings.first_reply_wait_s
         if task is not None and not task.done():
             if self._counter.count(chat_ctx) > self._settings.max_tokens:
@@ -400,7 +418,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                 if not done:
                     self._summary_too_late.set()  # the round gives its summary up and trims
                     await asyncio.wait({task}, timeout=bound)
-        if any(applier.was_removed(i.id) for i in chat_ctx.items):
+        if applier.holds_removed(chat_ctx.items):
             chat_ctx.items[:] = [i for i in chat_ctx.items if not applier.was_removed(i.id)]
             for item in backend.read_local().items:
                 if is_summary(item) and chat_ctx.get_by_id(item.id) is None:
@@ -418,8 +436,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return
         self._unbind()
         self._session = session
+        on_activity = listener(self._on_session_activity)
+        self._listeners = {event: on_activity for event in _SESSION_EVENTS}
         for event in _SESSION_EVENTS:
-            session.on(event, self._on_session_activity)
+            session.on(event, on_activity)
         session.on("close", self._on_session_close)
         activity = getattr(self._agent, "_activity", None)
         self._rt_session = activity.realtime_llm_session if activity is not None else None
@@ -427,9 +447,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             # before our own observer: it reads the mirror's order
             self._mirror_keeper = MirrorKeeper(self._rt_session)
             # per-response usage straight from the model (the session-level event is deprecated)
-            self._rt_session.on("metrics_collected", self._on_metrics)
+            self._listeners["metrics_collected"] = listener(self._on_metrics)
             # livekit adds its placeholder for a server item on this event, before ours runs
-            self._rt_session.on("remote_item_added", self._observe)
+            self._listeners["remote_item_added"] = listener(self._observe)
+            for event in ("metrics_collected", "remote_item_added"):
+                self._rt_session.on(event, self._listeners[event])
         self._observe(None)
         self._check_trigger()  # history it starts with (preloaded, handed over) counts too
         if self._settings.follow_handoffs and not self._is_follower and self._follower is None:
@@ -452,11 +474,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if self._session is None:
             return
         for event in _SESSION_EVENTS:
-            self._session.off(event, self._on_session_activity)
+            self._session.off(event, self._listeners[event])
         self._session.off("close", self._on_session_close)
         if self._rt_session is not None:
-            self._rt_session.off("metrics_collected", self._on_metrics)
-            self._rt_session.off("remote_item_added", self._observe)
+            for event in ("metrics_collected", "remote_item_added"):
+                self._rt_session.off(event, self._listeners[event])
             self._rt_session = None
         if self._mirror_keeper is not None:
             self._mirror_keeper.close()
@@ -487,7 +509,17 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def _on_metrics(self, metrics: Any) -> None:
         self._observe(None)  # a response is done: a step waiting for a quiet moment looks now
         if isinstance(metrics, RealtimeModelMetrics) and not metrics.cancelled:
-            self.report_usage(metrics.input_tokens)
+            if self._cost_rule is not None and self._backend is not None:
+                local = self._backend.read_local()
+                # what this usage billed: the context before the response's own output
+                end = len(local.items)
+                while end and _is_output(local.items[end - 1]):
+                    end -= 1
+                self._sent_text = sum(self._counter.count_items(local.items[:end]))
+                self.report_usage(metrics.input_tokens)
+                self._on_response(local)
+            else:
+                self.report_usage(metrics.input_tokens)
 
     def report_usage(self, input_tokens: int) -> None:
         """Tell the manager how many input tokens the model was billed for its last response.
@@ -497,6 +529,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         are scaled to it. It is dropped after a compaction until the next report.
         """
         self._stats.server_input_tokens = input_tokens
+        if self._cost_rule is not None:
+            self._pair_usage(input_tokens)
 
     def _observe(self, _ev: Any) -> None:
         if self._applier is not None:
@@ -549,9 +583,19 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         logger.info("a late transcript of a folded turn was archived", extra={"item_id": item.id})
         if self._archive is not None:
             copy = item.model_copy(update={"id": f"{item.id}_late"})
-            self._archive.write(
-                self.session_id, [copy], compaction_id="late_arrival", summary_id=None
+            write = asyncio.create_task(self._archive_late(self._archive, copy))
+            self._late_writes.add(write)
+            write.add_done_callback(self._late_writes.discard)
+
+    async def _archive_late(self, archive: Archive, item: llm.ChatItem) -> None:
+        """Archive a late transcript off the event loop; a failure is logged (the item has
+        left the context already: nothing is waiting on the write)."""
+        try:
+            await archives.store(
+                archive, self.session_id, [item], compaction_id="late_arrival", summary_id=None
             )
+        except Exception:  # noqa: BLE001 - a background failure becomes a log line
+            logger.warning("a late transcript could not be archived", exc_info=True)
 
     def _after_round(self, task: asyncio.Task[CompactionResult]) -> None:
         if task.cancelled() or task.exception() is not None or task.result().status != "applied":
@@ -566,7 +610,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         return self._round_lock.locked() or (self._task is not None and not self._task.done())
 
     async def wait_idle(self, timeout: float | None = None) -> None:
-        """Wait until no compaction round is in flight (for tests and scripts).
+        """Wait until no compaction round is in flight, nor an archive write of a late
+        transcript (for tests and scripts).
 
         A round the trigger starts meanwhile is waited for too. Waiting never cancels a
         round; ``TimeoutError`` after ``timeout`` seconds (``None``: no limit).
@@ -579,6 +624,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                     await asyncio.wait({task})  # unlike gather, never cancels the round
                 elif self._round_lock.locked():
                     await asyncio.sleep(POLL_INTERVAL_S)
+                elif self._late_writes:
+                    await asyncio.wait(set(self._late_writes))
                 else:
                     return
 
@@ -689,9 +736,62 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         by (high-water - target), a normal cycle's growth, or to get three quarters of
         the way from the high-water mark to ``max_tokens``.
         """
+        if self._cost_due:
+            return True
         if not self._trigger.check(tokens=tokens, items=items).fire:
             return False
         return self._rearm_at is None or tokens >= self._rearm_at
+
+    def _reset_cost_rule(self) -> None:
+        self._cost_due = False
+        self._usage_pair = None  # the context shrank: growth is measured afresh
+        if self._cost_rule is not None:
+            self._cost_rule.reset()
+
+    def _on_response(self, sent: llm.ChatContext) -> None:
+        """A response was sent ``sent``: the cost rule adds what it carried (see
+        ``ctxmgr.cost_trigger``)."""
+        rule = self._cost_rule
+        if rule is None or self._backend is None:
+            return
+        counts = self._counter.count_items(sent.items)
+        self._sent_text = sum(counts)
+        cut = estimate_cut(
+            sent.items,
+            counts,
+            self._policy.tail,
+            protected_ids=self._backend.protected_ids(),
+            speech_scale=self._speech_scale,
+            outside_tokens=self._outside_tokens(sent),
+        )
+        self._cost_due = rule.on_response(cut)
+
+    def _pair_usage(self, billed: int) -> None:
+        """Learn what the provider bills per transcript token from what it reported for
+        the context last sent: the growth of its count over the growth of the text count
+        between two responses (the new turns; audio is billed per second)."""
+        text = self._sent_text
+        if text is None:
+            return
+        previous, self._usage_pair = self._usage_pair, (text, billed)
+        if previous is None or text <= previous[0] or billed < previous[1]:
+            return
+        ratio = min(20.0, max(1.0, (billed - previous[1]) / (text - previous[0])))
+        self._speech_scale = ratio if self._speech_scale == 1.0 else 0.8 * self._speech_scale + 0.2 * ratio
+
+    def _outside_tokens(self, sent: llm.ChatContext) -> int:
+        """What the model is sent besides ``sent``'s items: the tool definitions, and on a
+        realtime session the instructions (not an item there). Counted once per change."""
+        agent = self._agent
+        if agent is None:
+            return 0
+        tools = list(agent.tools)
+        instructions = "" if any(is_instruction(i) for i in sent.items) else str(agent.instructions)
+        key = (instructions, tuple(id(t) for t in tools))
+        if self._outside is None or self._outside[0] != key:
+            total = tools_tokens(tools, self._counter) + self._counter.count_text(instructions)
+            self._outside = (key, total)
+        return self._outside[1]
 
     def _planning_counter(self) -> TokenCounter:
         """The counter in the units the trigger used (the server's, when it reported more)."""
@@ -769,6 +869,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         except Exception as e:  # noqa: BLE001 - a custom policy's bug is a failed round
             return self._fail(utils.shortuuid("compaction_"), "plan", e)
         if plan is None:
+            self._reset_cost_rule()  # nothing to fold: renting starts over
             return self._skip("nothing_to_compact", tokens)
         resting = plan.action == "summarize" and time.monotonic() < self._summarizer_rests_until
         if resting and plan.fallback != "trim":
@@ -800,7 +901,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         """The started round: write the summary (or fall back to a trim), then apply."""
         if resting:  # the summarizer failed lately: the fallback runs at once
             return await self._fallback_trim(request_id, tokens, started, "summarizer_failed")
-        planned = fingerprints(live, plan.remove_ids)
+        planned = await self._applier_or_raise().digests.taken(live, plan.remove_ids)
         summary: llm.ChatMessage | None = None
         usage = (0, 0)
         try:
@@ -885,7 +986,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         outcome = await self._applier_or_raise().apply(
             plan,
             summary=None,
-            planned_fingerprints=fingerprints(live, plan.remove_ids),
+            planned_fingerprints=await self._applier_or_raise().digests.taken(
+                live, plan.remove_ids
+            ),
             before_delete=self._archiver(request_id, None),
         )
         return self._report(
@@ -897,8 +1000,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     ) -> tuple[llm.ChatMessage, tuple[int, int]]:
         summarizer_llm = self._resolve_summarizer_llm()
         wanted = set(plan.remove_ids)
-        # copies: the summary is written from the plan-time content, off the reply path
-        span = [item.model_copy(deep=True) for item in live.items if item.id in wanted]
+        # no copies: the summarizer reads the span before its request, and an item that
+        # changed since the plan is kept at the apply (its fingerprint tells)
+        span = [i for i in live.items if i.id in wanted]
         previous = [i for i in span if isinstance(i, llm.ChatMessage) and is_summary(i)]
         items = [i for i in span if not is_summary(i)]
         summarizer = Summarizer(summarizer_llm, self._settings.summarizer, counter=self._counter)
@@ -916,16 +1020,18 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
 
     def _archiver(
         self, request_id: str, summary: llm.ChatMessage | None
-    ) -> Callable[[CompactionPlan], None] | None:
-        """Writes the plan's items to the archive; a failure aborts the delete."""
+    ) -> BeforeDelete | None:
+        """Writes the plan's items to the archive, off the event loop when the archive can;
+        a failure aborts the delete."""
         archive = self._archive
         if archive is None:
             return None
 
-        def write(plan: CompactionPlan) -> None:
+        async def write(plan: CompactionPlan) -> None:
             wanted = set(plan.remove_ids)
             items = [i for i in self._live().items if i.id in wanted]
-            archive.write(
+            await archives.store(
+                archive,
                 self.session_id,
                 items,
                 compaction_id=request_id,
@@ -1042,6 +1148,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             )
         assert outcome.plan is not None and self._backend is not None
         self._stats.server_input_tokens = None  # stale until the next response reports
+        self._reset_cost_rule()
         tokens_after = self._measure(self._backend.read_local())
         high = self._settings.high_water_tokens
         if high is not None:
@@ -1097,6 +1204,13 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
 
 class _SummaryTooLate(Exception):
     """A request waited for the summary in vain: the context is over ``max_tokens``."""
+
+
+def _is_output(item: llm.ChatItem) -> bool:
+    """What a response produces: the agent's reply or a tool call it makes."""
+    return isinstance(item, llm.FunctionCall) or (
+        isinstance(item, llm.ChatMessage) and item.role == "assistant" and not is_summary(item)
+    )
 
 
 def _model_of(agent: Agent) -> object:

@@ -13,16 +13,19 @@ without the prompt-cache discount, so one deep cut beats many shallow ones.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from bisect import bisect_left
+from collections.abc import Collection
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Literal, Protocol, runtime_checkable
 
 from livekit.agents import llm
 
-from .chat_items import group_units, is_instruction, is_structural, is_summary, is_user_turn_start
+from .chat_items import INSTRUCTION, STRUCTURAL, SUMMARY, USER_TURN
 from .guard import Boundary, TailWindow, frozen_boundary, guard_plan
 from .plan import CompactionPlan, PlanAction
 from .settings import Settings
+from .tally import Tally
 from .tokens import REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TokenCounter
 
 __all__ = [
@@ -81,15 +84,16 @@ class _TurnPolicy:
         protected_ids: Collection[str] = (),
     ) -> CompactionPlan | None:
         items = list(chat_ctx.items)
-        counts = counter.count_items(items)
-        boundary = frozen_boundary(items, counts, self.tail, protected_ids)
-        remove_ids, notes = self._select(items, counts, boundary)
+        tally = counter.tally(items)
+        counts = tally.counts
+        boundary = frozen_boundary(items, counts, self.tail, protected_ids, tally=tally)
+        remove_ids, notes = self._select(tally, boundary)
         if not remove_ids:
             return None
         total = sum(counts) + REPLY_PRIMING_TOKENS
         draft = CompactionPlan(
             action=self.action,
-            remove_ids=tuple(remove_ids),
+            remove_ids=remove_ids,
             insert_after_id=None,
             tokens_before=total,
             tokens_after=total,
@@ -105,54 +109,74 @@ class _TurnPolicy:
             summary_tokens=self.summary_tokens,
             counts=counts,
             boundary=boundary,
+            tally=tally,
         ).plan
 
-    def _removable(self, item: llm.ChatItem) -> bool:
-        if is_instruction(item) or is_structural(item):
-            return False
-        return self.action == "summarize" or not is_summary(item)
+    def _select(self, tally: Tally, boundary: Boundary) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The ids to remove: what is removable before the shallowest valid cut that reaches
+        the target, else before the deepest valid cut (``target_unreachable``).
 
-    def _select(
-        self, items: Sequence[llm.ChatItem], counts: Sequence[int], boundary: Boundary
-    ) -> tuple[list[str], tuple[str, ...]]:
-        # A cut at k removes what is removable in items[:k]. Valid cuts sit at a turn
-        # start (or the boundary) and split no call from its output.
-        units = group_units(items)
-        span: dict[str, tuple[int, int]] = {}
-        for i, item in enumerate(items):
-            unit = units.get(item.id)
-            if unit is not None:
-                lo, hi = span.get(unit, (i, i))
-                span[unit] = (min(lo, i), max(hi, i))
+        A cut at k removes what is removable in items[:k]. Valid cuts sit at a turn start
+        (or the boundary), split no call from its output, and fold some conversation:
+        folding a summary alone into a new summary would only rewrite it. Only the
+        removable tokens before each cut are summed over every item (at C speed); the
+        cuts themselves are looked for from where the target is reached.
+        """
+        kinds, end = tally.kinds, boundary.index
+        if end == 0:
+            return (), ()
+        # removable[i]: the tokens items[i] frees (0 for the items this policy keeps)
+        keep = INSTRUCTION | STRUCTURAL | (0 if self.action == "summarize" else SUMMARY)
+        kept = [i for i in tally.marked if kinds[i] & keep]
+        removable = list(tally.counts)
+        for i in kept:
+            removable[i] = 0
+        freed = list(accumulate(removable, initial=0))  # freed[k]: by a cut at k
+        conversation = next(
+            (i for i, kind in enumerate(kinds[:end]) if not kind & (keep | SUMMARY)), None
+        )
+        if conversation is None:
+            return (), ()
         # straddle[k] > 0: some unit has members both before k and at/after k
-        straddle = [0] * (len(items) + 2)
-        for lo, hi in span.values():
+        straddle = [0] * (len(kinds) + 2)
+        for unit in tally.members().values():
+            lo, hi = unit[0], unit[-1]
             if lo < hi:
                 straddle[lo + 1] += 1
                 straddle[hi + 1] -= 1
-        total = sum(counts) + REPLY_PRIMING_TOKENS
-        summary_cost = self.summary_tokens + TOKENS_PER_MESSAGE + 1
-        removed, best, straddling, conversation = 0, 0, 0, False
-        for k in range(1, boundary.index + 1):
-            straddling += straddle[k]
-            if self._removable(items[k - 1]):
-                removed += counts[k - 1]
-                conversation = conversation or not is_summary(items[k - 1])
-            at_turn = k == boundary.index or is_user_turn_start(items[k])
-            # folding a summary alone into a new summary would only rewrite it
-            if not at_turn or straddling > 0 or not conversation:
-                continue
-            best = k
-            after = total - removed + (summary_cost if self.action == "summarize" else 0)
-            if after <= self.target_tokens:
-                break
-        else:
-            if best:
-                return self._ids(items, best), ("target_unreachable",)
-        return self._ids(items, best), ()
+        straddling = list(accumulate(straddle))
 
-    def _ids(self, items: Sequence[llm.ChatItem], k: int) -> list[str]:
-        return [item.id for item in items[:k] if self._removable(item)]
+        def valid(k: int) -> bool:
+            at_turn = k == end or kinds[k] & USER_TURN
+            return bool(at_turn) and straddling[k] == 0
+
+        total = sum(tally.counts) + REPLY_PRIMING_TOKENS
+        summary_cost = self.summary_tokens + TOKENS_PER_MESSAGE + 1
+        after_fold = summary_cost if self.action == "summarize" else 0
+        # a cut reaches the target once it frees total + summary - target tokens
+        reach = bisect_left(freed, total + after_fold - self.target_tokens)
+        first = conversation + 1
+        best = next((k for k in range(max(first, reach), end + 1) if valid(k)), None)
+        notes: tuple[str, ...] = ()
+        if best is None:
+            best = next((k for k in range(end, first - 1, -1) if valid(k)), None)
+            if best is None:
+                return (), ()
+            notes = ("target_unreachable",)
+        return self._ids(tally, best, kept), notes
+
+    @staticmethod
+    def _ids(tally: Tally, k: int, kept: list[int]) -> tuple[str, ...]:
+        """The ids of items[:k] but the ``kept`` indices (few: copied between them)."""
+        ids: list[str] = []
+        start = 0
+        for i in kept:
+            if i >= k:
+                break
+            ids += tally.ids[start:i]
+            start = i + 1
+        ids += tally.ids[start:k]
+        return tuple(ids)
 
 
 class TrimPolicy(_TurnPolicy):

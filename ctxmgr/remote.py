@@ -24,6 +24,7 @@ from typing import Any
 
 from livekit.agents import llm
 
+from ._listeners import listener
 from .chat_items import reaches_server
 
 __all__ = [
@@ -210,15 +211,18 @@ class MirrorKeeper:
         """Ids this keeper moved in the mirror, oldest first."""
         self.named: list[str] = []
         """Ids this keeper named in delete acknowledgements that carried none."""
-        rt_session.on("openai_client_event_queued", self._on_client_event)
-        rt_session.on("openai_server_event_received", self._on_server_event)
-        rt_session.on("remote_item_added", self._on_item_added)
+        self._listeners = {
+            "openai_client_event_queued": listener(self._on_client_event),
+            "openai_server_event_received": listener(self._on_server_event),
+            "remote_item_added": listener(self._on_item_added),
+        }
+        for event, callback in self._listeners.items():
+            rt_session.on(event, callback)
 
     def close(self) -> None:
         """Stop listening."""
-        self._rt.off("openai_client_event_queued", self._on_client_event)
-        self._rt.off("openai_server_event_received", self._on_server_event)
-        self._rt.off("remote_item_added", self._on_item_added)
+        for event, callback in self._listeners.items():
+            self._rt.off(event, callback)
 
     def _on_client_event(self, event: dict[str, Any]) -> None:
         kind, item = event.get("type"), event.get("item")

@@ -39,6 +39,7 @@ from pydantic_settings import (
 )
 
 from ._exceptions import SettingsError
+from .cost import load_prices
 from .presets import load_preset, preset_source
 
 __all__ = ["Settings", "SummarizerSettings", "TriggerSettings", "DEFAULT_POLICY"]
@@ -72,12 +73,53 @@ class TriggerSettings(BaseModel):
     mode: Literal["any", "all"] = "any"
     """``any``: one condition is enough; ``all``: every configured condition must hold."""
 
+    price_model: str | None = None
+    """Also compact as soon as it pays at this model's prices (a model of the price table):
+    the cost rule of ``ctxmgr.cost_trigger``. The high-water mark stays the hard limit."""
+
+    summarizer_price_model: str = "gpt-4o-mini"
+    """The summarizer's model in the price table, for the cost rule."""
+
+    speech_billed_as: Literal["audio", "text"] | None = None
+    """How the cost rule bills spoken turns. ``None``: ``audio`` when ``price_model`` has
+    audio prices (a speech-to-speech model), else ``text``."""
+
+    prices_file: str | None = None
+    """A price table (TOML, as ``ctxmgr/data/prices.toml``); ``None``: the one shipped."""
+
+    cost_margin: float = Field(default=1.0, gt=0, le=100)
+    """The cost rule compacts when carrying has cost this many times a compaction."""
+
     @model_validator(mode="after")
     def _window_needs_size(self) -> TriggerSettings:
         if self.window_fraction is not None and self.context_window is None:
             raise _conflict(
                 ("window_fraction", "context_window"),
                 "trigger.window_fraction needs trigger.context_window to be set",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _prices_known(self) -> TriggerSettings:
+        if self.price_model is None:
+            return self
+        try:
+            table = load_prices(self.prices_file)
+        except (OSError, ValueError) as e:
+            raise _conflict(("prices_file",), f"trigger.prices_file cannot be read: {e}") from e
+        for field in ("price_model", "summarizer_price_model"):
+            model = getattr(self, field)
+            if model not in table:
+                raise _conflict(
+                    (field,),
+                    f"trigger.{field} {model!r} is not in the price table; it has:"
+                    f" {', '.join(sorted(table))}",
+                )
+        prices = table[self.price_model]
+        if self.speech_billed_as == "audio" and "audio_input" not in prices.figures:
+            raise _conflict(
+                ("speech_billed_as", "price_model"),
+                f"trigger.speech_billed_as is audio but {self.price_model} has no audio prices",
             )
         return self
 

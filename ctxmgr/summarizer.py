@@ -32,7 +32,8 @@ from .chat_items import SUMMARY_MARKER, is_summary
 from .handover import FORM, TOOL_RESULTS, Handover, parse_handover, tool_ledger
 from .log import logger
 from .settings import SummarizerSettings
-from .tokens import REPLY_PRIMING_TOKENS, TokenCounter
+from .slicing import in_slices
+from .tokens import REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TokenCounter
 
 __all__ = [
     "CTXMGR_EXTRA_KEY",
@@ -150,19 +151,12 @@ class Summarizer:
         Raises:
             SummarizerError: Nothing to summarize (no renderable item, no earlier summary).
         """
-        return self._prompt(items, _earlier_summaries(items, previous_summaries))
+        lines = [line for line in map(_line, items) if line]
+        earlier = _earlier_summaries(items, previous_summaries)
+        return self._prompt(lines, [_summary_body(s) for s in earlier])
 
-    def _prompt(
-        self, items: Sequence[llm.ChatItem], summaries: Sequence[llm.ChatMessage]
-    ) -> llm.ChatContext:
-        lines = [
-            rendered
-            for item in items
-            if not (isinstance(item, llm.ChatMessage) and is_summary(item))
-            and (rendered := _render_item(item))
-        ]
-
-        so_far = "\n\n".join(text for text in map(_summary_body, summaries) if text)
+    def _prompt(self, lines: list[str], earlier: Sequence[str]) -> llm.ChatContext:
+        so_far = "\n\n".join(text for text in earlier if text)
         if not lines and not so_far:
             raise SummarizerError("nothing to summarize: no item with text and no earlier summary")
 
@@ -189,6 +183,10 @@ class Summarizer:
     ) -> SummaryResult:
         """Summarize ``items``, folding ``previous_summaries`` (oldest first) into the result.
 
+        What the request and the handover need is read from ``items`` before the request
+        is sent (a long span in slices, the event loop running between them): the items
+        may change while it runs.
+
         Args:
             items: The span to fold, in context order.
             previous_summaries: Earlier summary messages; they go first, as the summary so far.
@@ -200,8 +198,14 @@ class Summarizer:
             asyncio.CancelledError: The caller was cancelled; never turned into an error.
         """
         request_id = request_id or utils.shortuuid("summary_")
-        earlier = _earlier_summaries(items, previous_summaries)
-        chat_ctx = self._prompt(items, earlier)
+        earlier = [_summary_body(s) for s in _earlier_summaries(items, previous_summaries)]
+        results = [
+            (item.name, item.output)
+            for item in items
+            if isinstance(item, llm.FunctionCallOutput) and not item.is_error
+        ]
+        lines = [line for line in await in_slices(items, _line) if line]
+        chat_ctx = self._prompt(lines, earlier)
         logger.debug(
             "summary requested",
             extra={"request_id": request_id, "items": len(items), "llm": self._llm.label},
@@ -223,7 +227,7 @@ class Summarizer:
             logger.debug("summary empty", extra={"request_id": request_id})
             raise SummarizerError("summarizer returned an empty summary")
         if self._settings.prompt is None:
-            text = _folded_handover(text, earlier, items)
+            text = _folded_handover(text, earlier, results)
         limit = self._settings.max_summary_tokens
         cut = self._counter_or_default().truncate_text(text, limit)
         if cut != text:
@@ -236,7 +240,7 @@ class Summarizer:
         if usage is not None:
             input_tokens, output_tokens = usage.prompt_tokens, usage.completion_tokens
         else:
-            input_tokens, output_tokens = self._count(chat_ctx, text)
+            input_tokens, output_tokens = await self._count(chat_ctx, text)
 
         result = SummaryResult(
             text=cut,
@@ -279,13 +283,25 @@ class Summarizer:
             self._counter = TokenCounter()
         return self._counter
 
-    def _count(self, chat_ctx: llm.ChatContext, text: str) -> tuple[int, int]:
+    async def _count(self, chat_ctx: llm.ChatContext, text: str) -> tuple[int, int]:
+        """Tokens of the prompt and of the answer, for an LLM that reports no usage. The
+        prompt holds the whole span: it is encoded in a thread (tiktoken lets go of the
+        GIL), not on the event loop."""
         counter = self._counter_or_default()
-        # count_items, not count: count() evicts every cached item absent from what it
-        # counts, which would empty the cache of a counter shared with the manager
-        input_tokens = REPLY_PRIMING_TOKENS + sum(counter.count_items(chat_ctx.items))
-        counter.forget([item.id for item in chat_ctx.items])
-        return input_tokens, counter.count_text(text)
+        parts = [
+            [part for part in item.content if isinstance(part, str)]
+            for item in chat_ctx.items
+            if isinstance(item, llm.ChatMessage)
+        ]
+
+        def encode() -> tuple[int, int]:
+            # as TokenCounter counts a text message, without its cache (not thread-safe)
+            prompt = sum(
+                TOKENS_PER_MESSAGE + 1 + sum(map(counter.count_text, texts)) for texts in parts
+            )
+            return REPLY_PRIMING_TOKENS + prompt, counter.count_text(text)
+
+        return await asyncio.to_thread(encode)
 
 
 def summary_message(
@@ -337,6 +353,13 @@ def _message_text(message: llm.ChatMessage) -> str:
     return "\n".join(part for part in parts if part).strip()
 
 
+def _line(item: llm.ChatItem) -> str | None:
+    """The prompt's line for ``item`` (earlier summaries go in the prompt, not as lines)."""
+    if isinstance(item, llm.ChatMessage) and is_summary(item):
+        return None
+    return _render_item(item)
+
+
 def _render_item(item: llm.ChatItem) -> str | None:
     if isinstance(item, llm.ChatMessage):
         if item.role not in ("user", "assistant"):
@@ -372,25 +395,21 @@ def _earlier_summaries(
 
 
 def _folded_handover(
-    answer: str, earlier: Sequence[llm.ChatMessage], items: Sequence[llm.ChatItem]
+    answer: str, earlier: Sequence[str], results: Sequence[tuple[str, str]]
 ) -> str:
-    """The model's handover merged into the earlier summaries' with the ids the span's
-    tool outputs returned (see :mod:`ctxmgr.handover`); an answer that is not a
-    handover, as written."""
+    """The model's handover merged into the earlier summaries' (their texts) with the ids
+    the span's tool outputs returned (``(name, output)`` of each; see
+    :mod:`ctxmgr.handover`); an answer that is not a handover, as written."""
     folded = Handover()
-    for summary in earlier:
-        parsed = parse_handover(_summary_body(summary))
+    for body in earlier:
+        parsed = parse_handover(body)
         if parsed is not None:
             folded = folded.merge(parsed)
     newer = parse_handover(answer)
     if newer is None:
         # not a handover: as written, after the earlier handover's fields if there is one
         return f"{folded.render()}\n{answer}" if folded.values else answer
-    ledger = tool_ledger(
-        (item.name, item.output)
-        for item in items
-        if isinstance(item, llm.FunctionCallOutput) and not item.is_error
-    )
+    ledger = tool_ledger(results)
     newer = newer.merge(Handover({TOOL_RESULTS: ledger}))
     return folded.merge(newer).render()
 

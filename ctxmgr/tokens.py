@@ -24,13 +24,14 @@ import hashlib
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import tiktoken
 from livekit.agents import llm
 
 from .log import logger
+from .tally import KEY, TOKENS, Entry, Tally, content_key, entry, holds
 
 __all__ = ["TokenCounter", "resolve_encoding", "OFFLINE_ENCODING"]
 
@@ -98,17 +99,12 @@ def resolve_encoding(
     return tiktoken.get_encoding(OFFLINE_ENCODING)
 
 
-@dataclass
-class _Entry:
-    key: int
-    tokens: int
-
-
 class TokenCounter:
     """Counts a ``ChatContext``'s tokens, caching each item's count by id and content.
 
     Recounting a context after one item was appended encodes only that item; the
     cache forgets items that left the context, so memory follows the context's size.
+    ``tally`` gives the counts with what each item is (a ``Tally``), for planning.
     """
 
     def __init__(
@@ -122,7 +118,8 @@ class TokenCounter:
             self._encoding = encoding
         else:
             self._encoding = resolve_encoding(model, encoding, allow_download=allow_download)
-        self._cache: dict[str, _Entry] = {}
+        self._cache: dict[str, Entry] = {}
+        self._last: Tally | None = None
         self.encode_calls = 0
         """How many texts were encoded so far (the cost of counting)."""
 
@@ -152,33 +149,74 @@ class TokenCounter:
     def count(self, chat_ctx: llm.ChatContext | list[llm.ChatItem]) -> int:
         """Tokens of the whole context as one request, reply priming included."""
         items = chat_ctx.items if isinstance(chat_ctx, llm.ChatContext) else chat_ctx
-        total = REPLY_PRIMING_TOKENS
-        cache = self._cache
-        for item in items:
-            entry = cache.get(item.id)
-            if entry is not None and entry.key == _content_key(item):
-                total += entry.tokens
-            else:
-                total += self.count_item(item)
+        total = REPLY_PRIMING_TOKENS + sum(self.tally(items, context=True).counts)
         if len(self._cache) > 2 * len(items) + 64:
             live = {item.id for item in items}
             for item_id in [i for i in self._cache if i not in live]:
                 del self._cache[item_id]
         return total
 
-    def count_items(self, items: list[llm.ChatItem]) -> list[int]:
+    def count_items(self, items: Sequence[llm.ChatItem]) -> list[int]:
         """Per-item counts, in order (no reply priming)."""
-        return [self.count_item(item) for item in items]
+        return list(self.tally(items).counts)
 
     def count_item(self, item: llm.ChatItem) -> int:
-        """Tokens of one item, from the cache when its id and content are unchanged."""
-        key = _content_key(item)
-        entry = self._cache.get(item.id)
-        if entry is not None and entry.key == key:
-            return entry.tokens
-        tokens = self._encode_item(item)
-        self._cache[item.id] = _Entry(key, tokens)
-        return tokens
+        """Tokens of one item, from the cache when it and its content are unchanged."""
+        known = self._cache.get(item.id)
+        if known is not None and holds(known, item):
+            return known[TOKENS]
+        return self._enter(item)[TOKENS]
+
+    def tally(self, items: Sequence[llm.ChatItem], *, context: bool = False) -> Tally:
+        """What each of ``items`` costs and is, in order.
+
+        The tally of the context is kept: the items of ``items`` that are, at the same
+        place, the same objects with the same content are checked in one pass at C speed;
+        only the others (new, moved, changed) are looked up one by one. A list much
+        shorter than the context and unrelated (a prompt, a span) leaves it kept, unless
+        ``context`` says it is the context (``count`` does: after a compaction it is).
+        """
+        last = self._last
+        if last is None:
+            self._last = Tally.of(items, self._entries(items))
+            return self._last
+        n = min(len(items), len(last.items))
+        if last.unchanged(items):  # the context as it was, maybe grown: the usual case
+            if n == len(items):
+                return last
+            new = items[n:]
+            self._last = Tally.joined([last, Tally.of(new, self._entries(new))])
+            return self._last
+        stale = last.stale(items)
+        if len(stale) > n // 4:
+            tally = Tally.of(items, self._entries(items))
+        else:
+            parts, start = [], 0
+            for i in [*stale, n]:
+                parts.append(last.part(start, i))
+                start = i + 1
+                fresh = items[i:start] if i < n else items[n:]
+                parts.append(Tally.of(fresh, self._entries(fresh)))
+            tally = Tally.joined(parts)
+        if context or len(stale) < n or 2 * len(items) >= len(last.items):
+            self._last = tally
+        return tally
+
+    def _entries(self, items: Sequence[llm.ChatItem]) -> list[Entry]:
+        cache = self._cache
+        entries = []
+        for item in items:
+            known = cache.get(item.id)
+            entries.append(known if known is not None and holds(known, item) else self._enter(item))
+        return entries
+
+    def _enter(self, item: llm.ChatItem) -> Entry:
+        key = content_key(item)
+        known = self._cache.get(item.id)
+        # another object under the same id (a copy) with the same content: no encode
+        tokens = known[TOKENS] if known is not None and known[KEY] == key else self._encode_item(item)
+        made = self._cache[item.id] = entry(item, key, tokens)
+        return made
 
     def scaled(self, factor: float) -> TokenCounter:
         """A view of this counter whose item counts are multiplied by ``factor``.
@@ -231,6 +269,8 @@ class _ScaledCounter(TokenCounter):
         self._factor = factor
         self._encoding = base._encoding
         self._cache = base._cache
+        self._last = None
+        self._scaled_from: Tally | None = None
 
     def count_text(self, text: str) -> int:
         return math.ceil(self._base.count_text(text) * self._factor)
@@ -240,7 +280,13 @@ class _ScaledCounter(TokenCounter):
 
     def count(self, chat_ctx: llm.ChatContext | list[llm.ChatItem]) -> int:
         items = chat_ctx.items if isinstance(chat_ctx, llm.ChatContext) else chat_ctx
-        return REPLY_PRIMING_TOKENS + sum(self.count_item(i) for i in items)
+        return REPLY_PRIMING_TOKENS + sum(self.tally(items, context=True).counts)
+
+    def tally(self, items: Sequence[llm.ChatItem], *, context: bool = False) -> Tally:
+        base = self._base.tally(items, context=context)
+        if self._last is None or self._scaled_from is not base:
+            self._last, self._scaled_from = base.scaled(self._factor), base
+        return self._last
 
     @property
     def encode_calls(self) -> int:  # type: ignore[override]
@@ -258,19 +304,3 @@ def _image_tokens(image: llm.ImageContent) -> int:
         tiles = math.ceil(image.inference_width / 512) * math.ceil(image.inference_height / 512)
         return IMAGE_BASE_TOKENS + IMAGE_TILE_TOKENS * tiles
     return IMAGE_UNKNOWN_SIZE_TOKENS
-
-
-def _content_key(item: llm.ChatItem) -> int:
-    # Cheap on purpose (it runs for every item on every count): a message's content is
-    # keyed by the list's identity and length, since livekit fills a reply by appending
-    # to it or replaces the list; strings hash once per object in CPython.
-    if isinstance(item, llm.ChatMessage):
-        content = item.content
-        if len(content) == 1 and isinstance(content[0], str):
-            return hash((item.role, content[0]))
-        return hash((item.role, id(content), len(content)))
-    if isinstance(item, llm.FunctionCall):
-        return hash((item.name, item.arguments))
-    if isinstance(item, llm.FunctionCallOutput):
-        return hash((item.name, item.output))
-    return hash(item.type)

@@ -22,7 +22,10 @@ async def test_compactions_lose_nothing_on_the_server() -> None:
         return summaries[-1]
 
     agent = Agent(instructions="You take orders.")
-    settings = Settings(policy="realtime", max_tokens=1000)
+    # a fixed mark at 40%: a call this short never pays for a compaction by the cost rule
+    settings = Settings(
+        policy="realtime", max_tokens=1000, trigger={"budget_fraction": 0.4, "price_model": None}
+    )
     manager = ContextManager(settings, summarizer_llm=FakeLLM(summarize)).attach(agent)
     applied: list[CompactionAppliedEvent] = []
     manager.on("compaction_applied", applied.append)

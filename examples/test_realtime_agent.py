@@ -11,6 +11,8 @@ from ctxmgr.testing import FakeLLM, RealtimeServerEmulator
 @pytest.mark.asyncio
 async def test_a_long_call_is_compacted_on_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CTXMGR_MAX_TOKENS", "1500")  # small, so a few turns pass it
+    # and a mark at 40% of it: a call this short never pays for a compaction by the cost rule
+    monkeypatch.setenv("CTXMGR_TRIGGER__BUDGET_FRACTION", "0.4")
     agent = Assistant(summarizer_llm=FakeLLM())
     async with RealtimeServerEmulator() as server:  # on 127.0.0.1, a free port
         model = RealtimeModel(base_url=server.url, api_key="unused", modalities=["text"])

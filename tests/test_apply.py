@@ -10,6 +10,7 @@ from livekit.agents import llm
 
 from ctxmgr import CompactionPlan, TailWindow, TokenCounter
 from ctxmgr.apply import Applier, Fingerprint, fingerprints
+from ctxmgr.digests import Digests
 from ctxmgr.backends.base import ContextSource
 from ctxmgr.testing.memory import InMemoryBackend
 
@@ -383,3 +384,18 @@ async def test_an_update_counts_its_tail_over_turns_the_server_confirmed() -> No
         llm.ChatContext([i for i in backend.local.items if i.id != users[0]]), tail=TailWindow(1)
     )
     assert outcome.removed_ids == (users[0],)
+
+
+def test_a_kept_fingerprint_is_made_again_once_its_item_changes() -> None:
+    b = Ctx().system().turn(2)
+    items = list(b.ctx.items)
+    ids = [i.id for i in items]
+    digests = Digests()
+    first = digests.of_ids(items, ids)
+    assert first == fingerprints(b.ctx, ids)
+    items[1].content.append(" and the rest, filled in")  # type: ignore[union-attr]
+    items[2] = items[2].model_copy(update={"content": ["Another reply."]})  # another object
+    again = digests.of_ids(items, ids)
+    assert again == fingerprints(llm.ChatContext(items), ids)
+    assert again[ids[1]] != first[ids[1]] and again[ids[2]] != first[ids[2]]
+    assert again[ids[3]] == first[ids[3]]

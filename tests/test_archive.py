@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from livekit.agents import llm
@@ -266,3 +269,119 @@ def test_the_memory_archive_opens_its_database_at_its_first_use() -> None:
     assert archive._conn is None
     assert archive.search("s", "order") == [] and archive._conn is not None
     assert archive.fts
+
+
+class _ThreadNotingArchive(MemoryArchive):
+    """Notes the thread each write runs in (and fails every write when told to)."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        super().__init__()
+        self.threads: list[threading.Thread] = []
+        self.fail = fail
+
+    def write(self, *args: Any, **kwargs: Any) -> int:
+        self.threads.append(threading.current_thread())
+        if self.fail:
+            raise OSError("disk full")
+        return super().write(*args, **kwargs)
+
+
+async def test_awrite_runs_the_write_off_the_event_loop_thread() -> None:
+    archive = _ThreadNotingArchive()
+    written = await archive.awrite("s", _said("Order 4417-B, please."), compaction_id="k",
+                                   summary_id=None)
+    assert written == 1 and [r.text for r in archive.items("s")] == ["Order 4417-B, please."]
+    assert archive.threads and threading.main_thread() not in archive.threads
+
+
+async def test_aclose_waits_for_the_writes_asked_for_before(tmp_path: Path) -> None:
+    archive = SQLiteArchive(tmp_path / "a.db")
+    said = _said(*(f"turn {n}" for n in range(20)))
+    writes = [
+        asyncio.ensure_future(archive.awrite("s", [item], compaction_id=f"k{n}", summary_id=None))
+        for n, item in enumerate(said)
+    ]
+    await asyncio.sleep(0)  # each write is on its way to the archive thread
+    await archive.aclose()
+    assert sum(await asyncio.gather(*writes)) == 20
+    again = SQLiteArchive(tmp_path / "a.db")
+    assert len(again.items("s")) == 20
+    again.close()
+
+
+async def test_a_compaction_archives_off_the_event_loop_thread() -> None:
+    b = _ctx()
+    backend = InMemoryBackend(b.ctx)
+    applier = Applier(backend, counter=TokenCounter(), tail=TailWindow(1), quiescence_timeout_s=0.2)
+    archive = _ThreadNotingArchive()
+    ids = b.ids()[1:7]
+
+    async def write(p: CompactionPlan) -> None:
+        await archive_mod.store(archive, "s", [backend.local.get_by_id(i) for i in p.remove_ids],  # type: ignore[misc]
+                                compaction_id="k", summary_id=None)
+
+    out = await applier.apply(CompactionPlan("trim", tuple(ids), None, 0, 0), summary=None,
+                              planned_fingerprints=fingerprints(b.ctx, ids), before_delete=write)
+    assert out.status == "applied" and [r.item_id for r in archive.items("s")] == ids
+    assert archive.threads and threading.main_thread() not in archive.threads
+
+
+async def test_a_write_that_fails_off_the_event_loop_still_aborts_the_delete() -> None:
+    b = _ctx()
+    backend = InMemoryBackend(b.ctx)
+    applier = Applier(backend, counter=TokenCounter(), tail=TailWindow(1), quiescence_timeout_s=0.2)
+    archive = _ThreadNotingArchive(fail=True)
+    ids = b.ids()[1:7]
+
+    async def write(p: CompactionPlan) -> None:
+        await archive_mod.store(archive, "s", [backend.local.get_by_id(i) for i in p.remove_ids],  # type: ignore[misc]
+                                compaction_id="k", summary_id=None)
+
+    out = await applier.apply(CompactionPlan("trim", tuple(ids), None, 0, 0), summary=None,
+                              planned_fingerprints=fingerprints(b.ctx, ids), before_delete=write)
+    assert (out.status, out.stage) == ("failed", "archive")
+    assert isinstance(out.error, OSError)
+    assert [i.id for i in backend.local.items] == b.ids()  # nothing deleted
+    assert archive.threads and threading.main_thread() not in archive.threads
+
+
+async def test_an_item_edited_while_the_archive_is_written_is_not_deleted() -> None:
+    # the write lets the event loop run: the plan is validated again before the delete
+    b = _ctx()
+    backend = InMemoryBackend(b.ctx)
+    applier = Applier(backend, counter=TokenCounter(), tail=TailWindow(1), quiescence_timeout_s=0.2)
+    ids = b.ids()[1:7]
+    edited = backend.local.get_by_id(ids[0])
+    assert isinstance(edited, llm.ChatMessage)
+
+    async def write(p: CompactionPlan) -> None:
+        await asyncio.sleep(0)
+        edited.content = ["[redacted by the app]"]
+
+    out = await applier.apply(CompactionPlan("trim", tuple(ids), None, 0, 0), summary=None,
+                              planned_fingerprints=fingerprints(b.ctx, ids), before_delete=write)
+    assert out.status == "applied" and out.plan is not None
+    assert ids[0] not in out.plan.remove_ids and ids[0] in out.kept_ids
+    assert backend.local.get_by_id(ids[0]) is edited
+
+
+async def test_a_reply_that_starts_while_the_archive_is_written_delays_the_delete() -> None:
+    # the write runs outside the applier's lock: the delete waits for the next quiet
+    # moment, with what was archived, instead of failing for want of one
+    b = _ctx()
+    backend = InMemoryBackend(b.ctx)
+    applier = Applier(backend, counter=TokenCounter(), tail=TailWindow(1), quiescence_timeout_s=1.0)
+    ids = b.ids()[1:7]
+    writes: list[tuple[str, ...]] = []
+
+    async def write(p: CompactionPlan) -> None:
+        writes.append(p.remove_ids)
+        backend.quiescent = False  # a reply starts meanwhile, and ends 50 ms later
+        asyncio.get_running_loop().call_later(0.05, setattr, backend, "quiescent", True)
+        await asyncio.sleep(0.01)
+
+    out = await applier.apply(CompactionPlan("trim", tuple(ids), None, 0, 0), summary=None,
+                              planned_fingerprints=fingerprints(b.ctx, ids), before_delete=write)
+    assert out.status == "applied" and out.plan is not None
+    assert writes == [tuple(ids)] and out.plan.remove_ids == tuple(ids)
+    assert not {i.id for i in backend.local.items} & set(ids)

@@ -68,7 +68,10 @@ def test_policies_prints_each_presets_effective_settings(
     assert f"keep_last_turns = {expected.keep_last_turns}" in out
     assert "[summarizer]" in out and 'role = "system"' in out
     assert "[trigger]" in out and f"budget_fraction = {expected.trigger.budget_fraction}" in out
-    assert "compacts at 9600 tokens, down to 1200" in out
+    assert (
+        "compacts when it pays at gpt-realtime prices (the cost rule), at the latest at 19200"
+        " tokens, down to 1200" in out
+    )
     assert "== trim" not in out
 
 

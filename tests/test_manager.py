@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 import pytest
 from livekit.agents import AgentSession, llm
 
 from ctxmgr import AttachError, ContextManager, Settings, SummarizerSettings, TailWindow
+from ctxmgr.archive import MemoryArchive
 from ctxmgr.testing.fake_llm import FakeLLM
 from ctxmgr.summarizer import EARLIER_HANDOVER
 
@@ -663,3 +665,50 @@ def test_detach_puts_back_methods_the_app_set_on_the_instance_before_attach() ->
     assert agent.on_exit is on_exit
     assert agent.update_chat_ctx is update_chat_ctx
     assert "llm_node" not in agent.__dict__  # looked up on the class again
+
+
+class _ThreadNotingArchive(MemoryArchive):
+    """Notes the thread each write runs in (and fails every write when told to)."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        super().__init__()
+        self.threads: list[threading.Thread] = []
+        self.fail = fail
+
+    def write(self, *args: object, **kwargs: object) -> int:
+        self.threads.append(threading.current_thread())
+        if self.fail:
+            raise OSError("disk full")
+        return super().write(*args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["written", "write_fails"])
+async def test_compactions_archive_off_the_event_loop_and_a_failed_write_keeps_the_span(
+    fail: bool,
+) -> None:
+    archive = _ThreadNotingArchive(fail=fail)
+    m = ContextManager(
+        Settings(policy="summarize", max_tokens=1500, keep_last_turns=2),
+        summarizer_llm=FakeLLM(),
+        archive=archive,
+    )
+    log = EventLog(m)
+    agent = SupportAgent()
+    m.attach(agent)
+    session_llm = FakeLLM(responder)
+    async with session_llm, AgentSession(llm=session_llm) as session:
+        await session.start(agent)
+        await _turns(session, 0, 8)
+        await settle(m)
+        before = snapshot(agent.chat_ctx)
+        result = await m.compact(force=True)
+        assert archive.threads and threading.main_thread() not in archive.threads
+        if fail:
+            assert result.status == "failed" and result.event.stage == "archive"  # type: ignore[union-attr]
+            assert snapshot(agent.chat_ctx) == before
+            assert not archive.items(m.session_id)
+        else:
+            assert result.status == "applied" and not log.of("compaction_failed")
+            removed = set(result.event.removed_ids)  # type: ignore[union-attr]
+            assert removed <= {r.item_id for r in archive.items(m.session_id)}
+        await m.aclose()

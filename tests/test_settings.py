@@ -33,10 +33,11 @@ def test_defaults_use_the_token_budget_preset() -> None:
 
 def test_preset_file_values_apply() -> None:
     s = Settings(policy="realtime")
-    assert s.keep_last_turns == 2
+    assert s.keep_last_turns == 1
     assert s.summarizer.role == "system"
     assert s.effective_target_tokens == int(s.max_tokens * 0.05)
-    assert s.high_water_tokens == int(s.max_tokens * 0.4)
+    assert s.high_water_tokens == int(s.max_tokens * 0.8)
+    assert (s.trigger.price_model, s.trigger.cost_margin) == ("gpt-realtime", 2.0)
 
 
 def test_keyword_beats_env_beats_dotenv_beats_preset(
@@ -64,7 +65,7 @@ def test_policy_can_come_from_env_and_dotenv(monkeypatch: pytest.MonkeyPatch, tm
     (tmp_path / ".env").write_text("CTXMGR_POLICY=trim\n")
     assert Settings().strategy == "trim"
     monkeypatch.setenv("CTXMGR_POLICY", "realtime")
-    assert Settings().keep_last_turns == 2
+    assert Settings().keep_last_turns == 1
 
 
 def test_nested_fields_from_env(monkeypatch: pytest.MonkeyPatch) -> None:

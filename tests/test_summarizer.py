@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from livekit.agents import APIConnectOptions, llm
 from livekit.agents.llm.chat_context import to_xml
 
-from ctxmgr import SummarizerError, SummarizerSettings, TokenCounter
+from ctxmgr import SummarizerError, SummarizerSettings, TokenCounter, slicing
 from ctxmgr.chat_items import is_summary
 from ctxmgr.summarizer import (
     DEFAULT_PROMPT, EARLIER_HANDOVER, Summarizer, SummaryResult, summary_message,
@@ -373,3 +374,42 @@ async def test_an_answer_that_ignores_the_form_never_loses_the_earlier_handover(
         )
     assert result.text.startswith("User's name: Ana Lopez\n")
     assert "P-20417" in result.text and result.text.endswith("\n<user>I moved.</user>")
+
+
+async def test_a_prompt_without_reported_usage_is_counted_off_the_event_loop() -> None:
+    counter = TokenCounter()
+    threads: list[threading.Thread] = []
+    count_text = counter.count_text
+
+    def noting(text: str) -> int:
+        threads.append(threading.current_thread())
+        return count_text(text)
+
+    counter.count_text = noting  # type: ignore[method-assign]
+    async with FakeLLM(["Ana called about order 4417."], report_usage=False) as fake:
+        result = await Summarizer(fake, counter=counter).summarize([_msg("user", "I am Ana.")])
+    assert result.input_tokens == TokenCounter().count(fake.calls[-1])
+    assert threads and threading.main_thread() not in threads
+
+
+async def test_a_long_span_is_rendered_with_the_event_loop_running_between_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(slicing, "SLICE_S", 0.0)  # a slice per item
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    span = [_msg("user", f"Turn {n}: order {4000 + n}.") for n in range(20)]
+    async with FakeLLM(["Ana called."]) as fake:
+        before = ticks
+        await Summarizer(fake).summarize(span)
+    ticker.cancel()
+    assert ticks - before >= len(span)
+    assert all(f"order {4000 + n}" in (fake.calls[-1].items[-1].text_content or "") for n in range(20))

@@ -6,11 +6,14 @@ import logging
 
 import pytest
 import tiktoken
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from livekit import rtc
 from livekit.agents import llm
 
-from ctxmgr import TokenCounter
+from ctxmgr import TokenCounter, chat_items
 from ctxmgr import tokens as tokens_mod
+from ctxmgr.tally import Tally
 
 from .builders import Ctx
 
@@ -140,3 +143,63 @@ def test_scaled_view_multiplies_counts_and_shares_the_cache() -> None:
     assert scaled.count_items(b.ctx.items) == [3 * n for n in plain]
     assert counter.encode_calls == calls  # nothing re-encoded
     assert counter.scaled(1.0) is counter
+
+
+def _facts(t: Tally) -> tuple[object, ...]:
+    return (t.ids, t.counts, t.kinds, t.pairs, t.marked, t.calls)
+
+
+edits = st.lists(
+    st.tuples(
+        st.sampled_from(["append", "insert", "remove", "copy", "fill", "rewrite", "replace", "other"]),
+        st.integers(0, 10_000),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(edits)
+def test_a_kept_tally_answers_as_a_fresh_count_after_any_edit(ops: list[tuple[str, int]]) -> None:
+    b = Ctx().system().turn(3).call("c0").summary().turn(2)
+    items = b.ctx.items
+    counter, n = TokenCounter(), 0
+    counter.tally(items)
+    for op, at in ops:
+        n += 1
+        i = at % len(items) if items else 0
+        if op == "append":
+            b.turn() if n % 2 else b.call(f"c{n}")
+        elif op == "insert":
+            items.insert(i, llm.ChatMessage(id=f"ins{n}", role="user", content=[f"late {n}"]))
+        elif op == "remove" and items:
+            del items[i]
+        elif op == "copy" and items:  # another object under the same id
+            items[i] = items[i].model_copy(deep=True)
+        elif op == "fill" and isinstance(items[i] if items else None, llm.ChatMessage):
+            items[i].content.append(" and more words filled in")  # type: ignore[union-attr]
+        elif op == "rewrite" and isinstance(items[i] if items else None, llm.ChatMessage):
+            items[i].content[0] = f"rewritten {n}"  # type: ignore[union-attr,index]
+        elif op == "replace" and isinstance(items[i] if items else None, llm.FunctionCallOutput):
+            items[i].output = f"replaced {n}"  # type: ignore[union-attr]
+        elif op == "other":
+            counter.tally([llm.ChatMessage(role="user", content=["a prompt"])])
+        assert _facts(counter.tally(items)) == _facts(TokenCounter().tally(items))
+        assert counter.count_items(items) == [TokenCounter().count_item(i) for i in items]
+
+
+def test_kind_of_answers_the_predicates() -> None:
+    b = Ctx().system().summary().turn(1).call("c1", output=False).output("c1").config_update()
+    b.ctx.items.append(llm.ChatMessage(role="developer", content=["Be brief."]))
+    running = llm.FunctionCall(call_id="r", name="x", arguments="{}",
+                               extra={"__lk_running_placeholder__": True})
+    for item in [*b.ctx.items, running]:
+        kind = chat_items.kind_of(item)
+        assert bool(kind & chat_items.INSTRUCTION) == chat_items.is_instruction(item)
+        assert bool(kind & chat_items.STRUCTURAL) == chat_items.is_structural(item)
+        assert bool(kind & chat_items.SUMMARY) == chat_items.is_summary(item)
+        assert bool(kind & chat_items.USER_TURN) == chat_items.is_user_turn_start(item)
+        assert bool(kind & (chat_items.CALL | chat_items.OUTPUT)) == (
+            chat_items.pair_key(item) is not None
+        )
+    assert chat_items.kind_of(running) & chat_items.RUNNING

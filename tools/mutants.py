@@ -55,7 +55,7 @@ MUTANTS = (
     Mutant(
         "guard_ignores_protected_ids",
         "guard.py",
-        (("    if protected_ids:\n        first =", "    if False:\n        first ="),),
+        (("    if protected_ids:\n        ids =", "    if False:\n        ids ="),),
     ),
     Mutant(
         "in_progress_items_not_frozen",
@@ -139,7 +139,7 @@ MUTANTS = (
         "guard.py",
         (
             (
-                "if unit is not None and not all(m in removable for m in members[unit]):",
+                "if going and len(going) < len(group):",
                 "if False:",
             ),
         ),
@@ -167,7 +167,7 @@ MUTANTS = (
     Mutant(
         "tail_in_server_order_only",
         "apply.py",
-        (("tail, {*protected, *recent})", "tail, protected)"),),
+        (("tail, {*protected, *recent}, tally=counted", "tail, protected, tally=counted"),),
         equivalent=(
             "no schedule of seeds 0-599 reaches it (seed 331 did, at an earlier commit,"
             " and no longer does)"

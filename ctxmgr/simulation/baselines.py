@@ -47,7 +47,7 @@ from .support_call import SupportCall
 from livekit.agents import llm
 
 from ctxmgr import Summarizer, SummarizerSettings, TokenCounter
-from ctxmgr.cost import CacheRules, ModelPrices, SentItem
+from ctxmgr.cost import CacheRules, Modality, ModelPrices, SentItem
 from ctxmgr.testing import FakeLLM
 from ctxmgr.tokens import REPLY_PRIMING_TOKENS
 
@@ -68,10 +68,22 @@ Kind = Literal["summary", "drop", "none"]
 class Replay:
     """The script as chat items with fixed ids, billed and summarized as a session would."""
 
-    def __init__(self, call: SupportCall, counter: TokenCounter, tools_tokens: int) -> None:
+    def __init__(
+        self,
+        call: SupportCall,
+        counter: TokenCounter,
+        tools_tokens: int,
+        *,
+        speech: Modality = "audio",
+        summary_cap: int | None = None,
+    ) -> None:
         self.call = call
         self.counter = counter
         self.tools_tokens = tools_tokens
+        self.speech: Modality = speech
+        """How turns are billed: ``audio`` (a speech-to-speech model) or ``text``."""
+        self.summary_cap = summary_cap
+        """Summaries are cut to this many tokens, as ctxmgr cuts its own (``None``: not cut)."""
         self.instructions = llm.ChatMessage(
             id="instructions", role="system", content=[call.instructions]
         )
@@ -106,7 +118,12 @@ class Replay:
                     id=f"t{t}_assistant", role="assistant", content=[turn.assistant.text]
                 )
             )
-            outputs.append((0, call.speech_tokens("assistant", turn.assistant.text)))
+            said = turn.assistant.text
+            outputs.append(
+                (0, call.speech_tokens("assistant", said))
+                if speech == "audio"
+                else (counter.count_text(said), 0)
+            )
             self.turn_items.append(items)
             self.outputs.append(outputs)
             self.turn_of.update((item.id, t) for item in items)
@@ -114,20 +131,30 @@ class Replay:
 
     def billed(self, item: llm.ChatItem) -> int:
         """Tokens the provider bills for one item."""
-        return billing_view([item], self.call, self.counter, 0)[0].tokens
+        return billing_view([item], self.call, self.counter, 0, speech=self.speech)[0].tokens
 
     def sent(self, conversation: Sequence[llm.ChatItem]) -> list[SentItem]:
         """The context a response is sent: instructions, tools, then ``conversation``."""
         return billing_view(
-            [self.instructions, *conversation], self.call, self.counter, self.tools_tokens
+            [self.instructions, *conversation],
+            self.call,
+            self.counter,
+            self.tools_tokens,
+            speech=self.speech,
         )
+
+    def cut(self, summary: str) -> str:
+        """``summary`` cut to ``summary_cap`` tokens, as ctxmgr's summarizer cuts its own."""
+        if self.summary_cap is None:
+            return summary
+        return self.counter.truncate_text(summary, self.summary_cap)
 
     def summarize(
         self, items: Sequence[llm.ChatItem], previous: Sequence[llm.ChatMessage] = ()
     ) -> tuple[str, int, int]:
         """The stand-in's summary of ``items``, folding ``previous``: text, tokens in and out."""
         prompt = self._summarizer.build_prompt(items, previous_summaries=previous)
-        text = summary_reply(prompt, []).text
+        text = self.cut(summary_reply(prompt, []).text)
         tokens_in = REPLY_PRIMING_TOKENS + sum(self.counter.count_items(prompt.items))
         self.counter.forget([i.id for i in prompt.items])
         return text, tokens_in, self.counter.count_text(text)
@@ -332,7 +359,7 @@ class _Timeline:
         for items in replay.turn_items:
             self.start.append(len(self.tok) - 1)
             for item in items:
-                sent = billing_view([item], replay.call, replay.counter, 0)[0]
+                sent = billing_view([item], replay.call, replay.counter, 0, speech=replay.speech)[0]
                 self.tok.append(self.tok[-1] + sent.tokens)
                 self.aud.append(self.aud[-1] + (sent.tokens if sent.modality == "audio" else 0))
         self.start.append(len(self.tok) - 1)
@@ -343,8 +370,8 @@ class _Timeline:
         ]
         self.head = sum(i.tokens for i in replay.sent([]))
         self.rules = rules
-        self.rate = {
-            k: prices.rate(k)
+        self.rate = {  # a text model has no audio prices (and bills no audio)
+            k: prices.rate(k) if k in prices.figures else 0.0
             for k in ("text_input", "text_cached_input", "audio_input", "audio_cached_input")
         }
 
@@ -412,7 +439,7 @@ def floor(
         prompt = builder.build_prompt(replay.turn_items[c - 1])
         rendered_turn = prompt.messages()[-1].text_content or ""
         sentences += [s for s in fact_sentences(rendered_turn) if s not in sentences]
-        text = "\n".join(sentences) or NOTHING_TO_KEEP
+        text = replay.cut("\n".join(sentences) or NOTHING_TO_KEEP)
         s_out[c] = counter.count_text(text)
         if mode == "summary":
             top[c] += counter.count_item(summary_item(text, item_id=f"floor_{c}"))

@@ -27,7 +27,8 @@ from .support_call import SupportCall
 from livekit.agents import AgentSession, llm
 
 from ctxmgr import CompactionAppliedEvent, ContextManager, Settings, TokenCounter
-from ctxmgr.testing import FakeLLM
+from ctxmgr.cost import Modality
+from ctxmgr.testing import FakeLLM, FakeReply
 
 __all__ = ["LLMPair", "run_session", "stand_in_llms"]
 
@@ -35,10 +36,22 @@ LLMPair = tuple[Any, Any, "ScriptedReplies | None"]
 """(session LLM, summarizer LLM, the scripted responder when the session LLM is the stand-in)."""
 
 
-def stand_in_llms(call: SupportCall) -> LLMPair:
-    """The offline stand-ins: scripted replies, and an extractive summarizer."""
+def stand_in_llms(call: SupportCall, *, summary_cap: int | None = None) -> LLMPair:
+    """The offline stand-ins: scripted replies, and an extractive summarizer.
+
+    ``summary_cap``: the summarizer stops after this many tokens, as a model asked for
+    a summary of at most that size does (``None``: it writes every sentence it keeps).
+    """
     replies = ScriptedReplies(call)
-    return FakeLLM(replies), FakeLLM(summary_reply, counter=TokenCounter()), replies
+    counter = TokenCounter()
+
+    def summarize(chat_ctx: llm.ChatContext, tools: Sequence[llm.Tool]) -> FakeReply:
+        reply = summary_reply(chat_ctx, tools)
+        if summary_cap is None:
+            return reply
+        return FakeReply(counter.truncate_text(reply.text, summary_cap))
+
+    return FakeLLM(replies), FakeLLM(summarize, counter=counter), replies
 
 
 async def _settle() -> None:
@@ -59,10 +72,17 @@ async def run_session(
     llms: LLMPair,
     counter: TokenCounter,
     on_turn: Callable[[int], None] = lambda _t: None,
+    settings: Settings | None = None,
+    speech: Modality = "audio",
 ) -> RunResult:
-    """Play the script through a real ``AgentSession``; ``preset=None`` runs without a manager."""
+    """Play the script through a real ``AgentSession``; ``preset=None`` runs without a manager.
+
+    ``settings`` replaces ``Settings(policy=preset, max_tokens=budget)``; ``speech`` is how
+    the turns are billed (``audio``, or ``text`` for a pipeline or a text-only session).
+    """
     session_llm, summarizer_llm, replies = llms
-    result = RunResult(name, "session", "none" if preset is None else "summary")
+    managed = preset is not None or settings is not None
+    result = RunResult(name, "session", "summary" if managed else "none")
     manager: ContextManager | None = None
     schema_tokens: dict[tuple[str, ...], int] = {}
 
@@ -70,17 +90,18 @@ async def run_session(
         names = tuple(sorted(getattr(tool, "id", repr(tool)) for tool in tools))
         if names not in schema_tokens:
             schema_tokens[names] = tools_tokens(tools, counter)
-        sent = billing_view(chat_ctx.items, call, counter, schema_tokens[names])
+        sent = billing_view(chat_ctx.items, call, counter, schema_tokens[names], speech=speech)
         result.responses.append(Response(agent.turn, sent))
         if manager is not None:
             manager.report_usage(sum(item.tokens for item in sent))
 
     agent = SupportAgent(call, on_prompt)
     accounted: set[str] = set()
-    if preset is not None:
-        manager = ContextManager(
-            Settings(policy=preset, max_tokens=budget), summarizer_llm=summarizer_llm
-        )
+    if preset is not None or settings is not None:
+        if settings is None:
+            assert preset is not None
+            settings = Settings(policy=preset, max_tokens=budget)
+        manager = ContextManager(settings, summarizer_llm=summarizer_llm)
         if manager.settings.strategy == "trim":
             result.kind = "drop"
 
@@ -93,9 +114,11 @@ async def run_session(
     def on_item(ev: Any) -> None:
         item = ev.item
         if isinstance(item, llm.ChatMessage) and item.role == "assistant" and result.responses:
-            result.responses[-1].output_audio += call.speech_tokens(
-                "assistant", item.text_content or ""
-            )
+            said = item.text_content or ""
+            if speech == "audio":
+                result.responses[-1].output_audio += call.speech_tokens("assistant", said)
+            else:
+                result.responses[-1].output_text += counter.count_text(said)
 
     def on_tools(ev: Any) -> None:
         for fc in ev.function_calls:

@@ -22,7 +22,8 @@ from livekit.agents import Agent, ModelSettings, function_tool, llm
 from livekit.agents.llm.chat_context import to_xml
 
 from ctxmgr import TokenCounter
-from ctxmgr.cost import SentItem
+from ctxmgr.cost import Modality, SentItem
+from ctxmgr.cost_trigger import tools_tokens
 from ctxmgr.summarizer import EARLIER_HANDOVER, SUMMARY_TAG
 from ctxmgr.testing import FakeReply, FakeToolCall
 
@@ -193,12 +194,6 @@ class SupportAgent(Agent):
         return self._tool("book_courier", date=date)
 
 
-def tools_tokens(tools: Sequence[llm.Tool | llm.Toolset], counter: TokenCounter) -> int:
-    """Tokens of the tool definitions, as OpenAI's function schema spells them."""
-    schema = llm.ToolContext(list(tools)).parse_function_tools("openai")
-    return counter.count_text(json.dumps(schema)) if schema else 0
-
-
 def _digest(item: llm.ChatItem) -> str:
     if isinstance(item, llm.ChatMessage):
         essential: list[Any] = ["message", item.role, item.text_content]
@@ -220,18 +215,24 @@ def _is_speech(item: llm.ChatItem) -> bool:
 
 
 def billing_view(
-    items: Sequence[llm.ChatItem], call: SupportCall, counter: TokenCounter, tools: int
+    items: Sequence[llm.ChatItem],
+    call: SupportCall,
+    counter: TokenCounter,
+    tools: int,
+    *,
+    speech: Modality = "audio",
 ) -> list[SentItem]:
     """A prompt as the provider bills it.
 
-    User and assistant messages are speech, billed as audio from their duration;
-    everything else (instructions, tool calls and outputs, summaries) is text. The
-    tool definitions (``tools`` tokens) follow the instructions, as a realtime
-    session sends them.
+    User and assistant messages are speech, billed as audio from their duration
+    (``speech="text"``: as the text of their transcripts, a pipeline or a text-only
+    session); everything else (instructions, tool calls and outputs, summaries) is
+    text. The tool definitions (``tools`` tokens) follow the instructions, as a
+    realtime session sends them.
     """
     sent: list[SentItem] = []
     for i, item in enumerate(items):
-        if _is_speech(item):
+        if speech == "audio" and _is_speech(item):
             assert isinstance(item, llm.ChatMessage)
             tokens = call.speech_tokens(item.role, item.text_content or "")  # type: ignore[arg-type]
             sent.append(SentItem(item.id, _digest(item), tokens, "audio"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -67,6 +68,15 @@ class ServerResponse:
         """Set once ``response.created`` is queued for the client."""
         self.done = asyncio.Event()
         """Set once ``response.done`` is queued for the client."""
+        self.context: tuple[ServerItem, ...] | None = None
+        """The server conversation when the response started (``response.created``): what
+        the model was given, and billed for; ``None`` until then."""
+        self.instructions: str = ""
+        """The session's instructions when the response started."""
+        self.tools: tuple[dict[str, Any], ...] = ()
+        """The session's tool definitions when the response started."""
+        self.output: tuple[dict[str, Any], ...] = ()
+        """The output items as ``response.done`` lists them (set with it)."""
         self._session = session
         self._tool_names = tool_names
         self._tool_choice = tool_choice
@@ -115,7 +125,10 @@ class ServerResponse:
             ),
         )
         self.created.set()
-        seen = self._session.conversation.snapshot()
+        seen = self.context = self._session.conversation.snapshot()
+        config = self._session.config
+        self.instructions = str(config.get("instructions") or "")
+        self.tools = tuple(copy.deepcopy(config.get("tools") or []))
         failure = self._check_tools()
         outputs: list[dict[str, Any]] = []
         anchor = self.anchor
@@ -130,6 +143,7 @@ class ServerResponse:
                 outputs.append(item)
                 anchor = item["id"]
         self.status = self._final_status(failure)
+        self.output = tuple(outputs)
         details: dict[str, Any] | None = None
         if self.status == "cancelled":
             details = {"type": "cancelled", "reason": "client_cancelled"}

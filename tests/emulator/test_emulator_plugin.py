@@ -109,6 +109,35 @@ async def test_reported_usage_reaches_the_session_usage(
     assert (usage.input_tokens, usage.input_cached_tokens, usage.output_tokens) == (2048, 1024, 16)
 
 
+async def test_each_response_records_the_conversation_it_was_given_and_its_output(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    """What a cost run bills from: the server's conversation at ``response.created``."""
+    emulator.queue_response(
+        ResponsePlan.say("Hello, Ada."),
+        ResponsePlan.call("lookup", '{"query": "tides"}'),
+        ResponsePlan.say("Tides follow the moon."),
+    )
+    await live.session.run(user_input="Hi, I am Ada.")
+    await live.session.run(user_input="Why are there tides?")
+    await live.session.wait_for_idle()
+
+    given = [[(i.role or i.type, i.text or i.output or "") for i in r.context or ()]
+             for r in emulator.responses]
+    assert given == [
+        [("user", "Hi, I am Ada.")],
+        [("user", "Hi, I am Ada."), ("assistant", "Hello, Ada."), ("user", "Why are there tides?")],
+        [("user", "Hi, I am Ada."), ("assistant", "Hello, Ada."), ("user", "Why are there tides?"),
+         ("function_call", ""), ("function_call_output", "fact about tides")],
+    ]
+    assert [[o["type"] for o in r.output] for r in emulator.responses] == [
+        ["message"], ["function_call"], ["message"]
+    ]
+    assert emulator.responses[1].output[0]["arguments"] == '{"query": "tides"}'
+    assert {r.instructions for r in emulator.responses} == {"You are terse."}
+    assert [t["name"] for t in emulator.responses[0].tools] == ["lookup"]
+
+
 async def test_dropped_acks_time_out_update_chat_ctx_and_leave_the_mirror_behind(
     live: Live, emulator: RealtimeServerEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

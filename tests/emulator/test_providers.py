@@ -267,7 +267,7 @@ def test_gemini_compression_is_set_from_the_settings() -> None:
     config = gemini_context_compression(
         Settings(policy="realtime", max_tokens=24_000, target_tokens=2_000)
     )
-    assert config.trigger_tokens == 9_600  # the realtime preset's 40% trigger
+    assert config.trigger_tokens == 19_200  # the realtime preset's 80% high-water mark
     assert config.sliding_window is not None and config.sliding_window.target_tokens == 2_000
     with pytest.raises(ValueError, match="token trigger"):
         gemini_context_compression(Settings(trigger={"items": 40, "budget_fraction": None}))

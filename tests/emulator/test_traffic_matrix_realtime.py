@@ -75,7 +75,12 @@ class Judged:
         self.summaries: list[str] = []
         self.summarizer = FakeLLM(self._summarize, delay_s=delay_s)
         self.manager = ContextManager(
-            Settings(policy="realtime", max_tokens=MAX_TOKENS, keep_last_turns=1),
+            Settings(  # a fixed mark: these tests are about traffic, not about when it pays
+                policy="realtime",
+                max_tokens=MAX_TOKENS,
+                keep_last_turns=1,
+                trigger={"budget_fraction": 0.4, "price_model": None},
+            ),
             summarizer_llm=self.summarizer,
         ).attach(live.agent)
         self.manager.on("compaction_applied", self.applied.append)

@@ -1,0 +1,156 @@
+"""The cost rule: rents (carries the foldable part) until renting has cost a compaction."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from livekit.agents import llm
+from pydantic import ValidationError
+
+from ctxmgr import Settings, TokenCounter
+from ctxmgr.cost import CostModel, load_prices
+from ctxmgr.cost_trigger import CostTrigger, CutEstimate, estimate_cut
+from ctxmgr.guard import TailWindow
+from ctxmgr.simulation.report import tally
+from ctxmgr.simulation.session import run_session, stand_in_llms
+from ctxmgr.simulation.shapes import SHAPES, make_call
+from ctxmgr.simulation.support_call import PLANTED_TURNS
+
+PRICES = load_prices()
+
+
+def _rule(model: str = "gpt-realtime", speech: str = "audio", margin: float = 1.0) -> CostTrigger:
+    return CostTrigger(
+        PRICES[model],
+        summarizer=PRICES["gpt-4o-mini"],
+        speech=speech,  # type: ignore[arg-type]
+        summary_tokens=500,
+        margin=margin,
+    )
+
+
+@pytest.mark.unit
+def test_it_fires_once_the_carried_cost_reaches_the_compactions() -> None:
+    rule = _rule()
+    cut = CutEstimate(folded_tokens=6_000, kept_tokens=300, folded_text_tokens=2_000, head_tokens=2_000)
+    # carrying 5,500 tokens (6,000 less the summary) at $0.40/M: $0.0022 a response
+    assert rule.carry_usd(cut) == pytest.approx(5_500 * 0.40e-6)
+    # the tail re-billed as audio, the summary as text (with the head's 80 tokens past its
+    # last whole 128-token cache step), the summarizer's read and write
+    expected = 300 * 31.6e-6 + (500 + 80) * 3.6e-6 + (2_000 + 450) * 0.15e-6 + 500 * 0.60e-6
+    assert rule.compaction_usd(cut) == pytest.approx(expected)
+    due = [rule.on_response(cut) for _ in range(8)]
+    first = due.index(True)
+    assert first + 1 == -(-expected // rule.carry_usd(cut))  # ceil: the first response that pays
+    assert all(due[first:])
+    rule.reset()
+    assert rule.rent_usd == 0 and not rule.due(cut)
+
+
+@pytest.mark.unit
+def test_a_higher_margin_waits_longer_and_nothing_foldable_never_fires() -> None:
+    cut = CutEstimate(folded_tokens=6_000, kept_tokens=300, folded_text_tokens=2_000)
+    eager, patient = _rule(margin=0.5), _rule(margin=2.0)
+    first = [next(n for n in range(1, 100) if r.on_response(cut)) for r in (eager, patient)]
+    assert first[0] < first[1]
+    idle = _rule()
+    small = CutEstimate(folded_tokens=400, kept_tokens=300, folded_text_tokens=400)
+    assert not any(idle.on_response(small) for _ in range(1_000))  # less than the summary
+
+
+@pytest.mark.unit
+def test_a_short_head_is_re_billed_a_long_one_stays_cached() -> None:
+    rule = _rule("gpt-4o-mini", "text")
+    short = CutEstimate(6_000, 300, 6_000, head_tokens=900)
+    long = CutEstimate(6_000, 300, 6_000, head_tokens=3_000)
+    text_extra = (0.15 - 0.075) * 1e-6
+    assert rule.compaction_usd(short) - rule.compaction_usd(long) == pytest.approx(
+        900 * text_extra - (3_000 - 2_944) * text_extra
+    )
+
+
+@pytest.mark.unit
+def test_estimate_splits_the_context_at_the_tail_and_bills_speech_at_its_scale() -> None:
+    summary = llm.ChatMessage(
+        id="s", role="system", content=["<summary>the story so far</summary>"], extra={"is_summary": True}
+    )
+    items: list[llm.ChatItem] = [
+        llm.ChatMessage(id="sys", role="system", content=["be brief " * 20]),
+        summary,
+    ]
+    for t in range(6):
+        items += [
+            llm.ChatMessage(id=f"u{t}", role="user", content=[f"question {t} " * 5]),
+            llm.ChatMessage(id=f"a{t}", role="assistant", content=[f"answer {t} " * 10]),
+        ]
+    counter = TokenCounter()
+    counts = counter.count_items(items)
+    tail = TailWindow(keep_last_turns=2)
+    cut = estimate_cut(items, counts, tail, outside_tokens=300)
+    assert cut.head_tokens == counts[0] + 300  # the instructions and the tools
+    assert cut.folded_text_tokens == sum(counts[1:10]) == cut.folded_tokens
+    assert cut.kept_tokens == sum(counts[10:])
+    # spoken turns bill three times their transcript; the summary is text
+    spoken = estimate_cut(items, counts, tail, speech_scale=3.0)
+    assert spoken.folded_tokens == counts[1] + 3 * sum(counts[2:10])
+    assert spoken.kept_tokens == 3 * cut.kept_tokens
+    assert spoken.folded_text_tokens == cut.folded_text_tokens
+
+
+@pytest.mark.unit
+def test_settings_name_a_priced_model_or_say_which_exist() -> None:
+    s = Settings(policy="realtime", trigger={"budget_fraction": 0.8, "price_model": "gpt-realtime"})
+    rule = CostTrigger.from_settings(s)
+    assert rule is not None and rule.speech == "audio" and rule.summary_tokens == 500
+    text = CostTrigger.from_settings(Settings(trigger={"price_model": "gpt-4o-mini"}))
+    assert text is not None and text.speech == "text"
+    assert CostTrigger.from_settings(Settings()) is None
+    with pytest.raises(ValidationError, match="gpt-realtime"):
+        Settings(trigger={"price_model": "gpt-9"})
+    with pytest.raises(ValidationError, match="no audio prices"):
+        Settings(trigger={"price_model": "gpt-4o-mini", "speech_billed_as": "audio"})
+    trim = Settings(policy="trim", trigger={"price_model": "gpt-realtime"})
+    rule = CostTrigger.from_settings(trim)
+    assert rule is not None and rule.summarizer is None and rule.summary_tokens == 0
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_call_shape_keeps_the_opening_details_and_differs_after(shape: str) -> None:
+    call = make_call(shape, 60, 3)
+    base = make_call("support", 60, 3)
+    assert len(call.turns) == 60
+    assert call.turns[:PLANTED_TURNS] == base.turns[:PLANTED_TURNS]
+    assert (call.turns == base.turns) == (shape == "support")
+    with pytest.raises(ValueError, match="tool-heavy"):
+        make_call("chatty", 60, 3)
+
+
+@pytest.mark.session
+def test_in_a_session_the_rule_compacts_before_the_budget_does_and_bills_less() -> None:
+    # a real AgentSession and manager: the rule's rounds start on its own due, well
+    # under the 0.8 high-water mark, and the call bills less than with the mark alone
+    call = make_call("support", 70, 5)
+    prices = PRICES["gpt-realtime"]
+    bills, runs = {}, {}
+    for name, extra in (("mark", {"price_model": None}), ("rule", {"price_model": "gpt-realtime"})):
+        settings = Settings(
+            policy="realtime",
+            max_tokens=12_000,
+            keep_last_turns=1,
+            trigger={"budget_fraction": 0.8, **extra},
+        )
+        counter = TokenCounter()
+        result = asyncio.run(
+            run_session(
+                call, name=name, preset=None, settings=settings, budget=12_000,
+                llms=stand_in_llms(call), counter=counter,
+            )
+        )
+        row = tally(result, CostModel(prices), PRICES["gpt-4o-mini"])
+        bills[name], runs[name] = row, result
+        assert row.lost == 0 and row.peak <= 12_000
+    assert bills["rule"].compactions > bills["mark"].compactions
+    assert bills["rule"].peak < 0.8 * 12_000 * 0.6
+    assert bills["rule"].cost_usd < bills["mark"].cost_usd
