@@ -15,6 +15,7 @@ ever put in a log message.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 import threading
@@ -415,6 +416,16 @@ def _writer() -> ThreadPoolExecutor:
         if _WRITER is None:
             _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctxmgr-archive")
         return _WRITER
+
+
+def _forget_writer() -> None:
+    # a forked child (a process pool's worker) has none of its parent's threads: an
+    # executor inherited from it would take writes and never run them
+    global _WRITER, _WRITER_LOCK
+    _WRITER, _WRITER_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_writer)
 
 
 def _create_fts(db: sqlite3.Connection) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -385,3 +386,29 @@ async def test_a_reply_that_starts_while_the_archive_is_written_delays_the_delet
     assert out.status == "applied" and out.plan is not None
     assert writes == [tuple(ids)] and out.plan.remove_ids == tuple(ids)
     assert not {i.id for i in backend.local.items} & set(ids)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+async def test_a_forked_process_writes_in_its_own_archive_thread() -> None:
+    # a process pool's worker forked after the parent wrote: the parent's archive thread
+    # does not exist there, and a write handed to it would wait forever
+    await MemoryArchive().awrite("s", _said("before the fork"), compaction_id="k", summary_id=None)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one write, its result through the pipe, then out
+        code = 1
+        try:
+            archive = MemoryArchive()
+            written = asyncio.run(
+                asyncio.wait_for(
+                    archive.awrite("s", _said("in the child"), compaction_id="k", summary_id=None),
+                    timeout=5,
+                )
+            )
+            code = 0 if written == 1 else 1
+        finally:
+            os.write(write, bytes([code]))
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"\x00" and os.waitstatus_to_exitcode(status) == 0
