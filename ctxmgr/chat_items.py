@@ -40,6 +40,15 @@ def is_summary(item: llm.ChatItem) -> bool:
     return isinstance(item, llm.ChatMessage) and item.extra.get(SUMMARY_MARKER) is True
 
 
+def is_spoken_turn(item: llm.ChatItem) -> bool:
+    """A user or assistant message that is not a summary: speech on a voice call."""
+    return (
+        isinstance(item, llm.ChatMessage)
+        and item.role in ("user", "assistant")
+        and not is_summary(item)
+    )
+
+
 def is_instruction(item: llm.ChatItem) -> bool:
     """A system or developer message that is not a summary: never compacted."""
     return (

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from livekit.agents import llm
 
-from .chat_items import is_instruction, is_summary
+from .chat_items import is_instruction, is_spoken_turn
 from .cost import CacheRules, Modality, ModelPrices, load_prices
 from .guard import TailWindow, frozen_boundary
 from .tokens import TokenCounter
@@ -83,17 +83,13 @@ def estimate_cut(
         if i < boundary and is_instruction(item):
             head += count
             continue
-        billed = count * speech_scale if _is_speech(item) else count
+        billed = count * speech_scale if is_spoken_turn(item) else count
         if i < boundary:
             folded += billed
             folded_text += count
         else:
             kept += billed
     return CutEstimate(round(folded), round(kept), round(folded_text), head)
-
-
-def _is_speech(item: llm.ChatItem) -> bool:
-    return isinstance(item, llm.ChatMessage) and item.role in ("user", "assistant") and not is_summary(item)
 
 
 class CostTrigger:

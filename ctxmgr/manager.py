@@ -509,6 +509,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def _on_metrics(self, metrics: Any) -> None:
         self._observe(None)  # a response is done: a step waiting for a quiet moment looks now
         if isinstance(metrics, RealtimeModelMetrics) and not metrics.cancelled:
+            local = None
             if self._cost_rule is not None and self._backend is not None:
                 local = self._backend.read_local()
                 # what this usage billed: the context before the response's own output
@@ -516,10 +517,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                 while end and _is_output(local.items[end - 1]):
                     end -= 1
                 self._sent_text = sum(self._counter.count_items(local.items[:end]))
-                self.report_usage(metrics.input_tokens)
+            self.report_usage(metrics.input_tokens)
+            if local is not None:
                 self._on_response(local)
-            else:
-                self.report_usage(metrics.input_tokens)
 
     def report_usage(self, input_tokens: int) -> None:
         """Tell the manager how many input tokens the model was billed for its last response.

@@ -22,6 +22,7 @@ from livekit.agents import Agent, ModelSettings, function_tool, llm
 from livekit.agents.llm.chat_context import to_xml
 
 from ctxmgr import TokenCounter
+from ctxmgr.chat_items import is_spoken_turn
 from ctxmgr.cost import Modality, SentItem
 from ctxmgr.cost_trigger import tools_tokens
 from ctxmgr.summarizer import EARLIER_HANDOVER, SUMMARY_TAG
@@ -206,14 +207,6 @@ def _digest(item: llm.ChatItem) -> str:
     return hashlib.blake2b(json.dumps(essential).encode(), digest_size=8).hexdigest()
 
 
-def _is_speech(item: llm.ChatItem) -> bool:
-    return (
-        isinstance(item, llm.ChatMessage)
-        and item.role in ("user", "assistant")
-        and not item.extra.get("is_summary")
-    )
-
-
 def billing_view(
     items: Sequence[llm.ChatItem],
     call: SupportCall,
@@ -232,7 +225,7 @@ def billing_view(
     """
     sent: list[SentItem] = []
     for i, item in enumerate(items):
-        if speech == "audio" and _is_speech(item):
+        if speech == "audio" and is_spoken_turn(item):
             assert isinstance(item, llm.ChatMessage)
             tokens = call.speech_tokens(item.role, item.text_content or "")  # type: ignore[arg-type]
             sent.append(SentItem(item.id, _digest(item), tokens, "audio"))
