@@ -6,16 +6,18 @@ fact it was shown cannot lose it:
 
 - a *single* field (the user's name, phone, address, open tasks, what happened)
   takes the new value when the model gives one, else keeps the old: a correction
-  replaces the old value;
+  replaces the old value, and a corrected name, phone or address replaces the old
+  one wherever else the handover quotes it (an old promise "to 9 Mill Road");
 - a *list* field (ids and amounts, promises, preferences, tool results) keeps every
   old entry whose ids and numbers the new answer does not already hold, then the
   new entries.
 
 What happened is cut to its first two sentences (a small model may echo the
-conversation there). The ids that tool outputs returned are added to the tool
-results by :func:`tool_ledger`, whatever the model wrote. An answer with no field of
-the form in it is used as written (a model that ignored the form loses nothing it
-wrote).
+conversation there). Two ledgers are taken from the folded items in code and added
+whatever the model wrote: the ids that tool outputs returned (:func:`tool_ledger`)
+and what the user said they will do, in their own words (:func:`user_commitments`).
+An answer with no field of the form in it is used as written (a model that ignored
+the form loses nothing it wrote).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["FIELDS", "FORM", "Handover", "parse_handover", "tool_ledger"]
+__all__ = [
+    "FIELDS", "FORM", "Handover", "addresses", "parse_handover", "tool_ledger", "user_commitments",
+]
 
 
 @dataclass(frozen=True)
@@ -36,18 +40,22 @@ class Field:
     """Shown after the label in the form."""
     kind: str
     """``single`` or ``list``."""
+    corrects: bool = False
+    """A new value corrects the old one everywhere in the handover (a single field)."""
 
 
 TOOL_RESULTS = "Tool results"
+ADDRESS = "Current address"
+USER_PROMISED = "The user promised"
 STORY = "What happened"
 
 FIELDS: tuple[Field, ...] = (
-    Field("User's name", "", "single"),
-    Field("Phone number to use", " (and any number not to use)", "single"),
-    Field("Current address", "", "single"),
+    Field("User's name", "", "single", corrects=True),
+    Field("Phone number to use", " (and any number not to use)", "single", corrects=True),
+    Field(ADDRESS, "", "single", corrects=True),
     Field("Ids and amounts", " (orders, accounts, policies, cards, references)", "list"),
     Field("The assistant promised", ' (each "I will ..." of the assistant, with its amount and day)', "list"),
-    Field("The user promised", ' (each "I\'ll ..." of the user, with its day)', "list"),
+    Field(USER_PROMISED, ' (each "I\'ll ..." of the user, with its day)', "list"),
     Field("Preferences", ' (each "please ..." or "don\'t ..." of the user)', "list"),
     Field(TOOL_RESULTS, " (ids and facts returned)", "list"),
     Field("Open tasks", "", "single"),
@@ -64,6 +72,15 @@ _SCAFFOLD = re.compile(
 )
 _TOKEN = re.compile(r"\w(?:[\w\-./]*\w)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_STREET = (
+    "Road|Street|Lane|Avenue|Place|Court|Close|Terrace|Drive|Way|Square|Gardens|Crescent|"
+    "Row|Hill|Walk|Park|Grove|Mews|Rise|Green|Parade|Boulevard|St|Rd|Ave"
+)
+_ADDRESS = re.compile(
+    rf"\b(?P<street>\d+[A-Za-z]?,? (?:[A-Z][a-z]+ ){{1,3}}(?:{_STREET}))\b"
+    r"(?:, [A-Z][a-z]+(?: [A-Z][a-z]+)?)?"
+)
+_FIRST_PERSON_FUTURE = re.compile(r"\bI(?:'ll|\u2019ll| will| shall| am going to|'m going to)\b")
 
 
 def _split(value: str) -> list[str]:
@@ -90,21 +107,35 @@ class Handover:
     def merge(self, newer: Handover) -> Handover:
         """This handover updated by ``newer``, field by field (see the module doc)."""
         merged: dict[str, list[str]] = {}
+        corrections: list[tuple[str, str, str]] = []
         for f in FIELDS:
             old, new = self.values.get(f.label, []), newer.values.get(f.label, [])
             if f.kind == "single":
                 merged[f.label] = new or old
+                if f.corrects and old and new and old[0] != new[0]:
+                    corrections.append((f.label, old[0], new[0]))
                 continue
             held = set().union(*(_tokens(e) for e in new)) if new else set()
             kept = [e for e in old if not _tokens(e) <= held]
             merged[f.label] = kept + new
+        for label, was, now in corrections:
+            stale = re.compile(rf"(?<!\w){re.escape(was)}(?!\w)")
+            for other, entries in merged.items():
+                if other != label:
+                    merged[other] = [stale.sub(now, e) for e in entries]
         return Handover({k: v for k, v in merged.items() if v})
 
     def render(self) -> str:
-        """The handover as text, in the form's order; empty fields say ``none``."""
-        return "\n".join(
-            f"{f.label}: {'; '.join(self.values.get(f.label, [])) or 'none'}" for f in FIELDS
-        )
+        """The handover as text, in the form's order: a field with several entries as a
+        list under its label, one entry a line; empty fields say ``none``."""
+        lines = []
+        for f in FIELDS:
+            entries = self.values.get(f.label, [])
+            if len(entries) > 1:
+                lines += [f"{f.label}:", *(f"- {entry}" for entry in entries)]
+            else:
+                lines.append(f"{f.label}: {entries[0] if entries else 'none'}")
+        return "\n".join(lines)
 
 
 def parse_handover(text: str) -> Handover | None:
@@ -157,3 +188,32 @@ def tool_ledger(outputs: Iterable[tuple[str, str]]) -> list[str]:
         if found:
             entries.append(f"{name}: {', '.join(found)}")
     return entries
+
+
+def user_commitments(said: Iterable[str]) -> list[str]:
+    """Each sentence in which the user says what they will do ("I'll ...", "I will ...",
+    "I'm going to ..."), quoted as said: a small model tends to drop these or give them
+    to the assistant. ``said`` are the user's turns, oldest first; questions are skipped."""
+    found = []
+    for text in said:
+        for sentence in _SENTENCE_END.split(" ".join(text.split())):
+            if _FIRST_PERSON_FUTURE.search(sentence) and not sentence.endswith("?"):
+                found.append('"' + sentence.replace(";", ",").replace('"', "'") + '"')
+    return found
+
+
+def addresses(text: str) -> list[str]:
+    """The street addresses in ``text`` (a house number, capitalised words and a street
+    word such as Road or Lane, then the town if one follows), in order."""
+    return [m.group(0) for m in _ADDRESS.finditer(text)]
+
+
+def holds_address(text: str, address: str) -> bool:
+    """Whether ``text`` names ``address`` (its number and street, any case or spacing)."""
+    found = _ADDRESS.match(address)
+    street = found.group("street") if found else address
+
+    def fold(t: str) -> str:
+        return " ".join(re.findall(r"\w+", t.lower()))
+
+    return fold(street) in fold(text)

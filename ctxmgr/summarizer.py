@@ -29,7 +29,10 @@ from livekit.agents.llm.chat_context import to_xml
 
 from ._exceptions import SummarizerError
 from .chat_items import SUMMARY_MARKER, is_summary
-from .handover import FORM, TOOL_RESULTS, Handover, parse_handover, tool_ledger
+from .handover import (
+    ADDRESS, FORM, TOOL_RESULTS, USER_PROMISED, Handover, addresses, holds_address,
+    parse_handover, tool_ledger, user_commitments,
+)
 from .log import logger
 from .settings import SummarizerSettings
 from .slicing import in_slices
@@ -72,6 +75,17 @@ tended to copy it out rather than write the form: ``bench/quality.md``.)"""
 
 EARLIER_HANDOVER = "\n\nThe handover written before (for reference; write only the form):\n"
 """Appended to ``DEFAULT_PROMPT``, then the earlier handover, or ``none yet``."""
+
+ADDRESS_QUESTION = (
+    'The user said: "{said}"\n'
+    "Should we use {address} as the user's address from now on? Answer yes or no."
+)
+"""Asked (system prompt: answer yes or no) of each street address a user turn of the span
+gave that the form's current address does not hold, at most ``MAX_ADDRESS_QUESTIONS``
+per summary: a small model tends not to write a corrected address into the form, and
+the old one would then stay current. A "yes" makes it the current address."""
+
+MAX_ADDRESS_QUESTIONS = 3
 
 _T = TypeVar("_T")
 
@@ -204,6 +218,11 @@ class Summarizer:
             for item in items
             if isinstance(item, llm.FunctionCallOutput) and not item.is_error
         ]
+        said = [
+            _message_text(item)
+            for item in items
+            if isinstance(item, llm.ChatMessage) and item.role == "user" and not is_summary(item)
+        ]
         lines = [line for line in await in_slices(items, _line) if line]
         chat_ctx = self._prompt(lines, earlier)
         logger.debug(
@@ -212,7 +231,9 @@ class Summarizer:
         )
         started = time.perf_counter()
         try:
-            text, usage = await _bounded(self._complete(chat_ctx), self._settings.timeout_s)
+            text, usage = await _bounded(
+                self._write(chat_ctx, earlier, results, said), self._settings.timeout_s
+            )
         except asyncio.TimeoutError as e:
             logger.debug("summary timed out", extra={"request_id": request_id})
             raise SummarizerError(
@@ -226,8 +247,6 @@ class Summarizer:
         if not text:
             logger.debug("summary empty", extra={"request_id": request_id})
             raise SummarizerError("summarizer returned an empty summary")
-        if self._settings.prompt is None:
-            text = _folded_handover(text, earlier, results)
         limit = self._settings.max_summary_tokens
         cut = self._counter_or_default().truncate_text(text, limit)
         if cut != text:
@@ -262,6 +281,49 @@ class Summarizer:
             },
         )
         return result
+
+    async def _write(
+        self,
+        chat_ctx: llm.ChatContext,
+        earlier: Sequence[str],
+        results: Sequence[tuple[str, str]],
+        said: Sequence[str],
+    ) -> tuple[str, llm.CompletionUsage | None]:
+        """The summary and the usage of its requests: with the built-in prompt, the
+        model's form folded into the earlier handover, after the address questions
+        (``ADDRESS_QUESTION``); with a custom prompt, the answer as written."""
+        answer, usage = await self._complete(chat_ctx)
+        if not answer or self._settings.prompt is not None:
+            return answer, usage
+        folded = Handover()
+        for body in earlier:
+            parsed = parse_handover(body)
+            if parsed is not None:
+                folded = folded.merge(parsed)
+        newer = parse_handover(answer)
+        if newer is None:
+            # not a handover: as written, after the earlier handover's fields if there is one
+            return (f"{folded.render()}\n{answer}" if folded.values else answer), usage
+        known = " ".join(newer.values.get(ADDRESS, []) + folded.values.get(ADDRESS, []))
+        asked = [(turn, a) for turn in said for a in addresses(turn) if not holds_address(known, a)]
+        for turn, address in asked[-MAX_ADDRESS_QUESTIONS:]:
+            question = ADDRESS_QUESTION.format(said=_around(turn, address), address=address)
+            moved, used = await self._yes(question)
+            usage = _added(usage, used)
+            if moved:
+                # a correction, also where the rest of the form quotes the old address
+                newer = newer.merge(Handover({ADDRESS: [address]}))
+        ledgers = {TOOL_RESULTS: tool_ledger(results), USER_PROMISED: user_commitments(said)}
+        newer = newer.merge(Handover({k: v for k, v in ledgers.items() if v}))
+        return folded.merge(newer).render(), usage
+
+    async def _yes(self, question: str) -> tuple[bool, llm.CompletionUsage | None]:
+        """Whether the model answers ``question`` with yes, and the request's usage."""
+        chat_ctx = llm.ChatContext()
+        chat_ctx.add_message(role="system", content="Answer yes or no.")
+        chat_ctx.add_message(role="user", content=question)
+        reply, usage = await self._complete(chat_ctx)
+        return reply.lower().startswith("yes"), usage
 
     async def _complete(self, chat_ctx: llm.ChatContext) -> tuple[str, llm.CompletionUsage | None]:
         chunks: list[str] = []
@@ -394,24 +456,26 @@ def _earlier_summaries(
     return summaries
 
 
-def _folded_handover(
-    answer: str, earlier: Sequence[str], results: Sequence[tuple[str, str]]
-) -> str:
-    """The model's handover merged into the earlier summaries' (their texts) with the ids
-    the span's tool outputs returned (``(name, output)`` of each; see
-    :mod:`ctxmgr.handover`); an answer that is not a handover, as written."""
-    folded = Handover()
-    for body in earlier:
-        parsed = parse_handover(body)
-        if parsed is not None:
-            folded = folded.merge(parsed)
-    newer = parse_handover(answer)
-    if newer is None:
-        # not a handover: as written, after the earlier handover's fields if there is one
-        return f"{folded.render()}\n{answer}" if folded.values else answer
-    ledger = tool_ledger(results)
-    newer = newer.merge(Handover({TOOL_RESULTS: ledger}))
-    return folded.merge(newer).render()
+def _around(turn: str, part: str, limit: int = 400) -> str:
+    """``turn``, or the ``limit`` characters of it around ``part`` when it is longer."""
+    if len(turn) <= limit:
+        return turn
+    at = max(0, turn.find(part) - limit // 2)
+    return turn[at : at + limit]
+
+
+def _added(
+    usage: llm.CompletionUsage | None, more: llm.CompletionUsage | None
+) -> llm.CompletionUsage | None:
+    """Two requests' usage as one (``None`` when neither reported any)."""
+    if usage is None or more is None:
+        return usage or more
+    return llm.CompletionUsage(
+        completion_tokens=usage.completion_tokens + more.completion_tokens,
+        prompt_tokens=usage.prompt_tokens + more.prompt_tokens,
+        prompt_cached_tokens=usage.prompt_cached_tokens + more.prompt_cached_tokens,
+        total_tokens=usage.total_tokens + more.total_tokens,
+    )
 
 
 def _summary_body(message: llm.ChatMessage) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ctxmgr.handover import FIELDS, Handover, parse_handover, tool_ledger
+from ctxmgr.handover import FIELDS, Handover, parse_handover, tool_ledger, user_commitments
 
 pytestmark = pytest.mark.unit
 
@@ -43,9 +43,28 @@ def test_a_single_field_takes_the_new_value_or_keeps_the_old() -> None:
     assert merged.values == {"User's name": ["Dev"], "Current address": ["41 Quay Street"]}
 
 
+def test_a_corrected_address_replaces_the_old_one_where_the_handover_quotes_it() -> None:
+    old = Handover({
+        "Current address": ["31 Kiln Street, Stoke"],
+        "The assistant promised": ["deliver to 31 Kiln Street, Stoke on Saturday"],
+        "Open tasks": ["check 31 Kiln Street, Stokesley"],  # another place: left alone
+    })
+    merged = old.merge(Handover({"Current address": ["5 Vale Place, Hanley"]}))
+    promised = merged.values["The assistant promised"]
+    assert promised == ["deliver to 5 Vale Place, Hanley on Saturday"]
+    assert merged.values["Open tasks"] == ["check 31 Kiln Street, Stokesley"]
+    # open tasks and the story are no corrections: their old text is not searched for
+    story = Handover({"Open tasks": ["call back"], "Preferences": ["call back"]})
+    later = story.merge(Handover({"Open tasks": ["send form"]}))
+    assert later.values["Preferences"] == ["call back"]
+
+
 def test_a_rendered_handover_reads_back_the_same() -> None:
     handover = Handover({f.label: [f"{f.label} value"] for f in FIELDS})
     assert parse_handover(handover.render()) == handover
+    several = Handover({"Ids and amounts": ["AC-55810", "20 pounds"], "Open tasks": ["call"]})
+    assert "Ids and amounts:\n- AC-55810\n- 20 pounds\n" in several.render()
+    assert parse_handover(several.render()) == several
     assert "Open tasks: none" in Handover({}).render()
 
 
@@ -65,3 +84,16 @@ def test_what_happened_is_cut_to_two_sentences_an_echoed_transcript_with_it() ->
     )
     assert parsed is not None
     assert parsed.values["What happened"] == ["Maria called. Her parcel is late."]
+
+
+def test_what_the_user_will_do_is_quoted_and_nothing_else() -> None:
+    said = [
+        "Great. I will phone the surgery tomorrow; then   I'm going to book a review.",
+        "Should I bring anything? I'll be in all day? No.",
+        "I\u2019ll send the invoice by Friday. My sister will call you.",
+        "I already sent it. I'd like a refund.",
+    ]
+    assert user_commitments(said) == [
+        '"I will phone the surgery tomorrow, then I\'m going to book a review."',
+        '"I\u2019ll send the invoice by Friday."',
+    ]

@@ -15,7 +15,8 @@ from livekit.agents.llm.chat_context import to_xml
 from ctxmgr import SummarizerError, SummarizerSettings, TokenCounter, slicing
 from ctxmgr.chat_items import is_summary
 from ctxmgr.summarizer import (
-    DEFAULT_PROMPT, EARLIER_HANDOVER, Summarizer, SummaryResult, summary_message,
+    ADDRESS_QUESTION, DEFAULT_PROMPT, EARLIER_HANDOVER, Summarizer, SummaryResult,
+    summary_message,
 )
 from ctxmgr.testing.fake_llm import FakeLLM
 
@@ -339,15 +340,30 @@ What happened: Ana moved house."""
         second = await summarizer.summarize(
             [_msg("user", "I moved.")], previous_summaries=[earlier]
         )
-    lines = dict(line.split(": ", 1) for line in second.text.splitlines())
-    assert lines["Current address"] == "27 Hills Road, Cambridge"
+    assert "Current address: 27 Hills Road, Cambridge\n" in second.text
     assert "9 Mill Road" not in second.text
-    assert lines["Ids and amounts"] == "P-20417; 15 pound fee"
-    assert lines["The assistant promised"] == "move to Friday the 17th; waive the 15 pound fee"
-    assert lines["The user promised"] == "bring the MRI letter"
-    assert lines["Phone number to use"] == "01223 760 114 (not 01223 760 000)"
-    assert lines["Tool results"] == "referral R-3390, valid"
+    # a field with several entries is a list under its label, one entry a line
+    assert "Ids and amounts:\n- P-20417\n- 15 pound fee\n" in second.text
+    assert (
+        "The assistant promised:\n- move to Friday the 17th\n- waive the 15 pound fee\n"
+        in second.text
+    )
+    assert "The user promised: bring the MRI letter\n" in second.text
+    assert "Phone number to use: 01223 760 114 (not 01223 760 000)\n" in second.text
+    assert "Tool results: referral R-3390, valid\n" in second.text
     assert "summary_so_far" not in second.text
+
+
+async def test_what_the_user_said_they_will_do_is_kept_in_their_words() -> None:
+    # the model gives the user's promise to nobody; the span's own words are kept
+    async with FakeLLM([FORM_ANSWER]) as fake:
+        result = await Summarizer(fake).summarize([
+            _msg("user", "Thanks. I'll bring my MRI letter. Will I need a referral?"),
+            _msg("assistant", "I will note that."),
+        ])
+    assert 'The user promised: "I\'ll bring my MRI letter."\n' in result.text
+    assert "I will note that" not in result.text  # the assistant's words are the model's job
+    assert "referral" not in result.text  # a question is no promise
 
 
 async def test_an_answer_that_ignores_the_form_is_kept_as_written() -> None:
@@ -413,3 +429,48 @@ async def test_a_long_span_is_rendered_with_the_event_loop_running_between_slice
     ticker.cancel()
     assert ticks - before >= len(span)
     assert all(f"order {4000 + n}" in (fake.calls[-1].items[-1].text_content or "") for n in range(20))
+
+
+async def test_a_new_address_the_form_left_out_is_asked_about_and_a_yes_makes_it_current() -> None:
+    # FORM_ANSWER keeps 9 Mill Road; the user gave another address in the span
+    span = [
+        _msg("user", "I've left Mill Road. Send everything to 27 Hills Road, Cambridge now."),
+        _msg("assistant", "Done."),
+    ]
+    answer = FORM_ANSWER.replace("move to Friday", "post to 9 Mill Road, Cambridge; move to Friday")
+    async with FakeLLM([answer, "Yes."]) as fake:
+        result = await Summarizer(fake).summarize(span)
+    question = fake.calls[1].messages()
+    assert question[0].text_content == "Answer yes or no."
+    assert question[-1].text_content == ADDRESS_QUESTION.format(
+        said=span[0].text_content, address="27 Hills Road, Cambridge"
+    )
+    assert "Current address: 27 Hills Road, Cambridge\n" in result.text
+    # the correction reaches what the rest of the handover quoted
+    assert "post to 27 Hills Road, Cambridge" in result.text
+    assert "9 Mill Road" not in result.text
+    assert result.input_tokens == sum(u.prompt_tokens for u in fake.usages)  # both requests
+    assert result.output_tokens == sum(u.completion_tokens for u in fake.usages)
+
+
+async def test_a_no_leaves_the_address_and_a_known_or_custom_one_asks_nothing() -> None:
+    span = [_msg("user", "My friend at 4 Oak Lane uses you. I'm at 9 Mill Road, Cambridge.")]
+    async with FakeLLM([FORM_ANSWER, "No."]) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert len(fake.calls) == 2  # 9 Mill Road is in the form: only 4 Oak Lane is asked about
+    assert "4 Oak Lane" in (fake.calls[1].messages()[-1].text_content or "")
+    assert "Current address: 9 Mill Road, Cambridge\n" in result.text
+    async with FakeLLM(["Ana moved to 4 Oak Lane."]) as fake:
+        await Summarizer(fake, SummarizerSettings(prompt="Summarize.")).summarize(span)
+    assert len(fake.calls) == 1
+
+
+async def test_no_more_than_three_addresses_are_asked_about_the_latest() -> None:
+    said = " ".join(f"I stayed at {n} Oak Lane." for n in range(1, 6))
+    async with FakeLLM([FORM_ANSWER, "No.", "No.", "Yes, from now on."]) as fake:
+        result = await Summarizer(fake).summarize([_msg("user", said)])
+    asked = [fake.calls[n].messages()[-1].text_content or "" for n in (1, 2, 3)]
+    assert [q.split("use ")[1].split(" as")[0] for q in asked] == [
+        "3 Oak Lane", "4 Oak Lane", "5 Oak Lane",
+    ]
+    assert "Current address: 5 Oak Lane\n" in result.text
