@@ -27,7 +27,10 @@ punctuation folded so "0161 555 0199" matches "0161-555-0199":
   promise as done. A wrong fact is never counted as kept: it is worse than a
   missing one.
 
-``TRAINING`` calls are the ones prompts were tuned on; ``HELD_OUT`` ones are reported.
+``TRAINING`` calls are the ones prompts were tuned on; ``HELD_OUT`` ones are reported. Of
+these, clinic, insurance and bank were reported by earlier versions (seen); dentist,
+letting and airline were written after the last change to the summarizer and run on
+nothing before they were reported (fresh).
 """
 
 from __future__ import annotations
@@ -558,6 +561,176 @@ HELD_OUT: tuple[Call, ...] = (
             Fact("agent_promise", ("35", "Monday"), "refund of the charge", done=_PROMISED),
             Fact("caller_promise", ("cut up",), "what she will do with the card", who=("Priya", "caller", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
             Fact("tool_fact", ("DS-71120",), "dispute reference", folds=(2, FOLDS)),
+        ),
+    ),
+    # the three calls below were written at f232fcc, after the form's last change, and run
+    # on nothing before they were reported
+    Call(
+        "dentist",
+        (
+            (
+                ("user", "Hi, I'm Leon Fairley, calling to book a check-up. My wife Nadia Rahman is also a patient with you."),
+                ("assistant", "Hello Leon. What's your patient number?"),
+                ("user", "D-66120. Not D-61620, that was my card from the Leeds practice."),
+                ("assistant", "Thanks, D-66120. I have you at 4 Wren Close, Otley."),
+                ("user", "Text or ring 07912 884 301. The home number, 01943 220 118, is never answered."),
+                ("assistant", "Got it, 07912 884 301. I'll book you for Thursday the 3rd at 2 pm and waive the 25 pound missed-appointment fee."),
+                ("user", "Thanks. I'm nervous of needles, so no injections unless they're really needed."),
+                ("assistant", "I'll put a note on your file."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Is my treatment plan still open?"),
+                ("tool", "get_plan", '{"patient": "D-66120"}', '{"plan": "TP-40931", "stage": "2 of 3", "paid": true}'),
+                ("assistant", "Yes, your plan is open and paid, at stage two."),
+                ("user", "Good. I'll fill in the medical history form online before the visit."),
+                ("assistant", "Thank you, that saves time on the day."),
+                *_NOISE,
+            ),
+            (
+                ("user", "By the way, we've just moved to 19 Ash Grove, Ilkley, could you update that?"),
+                ("assistant", "Of course, updated."),
+                ("user", "Do you have parking?"),
+                ("assistant", "A small car park at the side."),
+                *_HOURS,
+            ),
+            (
+                ("user", "How long will the check-up take?"),
+                ("assistant", "About twenty minutes."),
+                ("user", "Can my son come in with me? He's 6."),
+                ("assistant", "Yes, children are welcome."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Do you do whitening?"),
+                ("assistant", "Yes, we can talk about it at the check-up."),
+                ("user", "Great, thanks for your help."),
+                ("assistant", "See you soon."),
+                *_NOISE,
+            ),
+        ),
+        (
+            Fact("name", ("Leon Fairley",), "patient's name", wrong=("Nadia Rahman",)),
+            Fact("id", ("D-66120",), "dental patient number", wrong=("D-61620",)),
+            Fact("address", ("4 Wren Close",), "home address", folds=(1, 2)),
+            Fact("address", ("19 Ash Grove",), "where he lives now", wrong=("4 Wren Close",), folds=(3, FOLDS)),
+            Fact("phone", ("07912 884 301",), "how to reach him", wrong=("01943 220 118",)),
+            Fact("preference", ("needle",), "what makes him nervous at the dentist"),
+            Fact("agent_promise", ("Thursday", "25 pound"), "booking and fee", done=_PROMISED),
+            Fact("caller_promise", ("medical history",), "form to complete before the visit", who=("Leon", "caller", "patient", "user", "he", "his"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("TP-40931",), "treatment plan reference", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "letting",
+        (
+            (
+                ("user", "Hello, this is Rosa Almeida, one of your tenants. The landlord, Mr Grant, told me to call you about the boiler."),
+                ("assistant", "Hi Rosa. Which tenancy reference is it?"),
+                ("user", "TN-5218. The one on my old contract, TN-4907, ended in March."),
+                ("assistant", "Thanks. TN-5218, for Flat 3, 60 Canal Street, Leeds."),
+                ("user", "Please call me on 07488 203 915, not my work line, 0113 870 4400."),
+                ("assistant", "Noted, 07488 203 915. I'll send a heating engineer on Monday the 9th and take 50 pounds off this month's rent."),
+                ("user", "Thank you. Please ask them to take their shoes off inside, we have new carpets."),
+                ("assistant", "I'll pass that on."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Has the boiler been reported before?"),
+                ("tool", "job_history", '{"tenancy": "TN-5218"}', '{"job": "JB-77046", "last_service": "2024-11", "status": "open"}'),
+                ("assistant", "There's an open job already, so the engineer will have the history."),
+                ("user", "OK. I'm going to leave the spare key with the concierge tomorrow."),
+                ("assistant", "Perfect, the engineer can collect it there."),
+                *_HOURS,
+            ),
+            (
+                ("user", "Quick update: I've moved into the new flat at 14 Wharf Street, Leeds, so use that address now."),
+                ("assistant", "Thanks, I've updated your contact address."),
+                ("user", "Will my deposit move with me?"),
+                ("assistant", "Yes, it stays registered to you."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Is the rent due on the same day?"),
+                ("assistant", "Yes, the first of each month."),
+                ("user", "My friend in flat 12 has damp, who should she call?"),
+                ("assistant", "She can call us on this number too."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Can I paint the bedroom?"),
+                ("assistant", "Ask the landlord first, in writing."),
+                ("user", "Fine, thanks."),
+                ("assistant", "Thanks for calling."),
+                *_HOURS,
+            ),
+        ),
+        (
+            Fact("name", ("Rosa Almeida",), "tenant's name", wrong=("Mr Grant",)),
+            Fact("id", ("TN-5218",), "tenancy reference", wrong=("TN-4907",)),
+            Fact("address", ("60 Canal Street",), "flat address", folds=(1, 2)),
+            Fact("address", ("14 Wharf Street",), "where she lives now", wrong=("60 Canal Street",), folds=(3, FOLDS)),
+            Fact("phone", ("07488 203 915",), "number to call her", wrong=("0113 870 4400",)),
+            Fact("preference", ("shoes",), "what workers must do indoors"),
+            Fact("agent_promise", ("Monday", "50 pounds"), "engineer visit and rent reduction", done=_PROMISED),
+            Fact("caller_promise", ("spare key",), "what she will leave with the concierge", who=("Rosa", "caller", "tenant", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("JB-77046",), "boiler job number", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "airline",
+        (
+            (
+                ("user", "Hi, Sven Larsen here, my suitcase didn't arrive on the flight from Oslo. My friend Erik Berg got his bag fine."),
+                ("assistant", "Sorry about that, Sven. Do you have the booking reference?"),
+                ("user", "Booking QX7R2M. Not QX7R2N, that's my return."),
+                ("assistant", "Got QX7R2M. Shall we deliver the bag to your hotel, the Harbour Inn, 88 Quay Road, Aberdeen?"),
+                ("user", "Yes. My number is 07301 556 782. Don't use the hotel's front desk, 01224 500 600."),
+                ("assistant", "Noted. I'll have the bag couriered to you by Sunday the 15th and reimburse up to 75 pounds for essentials."),
+                ("user", "Please have it kept upright, there are bottles inside."),
+                ("assistant", "I'll ask them to keep it upright."),
+                *_HOURS,
+            ),
+            (
+                ("user", "Do you know where it is?"),
+                ("tool", "trace_bag", '{"booking": "QX7R2M"}', '{"tag": "OS-482211", "location": "Oslo", "next_flight": "tomorrow"}'),
+                ("assistant", "It's still in Oslo and will be on tomorrow's flight."),
+                ("user", "Right. I'll keep the receipts for anything I buy and send them to you."),
+                ("assistant", "Yes please, we need those for the reimbursement."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Change of plan: I've checked out of the hotel. I'm staying at my cousin's flat now, 5 Ferry Road, Aberdeen, send it there."),
+                ("assistant", "No problem, I've changed the delivery address."),
+                ("user", "Will I get a text when it's on the way?"),
+                ("assistant", "Yes, on the day of delivery."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Is the flight tomorrow on time?"),
+                ("assistant", "As far as we know, yes."),
+                ("user", "My seat was 14C, the screen didn't work either."),
+                ("assistant", "I'm sorry, I'll pass that on."),
+                *_HOURS,
+            ),
+            (
+                ("user", "Can I claim for the taxi to the airport?"),
+                ("assistant", "Not for that, only for essentials."),
+                ("user", "Understood, thanks."),
+                ("assistant", "Thanks for your patience."),
+                *_CHAT,
+            ),
+        ),
+        (
+            Fact("name", ("Sven Larsen",), "passenger's name", wrong=("Erik Berg",)),
+            Fact("id", ("QX7R2M",), "booking code", wrong=("QX7R2N",)),
+            Fact("address", ("88 Quay Road",), "where the bag was going", folds=(1, 2)),
+            Fact("address", ("5 Ferry Road",), "where he is staying now", wrong=("88 Quay Road",), folds=(3, FOLDS)),
+            Fact("phone", ("07301 556 782",), "number to ring him", wrong=("01224 500 600",)),
+            Fact("preference", ("upright",), "how to carry the case"),
+            Fact("agent_promise", ("Sunday", "75 pounds"), "courier date and essentials money", done=_PROMISED),
+            Fact("caller_promise", ("receipts",), "what he keeps for the claim", who=("Sven", "caller", "passenger", "customer", "user", "he", "his"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("OS-482211",), "bag tag number", folds=(2, FOLDS)),
         ),
     ),
 )
