@@ -563,7 +563,7 @@ HELD_OUT: tuple[Call, ...] = (
             Fact("tool_fact", ("DS-71120",), "dispute reference", folds=(2, FOLDS)),
         ),
     ),
-    # the three calls below were written at f232fcc, after the form's last change, and run
+    # the three calls below were written at 9723c46, after the form's last change, and run
     # on nothing before they were reported
     Call(
         "dentist",
