@@ -101,7 +101,9 @@ class SummaryResult:
     """Fresh per request: an applier drops a result whose id is no longer the one it awaits."""
 
     input_tokens: int
-    """Prompt tokens: the LLM's reported usage when present, else counted."""
+    """Prompt tokens of every request the summary took (the handover form and its address
+    questions): the LLM's reported usage when present, else counted (the form's request
+    alone)."""
 
     output_tokens: int
     """Summary tokens: the LLM's reported usage when present, else counted."""
