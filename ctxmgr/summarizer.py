@@ -109,7 +109,7 @@ class SummaryResult:
     """Summary tokens: the LLM's reported usage when present, else counted."""
 
     duration_s: float
-    """Wall time of the LLM call, in seconds."""
+    """Wall time of the LLM requests, in seconds."""
 
     usage_reported: bool = False
     """``True`` when the token figures are the LLM's reported usage, ``False`` when counted."""
@@ -233,9 +233,7 @@ class Summarizer:
         )
         started = time.perf_counter()
         try:
-            text, usage = await _bounded(
-                self._write(chat_ctx, earlier, results, said), self._settings.timeout_s
-            )
+            text, usage = await _bounded(self._complete(chat_ctx), self._settings.timeout_s)
         except asyncio.TimeoutError as e:
             logger.debug("summary timed out", extra={"request_id": request_id})
             raise SummarizerError(
@@ -244,11 +242,13 @@ class Summarizer:
         except Exception as e:
             logger.debug("summary failed", extra={"request_id": request_id}, exc_info=True)
             raise SummarizerError(f"summarizer failed: {type(e).__name__}") from e
-        duration = time.perf_counter() - started
-
         if not text:
             logger.debug("summary empty", extra={"request_id": request_id})
             raise SummarizerError("summarizer returned an empty summary")
+        if self._settings.prompt is None:
+            deadline = started + self._settings.timeout_s
+            text, usage = await self._handover(text, usage, earlier, results, said, deadline)
+        duration = time.perf_counter() - started
         limit = self._settings.max_summary_tokens
         cut = self._counter_or_default().truncate_text(text, limit)
         if cut != text:
@@ -284,19 +284,19 @@ class Summarizer:
         )
         return result
 
-    async def _write(
+    async def _handover(
         self,
-        chat_ctx: llm.ChatContext,
+        answer: str,
+        usage: llm.CompletionUsage | None,
         earlier: Sequence[str],
         results: Sequence[tuple[str, str]],
         said: Sequence[str],
+        deadline: float,
     ) -> tuple[str, llm.CompletionUsage | None]:
-        """The summary and the usage of its requests: with the built-in prompt, the
-        model's form folded into the earlier handover, after the address questions
-        (``ADDRESS_QUESTION``); with a custom prompt, the answer as written."""
-        answer, usage = await self._complete(chat_ctx)
-        if not answer or self._settings.prompt is not None:
-            return answer, usage
+        """The model's form folded into the earlier handover, after the address questions
+        (``ADDRESS_QUESTION``), and the usage of every request. A question that fails or
+        would end past ``deadline`` (``perf_counter`` time) is not asked again: the form
+        stands as the model wrote it."""
         folded = Handover()
         for body in earlier:
             parsed = parse_handover(body)
@@ -310,7 +310,11 @@ class Summarizer:
         asked = [(turn, a) for turn in said for a in addresses(turn) if not holds_address(known, a)]
         for turn, address in asked[-MAX_ADDRESS_QUESTIONS:]:
             question = ADDRESS_QUESTION.format(said=_around(turn, address), address=address)
-            moved, used = await self._yes(question)
+            try:
+                moved, used = await _bounded(self._yes(question), deadline - time.perf_counter())
+            except Exception:  # a timeout too; a cancellation is no Exception and goes on
+                logger.debug("address question failed; the form stands", exc_info=True)
+                break
             usage = _added(usage, used)
             if moved:
                 # a correction, also where the rest of the form quotes the old address

@@ -474,3 +474,22 @@ async def test_no_more_than_three_addresses_are_asked_about_the_latest() -> None
         "3 Oak Lane", "4 Oak Lane", "5 Oak Lane",
     ]
     assert "Current address: 5 Oak Lane\n" in result.text
+
+
+async def test_an_address_question_that_fails_or_runs_late_leaves_the_form_as_written() -> None:
+    span = [_msg("user", "Send everything to 27 Hills Road, Cambridge now.")]
+    async with FakeLLM([FORM_ANSWER]) as fake:  # the question finds the script ended: it fails
+        result = await Summarizer(fake).summarize(span)
+    assert len(fake.calls) == 2
+    assert "Current address: 9 Mill Road, Cambridge\n" in result.text
+
+    def slow_after_the_form(chat_ctx: llm.ChatContext, tools: object) -> str:
+        fake.delay_s = 30  # the question waits past the summarizer's timeout
+        return FORM_ANSWER
+
+    async with FakeLLM(slow_after_the_form) as fake:
+        started = time.perf_counter()
+        result = await Summarizer(fake, SummarizerSettings(timeout_s=0.3)).summarize(span)
+    assert time.perf_counter() - started < 1.0
+    assert len(fake.calls) == 2
+    assert "Current address: 9 Mill Road, Cambridge\n" in result.text
