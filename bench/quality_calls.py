@@ -27,10 +27,10 @@ punctuation folded so "0161 555 0199" matches "0161-555-0199":
   promise as done. A wrong fact is never counted as kept: it is worse than a
   missing one.
 
-``TRAINING`` calls are the ones prompts were tuned on; ``HELD_OUT`` ones are reported. Of
-these, clinic, insurance and bank were reported by earlier versions (seen); dentist,
-letting and airline were written after the last change to the summarizer and run on
-nothing before they were reported (fresh).
+``TRAINING`` calls are the ones the summarizer was tuned on; ``HELD_OUT`` ones are
+reported. A held-out call serves once: once a report has shown how the summarizer does
+on it, it joins the training calls and fresh ones are written for the next change (the
+six calls after pharmacy were held out until 8ccd6aa's report).
 """
 
 from __future__ import annotations
@@ -390,9 +390,8 @@ TRAINING: tuple[Call, ...] = (
             Fact("tool_fact", ("BT-20775",), "batch number", folds=(2, FOLDS)),
         ),
     ),
-)
-
-HELD_OUT: tuple[Call, ...] = (
+    # held out until reported: clinic, insurance and bank from b9d561d to 8ccd6aa, dentist,
+    # letting and airline at 8ccd6aa; training since
     Call(
         "clinic",
         (
@@ -563,8 +562,6 @@ HELD_OUT: tuple[Call, ...] = (
             Fact("tool_fact", ("DS-71120",), "dispute reference", folds=(2, FOLDS)),
         ),
     ),
-    # the three calls below were written at 9723c46, after the form's last change, and run
-    # on nothing before they were reported
     Call(
         "dentist",
         (
@@ -731,6 +728,179 @@ HELD_OUT: tuple[Call, ...] = (
             Fact("agent_promise", ("Sunday", "75 pounds"), "courier date and essentials money", done=_PROMISED),
             Fact("caller_promise", ("receipts",), "what he keeps for the claim", who=("Sven", "caller", "passenger", "customer", "user", "he", "his"), not_who=_AGENT, folds=(2, FOLDS)),
             Fact("tool_fact", ("OS-482211",), "bag tag number", folds=(2, FOLDS)),
+        ),
+    ),
+)
+
+HELD_OUT: tuple[Call, ...] = (
+    # written before the summarizer change they judge had been run on any call (the commit
+    # that brought them), and run on nothing before they were reported
+    Call(
+        "vet",
+        (
+            (
+                ("user", "Hi, I'm Hannah Cole, my dog Biscuit needs his vaccinations. My neighbour Paul Diaz walks him sometimes."),
+                ("assistant", "Hi Hannah. Is Biscuit registered with us?"),
+                ("user", "Yes, pet number VT-30718. The old number VT-30187 was for my cat, who passed away."),
+                ("assistant", "Found VT-30718. We have you at 11 Orchard Way, Kendal."),
+                ("user", "Best number is 07723 118 904. My old mobile, 07723 118 000, I lost it."),
+                ("assistant", "Thanks, 07723 118 904. I'll book Biscuit in for Wednesday the 11th at 9 and take 20 pounds off the booster."),
+                ("user", "Lovely. He's scared of other dogs, so could we wait outside rather than in the waiting room?"),
+                ("assistant", "Of course, we'll call you in from the car park."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Is he due anything else?"),
+                ("tool", "check_records", '{"pet": "VT-30718"}', '{"due": "flea treatment", "last_visit": "2024-03-02", "record": "HX-55193"}'),
+                ("assistant", "Just his flea treatment, we can do that on the day."),
+                ("user", "Great. I'll bring a stool sample with me on the day."),
+                ("assistant", "Perfect, bring it in a clean pot."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Before I forget, we've moved house, the new place is 2 Fell View, Kendal."),
+                ("assistant", "Thanks, I've changed it."),
+                ("user", "Do you have weekend appointments?"),
+                ("assistant", "Saturday mornings, yes."),
+                *_HOURS,
+            ),
+            (
+                ("user", "How long does the booster last?"),
+                ("assistant", "A year, we'll send a reminder."),
+                ("user", "My sister's dog goes to the Penrith branch."),
+                ("assistant", "That's one of ours too."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Should I feed him before the visit?"),
+                ("assistant", "A light breakfast is fine."),
+                ("user", "OK, thanks so much."),
+                ("assistant", "See you both soon."),
+                *_CHAT,
+            ),
+        ),
+        (
+            Fact("name", ("Hannah Cole",), "owner's name", wrong=("Paul Diaz",)),
+            Fact("id", ("VT-30718",), "dog's registration", wrong=("VT-30187",)),
+            Fact("address", ("11 Orchard Way",), "home address", folds=(1, 2)),
+            Fact("address", ("2 Fell View",), "where she lives now", wrong=("11 Orchard Way",), folds=(3, FOLDS)),
+            Fact("phone", ("07723 118 904",), "how to call her", wrong=("07723 118 000",)),
+            Fact("preference", ("outside",), "where they should wait at the visit"),
+            Fact("agent_promise", ("Wednesday", "20 pounds"), "vaccination booking and discount", done=_PROMISED),
+            Fact("caller_promise", ("stool sample",), "what she brings for the vet", who=("Hannah", "caller", "owner", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("HX-55193",), "medical record reference", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "council",
+        (
+            (
+                ("user", "Hello, my name is Omar Haddad. My landlord, Mrs Price, said I should ring about the missed bin collections."),
+                ("assistant", "Hi Omar. Can I take your council tax reference?"),
+                ("user", "It's CT-884102. The previous tenant's was CT-884120, you might still have that one."),
+                ("assistant", "Thanks, CT-884102, at 33 Elm Street, Luton."),
+                ("user", "Call me on 07405 611 270. Please don't use the landline, 01582 410 332, it's my landlord's."),
+                ("assistant", "Noted, 07405 611 270. I'll arrange a special collection on Friday the 6th and refund the 30 pound bulky waste charge."),
+                ("user", "Thanks. Please tell the crew to close the gate after them, the dog gets out."),
+                ("assistant", "I'll add that to the round notes."),
+                *_HOURS,
+            ),
+            (
+                ("user", "Why were they missed?"),
+                ("tool", "round_status", '{"ref": "CT-884102"}', '{"round": "R14", "missed": 3, "report": "WR-20951"}'),
+                ("assistant", "Your street was left off the round three times, I've logged it."),
+                ("user", "OK. I'll put the bins out by 7 on collection mornings."),
+                ("assistant", "Thanks, that helps the crew."),
+                *_NOISE,
+            ),
+            (
+                ("user", "I've just moved to 8 Kings Road, Luton, please update my address."),
+                ("assistant", "Done, updated."),
+                ("user", "Will my council tax change?"),
+                ("assistant", "Only if the band is different."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Can I get a bigger recycling box?"),
+                ("assistant", "Yes, I can order one for you."),
+                ("user", "My friend at number 10 wants one too."),
+                ("assistant", "She can request it online."),
+                *_HOURS,
+            ),
+            (
+                ("user", "When is the next garden waste round?"),
+                ("assistant", "Every other Tuesday from March."),
+                ("user", "Right, that's all, thanks."),
+                ("assistant", "Thanks for calling."),
+                *_NOISE,
+            ),
+        ),
+        (
+            Fact("name", ("Omar Haddad",), "resident's name", wrong=("Mrs Price",)),
+            Fact("id", ("CT-884102",), "council tax number", wrong=("CT-884120",)),
+            Fact("address", ("33 Elm Street",), "property address", folds=(1, 2)),
+            Fact("address", ("8 Kings Road",), "where he lives now", wrong=("33 Elm Street",), folds=(3, FOLDS)),
+            Fact("phone", ("07405 611 270",), "how to contact him", wrong=("01582 410 332",)),
+            Fact("preference", ("gate",), "what the crew must do on leaving"),
+            Fact("agent_promise", ("Friday", "30 pound"), "special collection and charge", done=_PROMISED),
+            Fact("caller_promise", ("bins out",), "what he does on collection mornings", who=("Omar", "caller", "resident", "customer", "user", "he", "his"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("WR-20951",), "waste report number", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "gym",
+        (
+            (
+                ("user", "Hi, Chloe Bennett here. I want to freeze my membership. My flatmate Marcus Reid told me you do that."),
+                ("assistant", "Hi Chloe. What's your membership number?"),
+                ("user", "GM-40562. There's an old one, GM-40265, from before I rejoined."),
+                ("assistant", "Thanks, GM-40562, registered at 27 Derwent Avenue, Derby."),
+                ("user", "Use my mobile, 07811 734 220. Not my office, 01332 900 455."),
+                ("assistant", "Noted. I'll freeze it from Monday the 2nd and refund the 15 pound joining fee."),
+                ("user", "Thanks. Please only email me, no texts, I get too many."),
+                ("assistant", "Noted for your account."),
+                *_CHAT,
+            ),
+            (
+                ("user", "How long can I freeze it for?"),
+                ("tool", "membership_rules", '{"member": "GM-40562"}', '{"max_freeze_months": 3, "case": "FZ-71846"}'),
+                ("assistant", "Up to three months, I've opened the freeze request."),
+                ("user", "Fine. I'm going to send you my doctor's note by Thursday."),
+                ("assistant", "Thanks, we need that for a medical freeze."),
+                *_HOURS,
+            ),
+            (
+                ("user", "Oh, and my address is wrong, it's 4 Ribble Court, Derby now, I moved in June."),
+                ("assistant", "Updated, thanks."),
+                ("user", "Can I still use the pool during the freeze?"),
+                ("assistant", "No, the freeze covers everything."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Will my locker be kept?"),
+                ("assistant", "Yes, for up to three months."),
+                ("user", "My brother wants to join, is there a discount?"),
+                ("assistant", "There's a referral offer, he can ask at reception."),
+                *_CHAT,
+            ),
+            (
+                ("user", "And when it restarts, is the price the same?"),
+                ("assistant", "Yes, your price is locked."),
+                ("user", "Great, thank you."),
+                ("assistant", "Take care, Chloe."),
+                *_HOURS,
+            ),
+        ),
+        (
+            Fact("name", ("Chloe Bennett",), "member's name", wrong=("Marcus Reid",)),
+            Fact("id", ("GM-40562",), "membership number", wrong=("GM-40265",)),
+            Fact("address", ("27 Derwent Avenue",), "registered address", folds=(1, 2)),
+            Fact("address", ("4 Ribble Court",), "where she lives now", wrong=("27 Derwent Avenue",), folds=(3, FOLDS)),
+            Fact("phone", ("07811 734 220",), "how to ring her", wrong=("01332 900 455",)),
+            Fact("preference", ("email",), "how she wants to be contacted"),
+            Fact("agent_promise", ("Monday", "15 pound"), "freeze date and fee", done=_PROMISED),
+            Fact("caller_promise", ("doctor",), "what she will send", who=("Chloe", "caller", "member", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("FZ-71846",), "freeze request id", folds=(2, FOLDS)),
         ),
     ),
 )

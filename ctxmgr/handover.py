@@ -13,9 +13,11 @@ fact it was shown cannot lose it:
   new entries.
 
 What happened is cut to its first two sentences (a small model may echo the
-conversation there). Two ledgers are taken from the folded items in code and added
-whatever the model wrote: the ids that tool outputs returned (:func:`tool_ledger`)
-and what the user said they will do, in their own words (:func:`user_commitments`).
+conversation there). Ledgers are taken from the folded items in code and added
+whatever the model wrote: the ids that tool outputs returned (:func:`tool_ledger`),
+what the user said they will do and what the assistant said it will do by a day or
+for an amount, in their own words (:func:`commitments`). A phone number is dropped
+from the ids and amounts (a small model files the number not to use there).
 An answer with no field of the form in it is used as written (a model that ignored
 the form loses nothing it wrote).
 """
@@ -28,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = [
-    "FIELDS", "FORM", "Handover", "addresses", "parse_handover", "tool_ledger", "user_commitments",
+    "FIELDS", "FORM", "Handover", "addresses", "commitments", "parse_handover", "tool_ledger",
 ]
 
 
@@ -46,6 +48,8 @@ class Field:
 
 TOOL_RESULTS = "Tool results"
 ADDRESS = "Current address"
+IDS = "Ids and amounts"
+ASSISTANT_PROMISED = "The assistant promised"
 USER_PROMISED = "The user promised"
 STORY = "What happened"
 
@@ -53,8 +57,8 @@ FIELDS: tuple[Field, ...] = (
     Field("User's name", "", "single", corrects=True),
     Field("Phone number to use", " (and any number not to use)", "single", corrects=True),
     Field(ADDRESS, "", "single", corrects=True),
-    Field("Ids and amounts", " (orders, accounts, policies, cards, references)", "list"),
-    Field("The assistant promised", ' (each "I will ..." of the assistant, with its amount and day)', "list"),
+    Field(IDS, " (orders, accounts, policies, cards, references)", "list"),
+    Field(ASSISTANT_PROMISED, ' (each "I will ..." of the assistant, with its amount and day)', "list"),
     Field(USER_PROMISED, ' (each "I\'ll ..." of the user, with its day)', "list"),
     Field("Preferences", ' (each "please ..." or "don\'t ..." of the user)', "list"),
     Field(TOOL_RESULTS, " (ids and facts returned)", "list"),
@@ -81,6 +85,12 @@ _ADDRESS = re.compile(
     r"(?:, [A-Z][a-z]+(?: [A-Z][a-z]+)?)?"
 )
 _FIRST_PERSON_FUTURE = re.compile(r"\bI(?:'ll|\u2019ll| will| shall| am going to|'m going to)\b")
+_DATED = re.compile(
+    r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow)\b",
+    re.I,
+)
+_PHONE = re.compile(r"(?<![\w.-])(?:\+|0)\d{1,4}(?: \d{2,4}){1,3}(?![\w.-])")
+"""A phone number as said: 0 or + first, groups of digits (10 to 13 digits in all)."""
 
 
 def _split(value: str) -> list[str]:
@@ -162,7 +172,17 @@ def parse_handover(text: str) -> Handover | None:
             entries.extend(_split(line) if current.kind == "list" else [line])
     if STORY in values:
         values[STORY] = [" ".join(_SENTENCE_END.split(values[STORY][0])[:2])]
+    if IDS in values:
+        # a phone number is no id: a small model files the number not to use here too
+        values[IDS] = [e for e in map(_without_phones, values[IDS]) if e]
+        if not values[IDS]:
+            del values[IDS]
     return Handover(values) if found else None
+
+
+def _without_phones(entry: str) -> str:
+    kept = _PHONE.sub(lambda m: "" if _is_phone(m.group(0)) else m.group(0), entry)
+    return re.sub(r"\s*,(\s*,)+", ",", kept).strip(" ,;")
 
 
 def tool_ledger(outputs: Iterable[tuple[str, str]]) -> list[str]:
@@ -190,16 +210,26 @@ def tool_ledger(outputs: Iterable[tuple[str, str]]) -> list[str]:
     return entries
 
 
-def user_commitments(said: Iterable[str]) -> list[str]:
-    """Each sentence in which the user says what they will do ("I'll ...", "I will ...",
-    "I'm going to ..."), quoted as said: a small model tends to drop these or give them
-    to the assistant. ``said`` are the user's turns, oldest first; questions are skipped."""
+def commitments(turns: Iterable[str], *, dated: bool = False) -> list[str]:
+    """Each sentence of ``turns`` (one speaker's, oldest first) in which the speaker says
+    what they will do ("I'll ...", "I will ...", "I'm going to ..."), quoted as said;
+    questions are skipped. ``dated``: only those with a number or a day in them (an
+    amount, a date), for the assistant, who says "I'll check" before most tool calls.
+
+    A small model tends to drop these, or give the user's to the assistant."""
     found = []
-    for text in said:
+    for text in turns:
         for sentence in _SENTENCE_END.split(" ".join(text.split())):
-            if _FIRST_PERSON_FUTURE.search(sentence) and not sentence.endswith("?"):
-                found.append('"' + sentence.replace(";", ",").replace('"', "'") + '"')
+            if not _FIRST_PERSON_FUTURE.search(sentence) or sentence.endswith("?"):
+                continue
+            if dated and not _DATED.search(sentence):
+                continue
+            found.append('"' + sentence.replace(";", ",").replace('"', "'") + '"')
     return found
+
+
+def _is_phone(number: str) -> bool:
+    return 10 <= sum(c.isdigit() for c in number) <= 13
 
 
 def addresses(text: str) -> list[str]:

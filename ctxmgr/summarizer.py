@@ -30,8 +30,8 @@ from livekit.agents.llm.chat_context import to_xml
 from ._exceptions import SummarizerError
 from .chat_items import SUMMARY_MARKER, is_summary
 from .handover import (
-    ADDRESS, FORM, TOOL_RESULTS, USER_PROMISED, Handover, addresses, holds_address,
-    parse_handover, tool_ledger, user_commitments,
+    ADDRESS, ASSISTANT_PROMISED, FORM, TOOL_RESULTS, USER_PROMISED, Handover, addresses,
+    commitments, holds_address, parse_handover, tool_ledger,
 )
 from .log import logger
 from .settings import SummarizerSettings
@@ -220,11 +220,10 @@ class Summarizer:
             for item in items
             if isinstance(item, llm.FunctionCallOutput) and not item.is_error
         ]
-        said = [
-            _message_text(item)
-            for item in items
-            if isinstance(item, llm.ChatMessage) and item.role == "user" and not is_summary(item)
-        ]
+        said: dict[str, list[str]] = {"user": [], "assistant": []}
+        for item in items:
+            if isinstance(item, llm.ChatMessage) and item.role in said and not is_summary(item):
+                said[item.role].append(_message_text(item))
         lines = [line for line in await in_slices(items, _line) if line]
         chat_ctx = self._prompt(lines, earlier)
         logger.debug(
@@ -290,7 +289,7 @@ class Summarizer:
         usage: llm.CompletionUsage | None,
         earlier: Sequence[str],
         results: Sequence[tuple[str, str]],
-        said: Sequence[str],
+        said: dict[str, list[str]],
         deadline: float,
     ) -> tuple[str, llm.CompletionUsage | None]:
         """The model's form folded into the earlier handover, after the address questions
@@ -307,7 +306,9 @@ class Summarizer:
             # not a handover: as written, after the earlier handover's fields if there is one
             return (f"{folded.render()}\n{answer}" if folded.values else answer), usage
         known = " ".join(newer.values.get(ADDRESS, []) + folded.values.get(ADDRESS, []))
-        asked = [(turn, a) for turn in said for a in addresses(turn) if not holds_address(known, a)]
+        asked = [
+            (turn, a) for turn in said["user"] for a in addresses(turn) if not holds_address(known, a)
+        ]
         for turn, address in asked[-MAX_ADDRESS_QUESTIONS:]:
             question = ADDRESS_QUESTION.format(said=_around(turn, address), address=address)
             try:
@@ -319,7 +320,11 @@ class Summarizer:
             if moved:
                 # a correction, also where the rest of the form quotes the old address
                 newer = newer.merge(Handover({ADDRESS: [address]}))
-        ledgers = {TOOL_RESULTS: tool_ledger(results), USER_PROMISED: user_commitments(said)}
+        ledgers = {
+            TOOL_RESULTS: tool_ledger(results),
+            ASSISTANT_PROMISED: commitments(said["assistant"], dated=True),
+            USER_PROMISED: commitments(said["user"]),
+        }
         newer = newer.merge(Handover({k: v for k, v in ledgers.items() if v}))
         return folded.merge(newer).render(), usage
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ctxmgr.handover import FIELDS, Handover, parse_handover, tool_ledger, user_commitments
+from ctxmgr.handover import FIELDS, Handover, commitments, parse_handover, tool_ledger
 
 pytestmark = pytest.mark.unit
 
@@ -93,7 +93,33 @@ def test_what_the_user_will_do_is_quoted_and_nothing_else() -> None:
         "I\u2019ll send the invoice by Friday. My sister will call you.",
         "I already sent it. I'd like a refund.",
     ]
-    assert user_commitments(said) == [
+    assert commitments(said) == [
         '"I will phone the surgery tomorrow, then I\'m going to book a review."',
         '"I\u2019ll send the invoice by Friday."',
     ]
+
+
+def test_the_assistant_s_commitments_are_those_with_a_day_or_a_number() -> None:
+    said = [
+        "I'll check that for you. I'll send an engineer on Monday the 9th.",
+        "I will pass that on. I'll refund the 12.50 fee. I'll call you tomorrow.",
+    ]
+    assert commitments(said, dated=True) == [
+        '"I\'ll send an engineer on Monday the 9th."',
+        '"I\'ll refund the 12.50 fee."',
+        '"I\'ll call you tomorrow."',
+    ]
+
+
+def test_a_phone_number_is_no_id() -> None:
+    parsed = parse_handover(
+        "Ids and amounts: D-66120, 01943 220 118, 25 pound fee; +44 7700 900 461\n"
+        "Phone number to use: 07912 884 301"
+    )
+    assert parsed is not None
+    assert parsed.values["Ids and amounts"] == ["D-66120, 25 pound fee"]
+    assert parsed.values["Phone number to use"] == ["07912 884 301"]
+    # a card number, an account number and an amount stay
+    kept = parse_handover("Ids and amounts: card 4111 1111 1111 1111; account 12345678; 0.50")
+    assert kept is not None
+    assert kept.values["Ids and amounts"] == ["card 4111 1111 1111 1111", "account 12345678", "0.50"]

@@ -359,10 +359,12 @@ async def test_what_the_user_said_they_will_do_is_kept_in_their_words() -> None:
     async with FakeLLM([FORM_ANSWER]) as fake:
         result = await Summarizer(fake).summarize([
             _msg("user", "Thanks. I'll bring my MRI letter. Will I need a referral?"),
-            _msg("assistant", "I will note that."),
+            _msg("assistant", "I will note that. I'll call you on Friday."),
         ])
     assert 'The user promised: "I\'ll bring my MRI letter."\n' in result.text
-    assert "I will note that" not in result.text  # the assistant's words are the model's job
+    # the assistant's, when dated; FORM_ANSWER's own two promises stay beside
+    assert '- "I\'ll call you on Friday."\n' in result.text
+    assert "I will note that" not in result.text
     assert "referral" not in result.text  # a question is no promise
 
 
