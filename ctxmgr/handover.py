@@ -135,6 +135,16 @@ class Handover:
                     merged[other] = [stale.sub(now, e) for e in entries]
         return Handover({k: v for k, v in merged.items() if v})
 
+    def unquoted(self) -> Handover:
+        """This handover without the entries the ledgers quote (``"..."``): what the model
+        is shown of the earlier handover (shown quotes, a small model copies sentences
+        into its answer, the user's under the assistant too)."""
+        return Handover({
+            label: kept
+            for label, entries in self.values.items()
+            if (kept := [e for e in entries if not e.startswith('"')])
+        })
+
     def render(self) -> str:
         """The handover as text, in the form's order: a field with several entries as a
         list under its label, one entry a line; empty fields say ``none``."""

@@ -178,7 +178,8 @@ class Summarizer:
 
         parts: list[str] = []
         if self._settings.prompt is None:
-            prompt = DEFAULT_PROMPT + EARLIER_HANDOVER + (so_far or "none yet")
+            shown = "\n\n".join(_as_shown(text) for text in earlier if text)
+            prompt = DEFAULT_PROMPT + EARLIER_HANDOVER + (shown or "none yet")
         else:
             prompt = self._settings.prompt
             if so_far:
@@ -465,6 +466,13 @@ def _earlier_summaries(
             summaries.append(item)
             seen.add(item.id)
     return summaries
+
+
+def _as_shown(summary: str) -> str:
+    """An earlier summary as the model is shown it: a handover without its ledgers' quotes
+    (they are merged back in code), any other text as it is."""
+    parsed = parse_handover(summary)
+    return parsed.unquoted().render() if parsed is not None else summary
 
 
 def _around(turn: str, part: str, limit: int = 400) -> str:

@@ -14,6 +14,7 @@ from livekit.agents.llm.chat_context import to_xml
 
 from ctxmgr import SummarizerError, SummarizerSettings, TokenCounter, slicing
 from ctxmgr.chat_items import is_summary
+from ctxmgr.handover import parse_handover
 from ctxmgr.summarizer import (
     ADDRESS_QUESTION, DEFAULT_PROMPT, EARLIER_HANDOVER, Summarizer, SummaryResult,
     summary_message,
@@ -72,13 +73,21 @@ async def test_items_are_rendered_in_order_after_the_summary_so_far() -> None:
 
 
 async def test_the_default_prompt_shows_the_earlier_handover_after_the_form() -> None:
-    earlier = _msg("assistant", to_xml("chat_history_summary", FORM_ANSWER), is_summary=True)
+    # shown without the ledgers' quotes: a small model copies quoted sentences
+    quoted = FORM_ANSWER.replace(
+        "The user promised: none", 'The user promised: "I\'ll bring my MRI letter."'
+    )
+    earlier = _msg("assistant", to_xml("chat_history_summary", quoted), is_summary=True)
     async with FakeLLM(["User's name: Ana Lopez"]) as fake:
-        await Summarizer(fake).summarize(
+        result = await Summarizer(fake).summarize(
             [_msg("user", "It has not arrived.")], previous_summaries=[earlier]
         )
     system, prompt = _system(fake), _prompt(fake)
-    assert system.endswith(EARLIER_HANDOVER + FORM_ANSWER)
+    shown = parse_handover(FORM_ANSWER)
+    assert shown is not None
+    assert system.endswith(EARLIER_HANDOVER + shown.render())
+    assert "MRI" not in system
+    assert 'The user promised: "I\'ll bring my MRI letter."' in result.text  # merged back
     assert system.startswith(DEFAULT_PROMPT.replace("{max_summary_tokens}", "400"))
     assert prompt == "Conversation to summarize:\n\n<user>\nIt has not arrived.\n</user>"
 
