@@ -69,7 +69,10 @@ FIELDS: tuple[Field, ...] = (
 FORM = "\n".join(f"{f.label}{f.hint}:" for f in FIELDS)
 """The form as the prompt shows it, one field a line."""
 
-_NONE = re.compile(r"^(none|n/?a|nothing|not (given|mentioned|stated)|unknown|-)\.?$", re.I)
+_NONE = re.compile(
+    r"^(none( yet| so far)?|n/?a|nothing|not (given|mentioned|stated)|unknown|-)\.?$", re.I
+)
+"""An empty field, as models write it ("none yet" is copied from the prompt's first fold)."""
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _SCAFFOLD = re.compile(
     r"^(summary so far|conversation to summarize)\s*:?\s*$|^</?[a-z_]+(\s[^>]*)?>$", re.I

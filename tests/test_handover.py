@@ -13,7 +13,7 @@ def test_a_sloppy_answer_is_read_bullets_bold_echoed_tags_and_all() -> None:
     parsed = parse_handover(
         "Summary so far:\n<summary_so_far>\n**User's name:** Dev Sharma\n"
         "- Ids and amounts (orders, accounts):\n  - AC-55810\n  - 20 pounds credit\n"
-        "Current address: N/A\nWhat happened (two sentences): Dev called.\n"
+        "Current address: N/A\nTool results: none yet\nWhat happened (two sentences): Dev called.\n"
         "He was upset.\n</summary_so_far>"
     )
     assert parsed is not None
