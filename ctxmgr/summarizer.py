@@ -222,9 +222,9 @@ class Summarizer:
             if isinstance(item, llm.FunctionCallOutput) and not item.is_error
         ]
         said: dict[str, list[str]] = {"user": [], "assistant": []}
-        for item in items:
-            if isinstance(item, llm.ChatMessage) and item.role in said and not is_summary(item):
-                said[item.role].append(_message_text(item))
+        for spoken in await in_slices(items, _spoken):
+            if spoken is not None:
+                said[spoken[0]].append(spoken[1])
         lines = [line for line in await in_slices(items, _line) if line]
         chat_ctx = self._prompt(lines, earlier)
         logger.debug(
@@ -306,10 +306,10 @@ class Summarizer:
         if newer is None:
             # not a handover: as written, after the earlier handover's fields if there is one
             return (f"{folded.render()}\n{answer}" if folded.values else answer), usage
+        # a long span's text is read off the event loop
+        given, ledgers = await asyncio.to_thread(_span_ledgers, results, said)
         known = " ".join(newer.values.get(ADDRESS, []) + folded.values.get(ADDRESS, []))
-        asked = [
-            (turn, a) for turn in said["user"] for a in addresses(turn) if not holds_address(known, a)
-        ]
+        asked = [(turn, a) for turn, a in given if not holds_address(known, a)]
         for turn, address in asked[-MAX_ADDRESS_QUESTIONS:]:
             question = ADDRESS_QUESTION.format(said=_around(turn, address), address=address)
             try:
@@ -321,12 +321,7 @@ class Summarizer:
             if moved:
                 # a correction, also where the rest of the form quotes the old address
                 newer = newer.merge(Handover({ADDRESS: [address]}))
-        ledgers = {
-            TOOL_RESULTS: tool_ledger(results),
-            ASSISTANT_PROMISED: commitments(said["assistant"], dated=True),
-            USER_PROMISED: commitments(said["user"]),
-        }
-        newer = newer.merge(Handover({k: v for k, v in ledgers.items() if v}))
+        newer = newer.merge(ledgers)
         return folded.merge(newer).render(), usage
 
     async def _yes(self, question: str) -> tuple[bool, llm.CompletionUsage | None]:
@@ -466,6 +461,27 @@ def _earlier_summaries(
             summaries.append(item)
             seen.add(item.id)
     return summaries
+
+
+def _spoken(item: llm.ChatItem) -> tuple[str, str] | None:
+    """``(role, text)`` of a user or assistant message (not a summary), else ``None``."""
+    if isinstance(item, llm.ChatMessage) and item.role in ("user", "assistant"):
+        return None if is_summary(item) else (item.role, _message_text(item))
+    return None
+
+
+def _span_ledgers(
+    results: Sequence[tuple[str, str]], said: dict[str, list[str]]
+) -> tuple[list[tuple[str, str]], Handover]:
+    """The street addresses the user gave (each with its turn), and the span's ledgers as
+    a handover: tool results, the assistant's dated commitments, the user's."""
+    given = [(turn, a) for turn in said["user"] for a in addresses(turn)]
+    ledgers = {
+        TOOL_RESULTS: tool_ledger(results),
+        ASSISTANT_PROMISED: commitments(said["assistant"], dated=True),
+        USER_PROMISED: commitments(said["user"]),
+    }
+    return given, Handover({k: v for k, v in ledgers.items() if v})
 
 
 def _as_shown(summary: str) -> str:
