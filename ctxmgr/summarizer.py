@@ -167,18 +167,27 @@ class Summarizer:
         Raises:
             SummarizerError: Nothing to summarize (no renderable item, no earlier summary).
         """
-        lines = [line for line in map(_line, items) if line]
-        earlier = _earlier_summaries(items, previous_summaries)
-        return self._prompt(lines, [_summary_body(s) for s in earlier])
+        lines = [line for line, _ in map(_read, items) if line]
+        earlier = [_summary_body(s) for s in _earlier_summaries(items, previous_summaries)]
+        return self._prompt(lines, earlier, list(map(parse_handover, earlier)))
 
-    def _prompt(self, lines: list[str], earlier: Sequence[str]) -> llm.ChatContext:
+    def _prompt(
+        self, lines: list[str], earlier: Sequence[str], parsed: Sequence[Handover | None]
+    ) -> llm.ChatContext:
+        """``parsed``: each of ``earlier`` read as a handover (``None``: it is none)."""
         so_far = "\n\n".join(text for text in earlier if text)
         if not lines and not so_far:
             raise SummarizerError("nothing to summarize: no item with text and no earlier summary")
 
         parts: list[str] = []
         if self._settings.prompt is None:
-            shown = "\n\n".join(_as_shown(text) for text in earlier if text)
+            # a handover without its ledgers' quotes (merged back in code): shown them, a
+            # small model copies sentences into its answer, the user's under the assistant
+            shown = "\n\n".join(
+                handover.unquoted().render() if handover is not None else text
+                for text, handover in zip(earlier, parsed)
+                if text
+            )
             prompt = DEFAULT_PROMPT + EARLIER_HANDOVER + (shown or "none yet")
         else:
             prompt = self._settings.prompt
@@ -221,12 +230,14 @@ class Summarizer:
             for item in items
             if isinstance(item, llm.FunctionCallOutput) and not item.is_error
         ]
+        read = await in_slices(items, _read)
+        lines = [line for line, _ in read if line]
         said: dict[str, list[str]] = {"user": [], "assistant": []}
-        for spoken in await in_slices(items, _spoken):
+        for _, spoken in read:
             if spoken is not None:
                 said[spoken[0]].append(spoken[1])
-        lines = [line for line in await in_slices(items, _line) if line]
-        chat_ctx = self._prompt(lines, earlier)
+        parsed = list(map(parse_handover, earlier))
+        chat_ctx = self._prompt(lines, earlier, parsed)
         logger.debug(
             "summary requested",
             extra={"request_id": request_id, "items": len(items), "llm": self._llm.label},
@@ -247,7 +258,7 @@ class Summarizer:
             raise SummarizerError("summarizer returned an empty summary")
         if self._settings.prompt is None:
             deadline = started + self._settings.timeout_s
-            text, usage = await self._handover(text, usage, earlier, results, said, deadline)
+            text, usage = await self._handover(text, usage, parsed, results, said, deadline)
         duration = time.perf_counter() - started
         limit = self._settings.max_summary_tokens
         cut = self._counter_or_default().truncate_text(text, limit)
@@ -288,7 +299,7 @@ class Summarizer:
         self,
         answer: str,
         usage: llm.CompletionUsage | None,
-        earlier: Sequence[str],
+        earlier: Sequence[Handover | None],
         results: Sequence[tuple[str, str]],
         said: dict[str, list[str]],
         deadline: float,
@@ -298,10 +309,9 @@ class Summarizer:
         would end past ``deadline`` (``perf_counter`` time) is not asked again: the form
         stands as the model wrote it."""
         folded = Handover()
-        for body in earlier:
-            parsed = parse_handover(body)
-            if parsed is not None:
-                folded = folded.merge(parsed)
+        for handover in earlier:
+            if handover is not None:
+                folded = folded.merge(handover)
         newer = parse_handover(answer)
         if newer is None:
             # not a handover: as written, after the earlier handover's fields if there is one
@@ -422,22 +432,22 @@ def _message_text(message: llm.ChatMessage) -> str:
     return "\n".join(part for part in parts if part).strip()
 
 
-def _line(item: llm.ChatItem) -> str | None:
-    """The prompt's line for ``item`` (earlier summaries go in the prompt, not as lines)."""
-    if isinstance(item, llm.ChatMessage) and is_summary(item):
-        return None
-    return _render_item(item)
-
-
-def _render_item(item: llm.ChatItem) -> str | None:
+def _read(item: llm.ChatItem) -> tuple[str | None, tuple[str, str] | None]:
+    """The prompt's line for ``item`` and, for a user or assistant message, ``(role, text)``
+    (earlier summaries go in the prompt, not as lines; instructions stay in the context:
+    they are not history)."""
     if isinstance(item, llm.ChatMessage):
-        if item.role not in ("user", "assistant"):
-            return None  # instructions stay in the context; they are not history
+        if is_summary(item) or item.role not in ("user", "assistant"):
+            return None, None
         text = _message_text(item)
         if not text and item.role == "user" and not any(isinstance(c, str) for c in item.content):
             # a spoken turn never transcribed: the model heard it, the summarizer cannot
-            return to_xml(item.role, UNTRANSCRIBED_TURN)
-        return to_xml(item.role, text) if text else None
+            return to_xml(item.role, UNTRANSCRIBED_TURN), (item.role, text)
+        return (to_xml(item.role, text) if text else None), (item.role, text)
+    return _render_call(item), None
+
+
+def _render_call(item: llm.ChatItem) -> str | None:
     if isinstance(item, llm.FunctionCall):
         return to_xml(
             "function_call", item.arguments, attrs={"name": item.name, "call_id": item.call_id}
@@ -463,13 +473,6 @@ def _earlier_summaries(
     return summaries
 
 
-def _spoken(item: llm.ChatItem) -> tuple[str, str] | None:
-    """``(role, text)`` of a user or assistant message (not a summary), else ``None``."""
-    if isinstance(item, llm.ChatMessage) and item.role in ("user", "assistant"):
-        return None if is_summary(item) else (item.role, _message_text(item))
-    return None
-
-
 def _span_ledgers(
     results: Sequence[tuple[str, str]], said: dict[str, list[str]]
 ) -> tuple[list[tuple[str, str]], Handover]:
@@ -482,13 +485,6 @@ def _span_ledgers(
         USER_PROMISED: commitments(said["user"]),
     }
     return given, Handover({k: v for k, v in ledgers.items() if v})
-
-
-def _as_shown(summary: str) -> str:
-    """An earlier summary as the model is shown it: a handover without its ledgers' quotes
-    (they are merged back in code), any other text as it is."""
-    parsed = parse_handover(summary)
-    return parsed.unquoted().render() if parsed is not None else summary
 
 
 def _around(turn: str, part: str, limit: int = 400) -> str:
