@@ -23,7 +23,7 @@ import re
 import enum
 import time
 import weakref
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from livekit import rtc
@@ -509,17 +509,18 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def _on_metrics(self, metrics: Any) -> None:
         self._observe(None)  # a response is done: a step waiting for a quiet moment looks now
         if isinstance(metrics, RealtimeModelMetrics) and not metrics.cancelled:
-            local = None
+            local, counts = None, []
             if self._cost_rule is not None and self._backend is not None:
                 local = self._backend.read_local()
+                counts = self._counter.count_items(local.items)
                 # what this usage billed: the context before the response's own output
                 end = len(local.items)
                 while end and _is_output(local.items[end - 1]):
                     end -= 1
-                self._sent_text = sum(self._counter.count_items(local.items[:end]))
+                self._sent_text = sum(counts[:end])
             self.report_usage(metrics.input_tokens)
             if local is not None:
-                self._on_response(local)
+                self._on_response(local, counts)
 
     def report_usage(self, input_tokens: int) -> None:
         """Tell the manager how many input tokens the model was billed for its last response.
@@ -748,13 +749,14 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if self._cost_rule is not None:
             self._cost_rule.reset()
 
-    def _on_response(self, sent: llm.ChatContext) -> None:
-        """A response was sent ``sent``: the cost rule adds what it carried (see
-        ``ctxmgr.cost_trigger``)."""
+    def _on_response(self, sent: llm.ChatContext, counts: Sequence[int] | None = None) -> None:
+        """A response was sent ``sent`` (whose items count ``counts``, when counted): the cost
+        rule adds what it carried (see ``ctxmgr.cost_trigger``)."""
         rule = self._cost_rule
         if rule is None or self._backend is None:
             return
-        counts = self._counter.count_items(sent.items)
+        if counts is None:
+            counts = self._counter.count_items(sent.items)
         self._sent_text = sum(counts)
         cut = estimate_cut(
             sent.items,
