@@ -30,7 +30,8 @@ punctuation folded so "0161 555 0199" matches "0161-555-0199":
 ``TRAINING`` calls are the ones the summarizer was tuned on; ``HELD_OUT`` ones are
 reported. A held-out call serves once: once a report has shown how the summarizer does
 on it, it joins the training calls and fresh ones are written for the next change (the
-six calls after pharmacy were held out until 8ccd6aa's report).
+six calls after pharmacy were held out until 8ccd6aa's report, vet, council and gym
+until 28e2546's).
 """
 
 from __future__ import annotations
@@ -730,11 +731,7 @@ TRAINING: tuple[Call, ...] = (
             Fact("tool_fact", ("OS-482211",), "bag tag number", folds=(2, FOLDS)),
         ),
     ),
-)
-
-HELD_OUT: tuple[Call, ...] = (
-    # written before the summarizer change they judge had been run on any call (the commit
-    # that brought them), and run on nothing before they were reported
+    # held out at f01857c, reported at 28e2546
     Call(
         "vet",
         (
@@ -901,6 +898,190 @@ HELD_OUT: tuple[Call, ...] = (
             Fact("agent_promise", ("Monday", "15 pound"), "freeze date and fee", done=_PROMISED),
             Fact("caller_promise", ("doctor",), "what she will send", who=("Chloe", "caller", "member", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
             Fact("tool_fact", ("FZ-71846",), "freeze request id", folds=(2, FOLDS)),
+        ),
+    ),
+)
+
+HELD_OUT: tuple[Call, ...] = (
+    # written by a helper that could not see ctxmgr's code, while the change they judge
+    # ran on the training calls, and run on nothing before they were reported
+    Call(
+        "water",
+        (
+            (
+                ("user", "Hello? Yes, I'd like to report a leak. Water's been bubbling up through the pavement by my front wall since Saturday. Bronwen Tudor, that's me."),
+                ("assistant", "Thanks for ringing it in, Bronwen. Have you got a bill to hand, for the customer reference?"),
+                ("user", "Somewhere... here we are, WA-603174. My daughter, Carys Lloyd, sorted the account out for me, so her name may be on the notes, but it's mine."),
+                ("assistant", "That's fine, WA-603174 is in your name. I can see a closed one as well, WA-603147, from before the meter was fitted, so I'll leave that be. Where exactly is the water coming up?"),
+                ("user", "Outside the house, 27 Nant Road, Bangor, just by the drain."),
+                ("assistant", "And which number should the repair crew ring if they can't find it?"),
+                ("user", "My mobile, 07389 442 610. Carys's mobile, 07389 115 002, might be on the file too, but she lives down in Cardiff, so there's no point trying her."),
+                ("assistant", "Understood, 07389 442 610 for the crew. You've had poor pressure all week, so I'll put a 25 pound credit on your next bill, and a leak team will be with you on Tuesday the 18th."),
+                ("user", "That's kind. Oh, and please don't let them park on the grass verge, the council only reseeded it in the autumn."),
+                ("assistant", "I'll put that on the job for the van driver."),
+                ("user", "Sorry, that's the dog barking at the postman, ignore him."),
+                ("assistant", "Ha, no problem at all."),
+            ),
+            (
+                ("user", "Will I have to pay for this? The man next door reckons if it's my pipe, it's my problem."),
+                ("tool", "locate_leak", '{"account": "WA-603174"}', '{"side": "network", "asset": "distribution main", "incident": "LK-29085", "priority": "medium"}'),
+                ("assistant", "No, you won't. It's on our side of the boundary box, on the main under the footpath, so it's ours to fix."),
+                ("user", "Oh, that's a relief. I'm going to film it on my phone tonight when it's at its worst and send you the video."),
+                ("assistant", "Please do, the crew find that really helpful."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Oh my word, I've just realised. I told you Nant Road, didn't I? I lived there thirty years, it just comes out. We relocated in March; the house is 3 Ffordd Eryri, Bangor, and that's where the water is."),
+                ("assistant", "Easily done. I've put 3 Ffordd Eryri, Bangor on the job before anyone's been sent out."),
+                ("user", "Will they need to come inside?"),
+                ("assistant", "Shouldn't do, it's all outside work. They may knock to check where your stop tap is."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Will the water be off while they dig?"),
+                ("assistant", "Possibly for an hour or two; they'll put a card through the door first."),
+                ("user", "My grandson's desperate to watch the digger. Is that allowed?"),
+                ("assistant", "From behind the barriers, he's very welcome."),
+                ("user", "And the puddle froze over this morning, should I grit it?"),
+                ("assistant", "A bit of salt won't hurt, just keep people off it."),
+                *_HOURS,
+            ),
+            (
+                ("user", "Is there a hosepipe ban coming this summer? My roses will never forgive me."),
+                ("assistant", "Nothing planned at the moment, the reservoirs are fairly full."),
+                ("user", "Right, I'll let you get on then."),
+                ("assistant", "Thanks, Bronwen, take care now."),
+                *_CHAT,
+            ),
+        ),
+        (
+            Fact("name", ("Bronwen Tudor",), "who reported the burst", wrong=("Carys Lloyd",)),
+            Fact("id", ("WA-603174",), "household billing number", wrong=("WA-603147",)),
+            Fact("address", ("27 Nant Road",), "location of the leak", folds=(1, 2)),
+            Fact("address", ("3 Ffordd Eryri",), "which property the pipe is failing at", wrong=("27 Nant Road",), folds=(3, FOLDS)),
+            Fact("phone", ("07389 442 610",), "how the engineers can contact her", wrong=("07389 115 002",)),
+            Fact("preference", ("verge",), "where vehicles must not stop"),
+            Fact("agent_promise", ("Tuesday", "25 pound"), "repair visit and goodwill amount", done=_PROMISED),
+            Fact("caller_promise", ("video",), "clip she plans to record for us", who=("Bronwen", "caller", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("LK-29085",), "case number for the pipe fault", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "garage",
+        (
+            (
+                ("user", "Morning, Declan Byrne here. I need the van in for its MOT, it runs out at the end of the month."),
+                ("assistant", "Morning Declan. What's the registration?"),
+                ("user", "KM19 XTD, white Vivaro. Fair warning, the logbook still says Stanley Okoro, he's the fella I bought it off in the spring, the new one hasn't come back from the DVLA yet."),
+                ("assistant", "Not a problem, the test goes by the vehicle. Found KM19 XTD. You've an older record with us too, LR15 HBV, the Berlingo; is that still on the road?"),
+                ("user", "No, that went for scrap in January. Can you do collection? The van's at 48 Tannery Lane, Macclesfield, round the back of the house."),
+                ("assistant", "We can. What number should the driver ring when he's outside?"),
+                ("user", "07954 327 180, that's me. The one on the side of the van, 01625 880 431, is the old office line, nobody's picking that up."),
+                ("assistant", "Got it, 07954 327 180. I can get it in on Thursday the 12th, and as we had to cancel on you last time, I'll take 20 pounds off the test."),
+                ("user", "Champion. It's best not to put it through the jet wash afterwards, mind, the signwriting's peeling and it'll come off in strips."),
+                ("assistant", "Understood, I'll stick a note on the key tag."),
+            ),
+            (
+                ("user", "Anything flagged last time I should know about?"),
+                ("tool", "vehicle_history", '{"reg": "KM19 XTD"}', '{"last_test": "2024-03-28", "advisories": ["nearside front tyre close to limit", "front brake pads wearing thin"], "record": "VH-40722"}'),
+                ("assistant", "Last year's test warned about the nearside front tyre and the front pads, so we'll look at both while it's here."),
+                ("user", "Makes sense. I'll get all my tools out of the back the night before, so your lads can get at everything."),
+                ("assistant", "Appreciated, it saves us a job."),
+                *_HOURS,
+            ),
+            (
+                ("user", "Oh, forget what I said about Tannery Lane. We've relocated the business, and as of Monday the van lives at Unit 6, Brookfield Trading Estate, Macclesfield. Get your driver to pick it up from there."),
+                ("assistant", "No bother, collection's now from Unit 6, Brookfield Trading Estate."),
+                ("user", "Is there a courtesy van if it fails?"),
+                ("assistant", "Not a van, I'm afraid, only a small car, and it's first come first served."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Do you do air con regas as well? It's been blowing warm since July."),
+                ("assistant", "We do, we can check it while it's in and ring you with a price."),
+                ("user", "My cousin's got a Transit that's making a right racket, could he bring it in the same week?"),
+                ("assistant", "Tell him to give us a ring, Friday's fairly quiet."),
+                *_NOISE,
+            ),
+            (
+                ("user", "How long does the test take, roughly?"),
+                ("assistant", "About an hour, but with the collection allow the whole morning."),
+                ("user", "And do you take card on the day?"),
+                ("assistant", "Card or bank transfer, whichever suits."),
+                ("user", "Sound. Cheers for that."),
+                ("assistant", "Cheers Declan, all the best."),
+                *_HOURS,
+            ),
+        ),
+        (
+            Fact("name", ("Declan Byrne",), "who the booking is for", wrong=("Stanley Okoro",)),
+            Fact("id", ("KM19 XTD",), "which number plate", wrong=("LR15 HBV",)),
+            Fact("address", ("48 Tannery Lane",), "pick-up location", folds=(1, 2)),
+            Fact("address", ("Unit 6", "Brookfield"), "current collection point", wrong=("48 Tannery Lane",), folds=(3, FOLDS)),
+            Fact("phone", ("07954 327 180",), "contact for the collection", wrong=("01625 880 431",)),
+            Fact("preference", ("jet wash",), "cleaning to skip because of the lettering"),
+            Fact("agent_promise", ("Thursday", "20 pounds"), "inspection date and money off", done=_PROMISED),
+            Fact("caller_promise", ("tools",), "what he will clear from the load area", who=("Declan", "caller", "customer", "user", "he", "his"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("VH-40722",), "inspection history reference", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "phone_plan",
+        (
+            (
+                ("user", "Hi, I've got a couple of problems with my contract. I'm Ingrid Solberg."),
+                ("assistant", "Hi Ingrid, let's get them sorted. Can you confirm the account number?"),
+                ("user", "It's MB-218845. It used to be a work phone; my old team lead, Harriet Vance, was the account holder until it was transferred over to me."),
+                ("assistant", "Thanks. MB-218845 is in your name. There's also MB-210845 listed, the business account it came from, but that was shut on the transfer, so I'll work from yours. What's going on?"),
+                ("user", "Two things. I dropped the phone in Spain and the screen's smashed, and my bill is 18.40 higher than normal. It says roaming, but Spain's meant to be included."),
+                ("assistant", "It is included, so that charge is our mistake. I'll refund the 18.40 by Wednesday the 26th and send a replacement handset under your insurance. Is it going to Flat 9, 102 Harbour Street, Whitby?"),
+                ("user", "Yes. And if you need to ring me, use the landline, 01947 602 318. Don't try the mobile, 07842 559 063, with the screen like this I can't even answer it."),
+                ("assistant", "Makes sense, 01947 602 318 it is."),
+                ("user", "It's best if nothing renews automatically, by the way. When the contract's up, I want to choose what happens myself."),
+                ("assistant", "I'll switch that off on the account."),
+            ),
+            (
+                ("user", "Can you see exactly what they charged me for?"),
+                ("tool", "usage_breakdown", '{"account": "MB-218845", "period": "last bill"}', '{"roaming_days": 3, "zone": "EU", "charge": "18.40", "charge_ref": "RC-50317", "included_in_plan": true}'),
+                ("assistant", "Three days of roaming in the EU zone, which your plan should have covered. I've flagged it with billing."),
+                ("user", "Right. I will factory reset the broken one before I post it back, it's got all my photos on."),
+                ("assistant", "Good thinking. A prepaid bag comes in the box with the new phone."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Ah, wait, the handset can't go to Harbour Street. I handed the keys back on the first; post goes to 15 Abbey Terrace, Whitby, since last month."),
+                ("assistant", "Thanks for catching that. 15 Abbey Terrace, Whitby is on the account now, so the handset and your bills will go there."),
+                ("user", "Will the new phone have the same number?"),
+                ("assistant", "Yes, the SIM and number carry straight over."),
+                *_HOURS,
+            ),
+            (
+                ("user", "If I left at the end of the contract, could I keep my number?"),
+                ("assistant", "Yes, you'd just ask us for a PAC code and give it to the new network."),
+                ("user", "Only my colleague says the signal's better on the other networks round here."),
+                ("assistant", "Coverage does vary; our map shows 5G in the town centre."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Does the replacement come with a charger?"),
+                ("assistant", "Just the cable, I'm afraid, no plug."),
+                ("user", "Typical. Do I need to do anything to set it up?"),
+                ("assistant", "Sign into your backup and it'll pull everything across."),
+                ("user", "Lovely, thanks for your help."),
+                ("assistant", "You're welcome, Ingrid. Enjoy the new phone."),
+                *_NOISE,
+            ),
+        ),
+        (
+            Fact("name", ("Ingrid Solberg",), "who we are speaking to", wrong=("Harriet Vance",)),
+            Fact("id", ("MB-218845",), "her customer number", wrong=("MB-210845",)),
+            Fact("address", ("102 Harbour Street",), "where the new device was to be posted", folds=(1, 2)),
+            Fact("address", ("15 Abbey Terrace",), "where her mail is delivered at present", wrong=("102 Harbour Street",), folds=(3, FOLDS)),
+            Fact("phone", ("01947 602 318",), "how to reach her while the mobile is out of action", wrong=("07842 559 063",)),
+            Fact("preference", ("renew",), "automatic rollover wishes"),
+            Fact("agent_promise", ("18.40", "Wednesday"), "money back for the Spain usage", done=_PROMISED),
+            Fact("caller_promise", ("factory reset",), "wiping the damaged device before returning it", who=("Ingrid", "caller", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("RC-50317",), "reference of the disputed line item", folds=(2, FOLDS)),
         ),
     ),
 )

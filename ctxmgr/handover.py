@@ -13,11 +13,17 @@ fact it was shown cannot lose it:
   new entries.
 
 What happened is cut to its first two sentences (a small model may echo the
-conversation there). Ledgers are taken from the folded items in code and added
-whatever the model wrote: the ids that tool outputs returned (:func:`tool_ledger`),
-what the user said they will do and what the assistant said it will do by a day or
-for an amount, in their own words (:func:`commitments`). A phone number is dropped
-from the ids and amounts (a small model files the number not to use there).
+conversation there), and a new sentence of it stays only when it is in the third
+person and the rest of the handover holds every name and number it gives
+(:meth:`Handover.story_checked`): a small model tells the story wrong most often,
+"Omar called Mrs Price" of a caller whose landlord, Mrs Price, told him to ring.
+
+Ledgers are taken from the folded items in code and added whatever the model wrote:
+the ids that tool outputs returned (:func:`tool_ledger`), what the user said they
+will do and what the assistant said it will do by a day or for an amount, in their
+own words (:func:`commitments`). An entry written twice is kept once (a small model
+may loop). A phone number is dropped from the ids and amounts (a small model files
+the number not to use there).
 An answer with no field of the form in it is used as written (a model that ignored
 the form loses nothing it wrote).
 """
@@ -31,6 +37,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "FIELDS", "FORM", "Handover", "addresses", "commitments", "parse_handover", "tool_ledger",
+    "words",
 ]
 
 
@@ -92,6 +99,17 @@ _DATED = re.compile(
     r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow)\b",
     re.I,
 )
+_NAME = re.compile(r"\b[A-Z][a-zA-Z]+\b")
+"""A capitalised word: a name or a place, unless it is one of ``_NOT_NAMES``."""
+_NOT_NAMES = frozenset(
+    # how a story's sentences start
+    "The A An He She It They We You His Her Its Their This That These Those Then After "
+    "Before When While Later Both Also And But So There Since As In On At For With To No "
+    "Yes User Assistant Customer Caller Agent "
+    "Mr Mrs Ms Miss Dr Monday Tuesday Wednesday Thursday Friday Saturday Sunday January "
+    "February March April May June July August September October November December".split()
+)
+_FIRST_PERSON = re.compile(r"\b(I|[Mm]e|[Mm]y|[Mm]ine)\b")
 _PHONE = re.compile(r"(?<![\w.-])(?:\+|0)\d{1,4}(?: \d{2,4}){1,3}(?![\w.-])")
 """A phone number as said: 0 or + first, groups of digits (10 to 13 digits in all)."""
 
@@ -148,6 +166,47 @@ class Handover:
             if (kept := [e for e in entries if not e.startswith('"')])
         })
 
+    def grounded(self, said: set[str], returned: set[str], earlier: set[str]) -> Handover:
+        """This handover (a model's answer) without what the folded turns cannot have given
+        it. ``said``: the words of the turns and tool outputs folded; ``returned``: of the
+        tool outputs; ``earlier``: of the earlier handover (see :func:`words`).
+
+        - a name, phone or address is kept only when the turns give its names and numbers
+          (a correction comes from what was said; a small model fills a form with "John
+          Doe, 123 Main St" when the turns name no one);
+        - a tool result only when the tool outputs hold its numbers and ids;
+        - any other entry only when the turns or the earlier handover hold them."""
+        values: dict[str, list[str]] = {}
+        for f in FIELDS:
+            entries = self.values.get(f.label, [])
+            if f.corrects:
+                held, names = said, True
+            elif f.label == TOOL_RESULTS:
+                held, names = returned, False
+            else:
+                held, names = said | earlier, False
+            kept = [e for e in entries if _checked_words(e, names=names) <= held]
+            if kept:
+                values[f.label] = kept
+        return Handover(values)
+
+    def story_checked(self, previous: Handover) -> Handover:
+        """This handover with only the sentences of a new story (one ``previous`` does not
+        have) that are in the third person and whose names and numbers the other fields
+        hold; with none left, ``previous``'s story stands."""
+        story = self.values.get(STORY, [])
+        if not story or story == previous.values.get(STORY, []):
+            return self
+        held = words(e for label, es in self.values.items() if label != STORY for e in es)
+        kept = [s for s in _SENTENCE_END.split(story[0]) if _vouched(s, held)]
+        values = dict(self.values)
+        checked = [" ".join(kept)] if kept else previous.values.get(STORY, [])
+        if checked:
+            values[STORY] = checked
+        else:
+            del values[STORY]
+        return Handover(values)
+
     def render(self) -> str:
         """The handover as text, in the form's order: a field with several entries as a
         list under its label, one entry a line; empty fields say ``none``."""
@@ -183,6 +242,9 @@ def parse_handover(text: str) -> Handover | None:
             entries[0] = f"{entries[0]} {line}"  # a wrapped line
         else:
             entries.extend(_split(line) if current.kind == "list" else [line])
+    for label, entries in values.items():
+        # a small model may loop, writing one entry again and again until its tokens run out
+        values[label] = list(dict.fromkeys(entries))
     if STORY in values:
         values[STORY] = [" ".join(_SENTENCE_END.split(values[STORY][0])[:2])]
     if IDS in values:
@@ -191,6 +253,26 @@ def parse_handover(text: str) -> Handover | None:
         if not values[IDS]:
             del values[IDS]
     return Handover(values) if found else None
+
+
+def _vouched(sentence: str, held: set[str]) -> bool:
+    """Whether ``sentence`` is in the third person and each name and number in it is one
+    of the ``held`` words (lower case)."""
+    return not _FIRST_PERSON.search(sentence) and _checked_words(sentence, names=True) <= held
+
+
+def _checked_words(text: str, *, names: bool) -> set[str]:
+    """The words of ``text``'s numbers and ids (lower case) and, with ``names``, of its
+    capitalised words that are not ``_NOT_NAMES``."""
+    found = {w.lower() for token in _with_digits(text) for w in re.findall(r"\w+", token)}
+    if names:
+        found |= {n.lower() for n in _NAME.findall(text) if n not in _NOT_NAMES}
+    return found
+
+
+def words(texts: Iterable[str]) -> set[str]:
+    """The words of ``texts``, lower case: what :meth:`Handover.grounded` checks against."""
+    return {w.lower() for text in texts for w in re.findall(r"\w+", text)}
 
 
 def _without_phones(entry: str) -> str:

@@ -31,7 +31,7 @@ from ._exceptions import SummarizerError
 from .chat_items import SUMMARY_MARKER, is_summary
 from .handover import (
     ADDRESS, ASSISTANT_PROMISED, FORM, TOOL_RESULTS, USER_PROMISED, Handover, addresses,
-    commitments, holds_address, parse_handover, tool_ledger,
+    commitments, holds_address, parse_handover, tool_ledger, words,
 )
 from .log import logger
 from .settings import SummarizerSettings
@@ -317,7 +317,9 @@ class Summarizer:
             # not a handover: as written, after the earlier handover's fields if there is one
             return (f"{folded.render()}\n{answer}" if folded.values else answer), usage
         # a long span's text is read off the event loop
-        given, ledgers = await asyncio.to_thread(_span_ledgers, results, said)
+        given, ledgers, heard = await asyncio.to_thread(_span_ledgers, results, said)
+        earlier_words = words(e for entries in folded.values.values() for e in entries)
+        newer = newer.grounded(heard, words(output for _, output in results), earlier_words)
         known = " ".join(newer.values.get(ADDRESS, []) + folded.values.get(ADDRESS, []))
         asked = [(turn, a) for turn, a in given if not holds_address(known, a)]
         for turn, address in asked[-MAX_ADDRESS_QUESTIONS:]:
@@ -332,7 +334,7 @@ class Summarizer:
                 # a correction, also where the rest of the form quotes the old address
                 newer = newer.merge(Handover({ADDRESS: [address]}))
         newer = newer.merge(ledgers)
-        return folded.merge(newer).render(), usage
+        return folded.merge(newer).story_checked(folded).render(), usage
 
     async def _yes(self, question: str) -> tuple[bool, llm.CompletionUsage | None]:
         """Whether the model answers ``question`` with yes, and the request's usage."""
@@ -475,16 +477,18 @@ def _earlier_summaries(
 
 def _span_ledgers(
     results: Sequence[tuple[str, str]], said: dict[str, list[str]]
-) -> tuple[list[tuple[str, str]], Handover]:
-    """The street addresses the user gave (each with its turn), and the span's ledgers as
-    a handover: tool results, the assistant's dated commitments, the user's."""
+) -> tuple[list[tuple[str, str]], Handover, set[str]]:
+    """The street addresses the user gave (each with its turn), the span's ledgers as a
+    handover (tool results, the assistant's dated commitments, the user's), and the words
+    of the span's turns and tool outputs."""
     given = [(turn, a) for turn in said["user"] for a in addresses(turn)]
     ledgers = {
         TOOL_RESULTS: tool_ledger(results),
         ASSISTANT_PROMISED: commitments(said["assistant"], dated=True),
         USER_PROMISED: commitments(said["user"]),
     }
-    return given, Handover({k: v for k, v in ledgers.items() if v})
+    heard = words([*said["user"], *said["assistant"], *(output for _, output in results)])
+    return given, Handover({k: v for k, v in ledgers.items() if v}), heard
 
 
 def _around(turn: str, part: str, limit: int = 400) -> str:

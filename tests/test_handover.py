@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ctxmgr.handover import FIELDS, Handover, commitments, parse_handover, tool_ledger
+from ctxmgr.handover import FIELDS, Handover, commitments, parse_handover, tool_ledger, words
 
 pytestmark = pytest.mark.unit
 
@@ -22,6 +22,16 @@ def test_a_sloppy_answer_is_read_bullets_bold_echoed_tags_and_all() -> None:
         "Ids and amounts": ["AC-55810", "20 pounds credit"],
         "What happened": ["Dev called. He was upset."],
     }
+
+
+def test_an_entry_a_looping_model_wrote_again_and_again_is_read_once() -> None:
+    looped = "\n".join(["The assistant promised:", "- I will refund 9.35 pounds by Friday."]
+                       + ["- I will call back in 24 hours."] * 12)
+    parsed = parse_handover(looped)
+    assert parsed is not None
+    assert parsed.values["The assistant promised"] == [
+        "I will refund 9.35 pounds by Friday.", "I will call back in 24 hours.",
+    ]
 
 
 def test_text_with_no_field_is_not_a_handover() -> None:
@@ -84,6 +94,57 @@ def test_what_happened_is_cut_to_two_sentences_an_echoed_transcript_with_it() ->
     )
     assert parsed is not None
     assert parsed.values["What happened"] == ["Maria called. Her parcel is late."]
+
+
+def test_a_new_story_keeps_only_sentences_the_rest_of_the_handover_vouches_for() -> None:
+    form = {
+        "User's name": ["Omar Haddad"],
+        "Phone number to use": ["07405 611 270"],
+        "Ids and amounts": ["CT-884102"],
+    }
+    story = (
+        "Omar called Mrs Price about missed bins on Friday. "  # his landlord: in no field
+        "The assistant gave Omar the reference CT-884102 and will ring 07405 611 270."
+    )
+    checked = Handover({**form, "What happened": [story]}).story_checked(Handover())
+    assert checked.values["What happened"] == [
+        "The assistant gave Omar the reference CT-884102 and will ring 07405 611 270."
+    ]
+    # a number the fields lack, or a sentence in the first person (an echo), goes too
+    for told in ("Omar gave the reference CT-884120.", "I was just going over the details."):
+        previous = Handover({"What happened": ["Omar rang about bins."]})
+        checked = Handover({**form, "What happened": [told]}).story_checked(previous)
+        assert checked.values["What happened"] == ["Omar rang about bins."]
+        assert "What happened" not in Handover({**form, "What happened": [told]}).story_checked(
+            Handover()
+        ).values
+    # a story the previous handover already had is not checked again
+    kept = Handover({"What happened": ["Mrs Price rang."]})
+    assert kept.story_checked(kept).values == kept.values
+
+
+def test_an_answer_keeps_only_what_the_folded_turns_or_the_earlier_handover_give() -> None:
+    answer = Handover({
+        "User's name": ["John Doe"],  # a form filled with a placeholder: no one said it
+        "Phone number to use": ["07301 556 782"],
+        "Current address": ["123 Main St, Anytown"],
+        "Ids and amounts": ["HP-71111, HP-70215", "HP-70215", "90 pounds"],
+        "Tool results": ["HP-70125 is active", "claim CLM-55602"],
+        "Preferences": ["weekdays only"],
+    })
+    said = words(["Ring me on 07301 556 782 please.", '{"claim_ref": "CLM-55602"}'])
+    returned = words(['{"claim_ref": "CLM-55602"}'])
+    earlier = words(["HP-70215", "HP-70125", "90 pound bill"])
+    assert answer.grounded(said, returned, earlier).values == {
+        "Phone number to use": ["07301 556 782"],
+        "Ids and amounts": ["HP-70215", "90 pounds"],  # HP-71111 was never said
+        "Tool results": ["claim CLM-55602"],  # no tool returned HP-70125
+        "Preferences": ["weekdays only"],
+    }
+    # a name or an address the earlier handover holds is no correction: the turns must say it
+    named = Handover({"User's name": ["Tom Reyes"], "Current address": ["18 Station Road"]})
+    assert named.grounded(set(), set(), words(["Tom Reyes", "18 Station Road"])).values == {}
+    assert named.grounded(words(["It's Tom Reyes, 18 Station Road."]), set(), set()) == named
 
 
 def test_what_the_user_will_do_is_quoted_and_nothing_else() -> None:

@@ -328,6 +328,13 @@ Tool results: none
 Open tasks: none
 What happened (two sentences): Ana moved her appointment."""
 
+ANA = _msg(
+    "user",
+    "I'm Ana Lopez, patient P-20417, at 9 Mill Road, Cambridge. Ring 01223 760 114,"
+    " not 01223 760 000. Friday the 17th is fine, and the fee was 15 pounds.",
+)
+"""A turn that gives what FORM_ANSWER holds: an answer's values must come from the span."""
+
 
 async def test_the_default_handover_is_folded_field_by_field_into_the_earlier_one() -> None:
     # the model corrects the address, drops the id and a promise, and adds a tool result:
@@ -344,10 +351,12 @@ Tool results: referral R-3390, valid
 What happened: Ana moved house."""
     async with FakeLLM([FORM_ANSWER, later]) as fake:
         summarizer = Summarizer(fake)
-        first = await summarizer.summarize([_msg("user", "I am Ana.")])
+        first = await summarizer.summarize([ANA])
         earlier = _msg("system", first.text, is_summary=True)
+        moved = _msg("user", "I moved to 27 Hills Road, Cambridge.")
+        referral = _output(output="referral R-3390, valid")
         second = await summarizer.summarize(
-            [_msg("user", "I moved.")], previous_summaries=[earlier]
+            [moved, _call(), referral], previous_summaries=[earlier]
         )
     assert "Current address: 27 Hills Road, Cambridge\n" in second.text
     assert "9 Mill Road" not in second.text
@@ -359,7 +368,7 @@ What happened: Ana moved house."""
     )
     assert "The user promised: bring the MRI letter\n" in second.text
     assert "Phone number to use: 01223 760 114 (not 01223 760 000)\n" in second.text
-    assert "Tool results: referral R-3390, valid\n" in second.text
+    assert "Tool results: lookup_order: R-3390\n" in second.text  # the tool's ledger
     assert "summary_so_far" not in second.text
 
 
@@ -367,6 +376,7 @@ async def test_what_the_user_said_they_will_do_is_kept_in_their_words() -> None:
     # the model gives the user's promise to nobody; the span's own words are kept
     async with FakeLLM([FORM_ANSWER]) as fake:
         result = await Summarizer(fake).summarize([
+            ANA,
             _msg("user", "Thanks. I'll bring my MRI letter. Will I need a referral?"),
             _msg("assistant", "I will note that. I'll call you on Friday."),
         ])
@@ -375,6 +385,30 @@ async def test_what_the_user_said_they_will_do_is_kept_in_their_words() -> None:
     assert '- "I\'ll call you on Friday."\n' in result.text
     assert "I will note that" not in result.text
     assert "referral" not in result.text  # a question is no promise
+
+
+async def test_a_story_naming_someone_the_form_does_not_is_left_out() -> None:
+    # Luis is the physio another patient saw: the model's story gets it wrong
+    told = "Ana moved her appointment. Luis booked it for her on 01223 760 000."
+    async with FakeLLM([FORM_ANSWER.replace("Ana moved her appointment.", told)]) as fake:
+        result = await Summarizer(fake).summarize([ANA])
+    assert result.text.endswith("\nWhat happened: Ana moved her appointment.")
+
+
+async def test_a_form_filled_with_what_no_one_said_leaves_the_earlier_values() -> None:
+    placeholder = FORM_ANSWER.replace("Ana Lopez", "John Doe").replace(
+        "9 Mill Road, Cambridge", "123 Main St, Anytown"
+    )
+    async with FakeLLM([FORM_ANSWER, placeholder]) as fake:
+        summarizer = Summarizer(fake)
+        first = await summarizer.summarize([ANA])
+        earlier = _msg("system", first.text, is_summary=True)
+        later = await summarizer.summarize(
+            [_msg("user", "Is the flight on time?")], previous_summaries=[earlier]
+        )
+    assert "User's name: Ana Lopez\n" in later.text
+    assert "Current address: 9 Mill Road, Cambridge\n" in later.text
+    assert "John Doe" not in later.text and "Main St" not in later.text
 
 
 async def test_an_answer_that_ignores_the_form_is_kept_as_written() -> None:
@@ -445,6 +479,7 @@ async def test_a_long_span_is_rendered_with_the_event_loop_running_between_slice
 async def test_a_new_address_the_form_left_out_is_asked_about_and_a_yes_makes_it_current() -> None:
     # FORM_ANSWER keeps 9 Mill Road; the user gave another address in the span
     span = [
+        ANA,
         _msg("user", "I've left Mill Road. Send everything to 27 Hills Road, Cambridge now."),
         _msg("assistant", "Done."),
     ]
@@ -454,7 +489,7 @@ async def test_a_new_address_the_form_left_out_is_asked_about_and_a_yes_makes_it
     question = fake.calls[1].messages()
     assert question[0].text_content == "Answer yes or no."
     assert question[-1].text_content == ADDRESS_QUESTION.format(
-        said=span[0].text_content, address="27 Hills Road, Cambridge"
+        said=span[1].text_content, address="27 Hills Road, Cambridge"
     )
     assert "Current address: 27 Hills Road, Cambridge\n" in result.text
     # the correction reaches what the rest of the handover quoted
@@ -488,7 +523,7 @@ async def test_no_more_than_three_addresses_are_asked_about_the_latest() -> None
 
 
 async def test_an_address_question_that_fails_or_runs_late_leaves_the_form_as_written() -> None:
-    span = [_msg("user", "Send everything to 27 Hills Road, Cambridge now.")]
+    span = [ANA, _msg("user", "Send everything to 27 Hills Road, Cambridge now.")]
     async with FakeLLM([FORM_ANSWER]) as fake:  # the question finds the script ended: it fails
         result = await Summarizer(fake).summarize(span)
     assert len(fake.calls) == 2
