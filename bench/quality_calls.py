@@ -31,7 +31,8 @@ punctuation folded so "0161 555 0199" matches "0161-555-0199":
 reported. A held-out call serves once: once a report has shown how the summarizer does
 on it, it joins the training calls and fresh ones are written for the next change (the
 six calls after pharmacy were held out until 8ccd6aa's report, vet, council and gym
-until 28e2546's).
+until 28e2546's, water, garage and phone_plan until 3ab75cc's). Since water, the held-out
+calls are written by a helper that cannot see ctxmgr's code.
 """
 
 from __future__ import annotations
@@ -900,11 +901,7 @@ TRAINING: tuple[Call, ...] = (
             Fact("tool_fact", ("FZ-71846",), "freeze request id", folds=(2, FOLDS)),
         ),
     ),
-)
-
-HELD_OUT: tuple[Call, ...] = (
-    # written by a helper that could not see ctxmgr's code, while the change they judge
-    # ran on the training calls, and run on nothing before they were reported
+    # held out at 3ab75cc, reported at 3ab75cc
     Call(
         "water",
         (
@@ -1082,6 +1079,196 @@ HELD_OUT: tuple[Call, ...] = (
             Fact("agent_promise", ("18.40", "Wednesday"), "money back for the Spain usage", done=_PROMISED),
             Fact("caller_promise", ("factory reset",), "wiping the damaged device before returning it", who=("Ingrid", "caller", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
             Fact("tool_fact", ("RC-50317",), "reference of the disputed line item", folds=(2, FOLDS)),
+        ),
+    ),
+)
+
+HELD_OUT: tuple[Call, ...] = (
+    # written by a helper that could not see ctxmgr's code, while the change they judge
+    # ran on the training calls, and run on nothing before they were reported
+    Call(
+        "furniture",
+        (
+            (
+                ("user", "Hiya, I'm ringing about my sofa. Well, it was meant to be my sofa. It turned up on Tuesday with one of the feet snapped clean off and the driver just put it back on the van."),
+                ("assistant", "Oh no, I'm sorry about that. Let's get it sorted. Who am I speaking with?"),
+                ("user", "Niamh Gallagher. It might be under Patricia Doyle on your system, that's my mum, she paid for it in the shop as a moving-in present. But it's my order, she's happy for me to deal with it."),
+                ("assistant", "That's a lovely present. Have you got the order number, Niamh? It'll start with HF."),
+                ("user", "HF/229174. There's another one on the receipt, HF/228530, ignore that, that's the footstool and it came fine."),
+                ("assistant", "Got it, HF/229174, the three-seater in slate grey. I have it going to Flat 4, Larkfield House, Copper Street, Salford."),
+                ("user", "Yep. Can you ring me on 07946 215 883 when it's rebooked? The number on the order is Mum's, 07946 600 127, and she's in Tenerife till the twentieth, so you'll get nowhere with that."),
+                ("assistant", "I'll put 07946 215 883 on it. I'm going to refund the 42.50 delivery charge to the card, and I can get a new sofa out to you on Saturday the 14th."),
+                ("user", "Brilliant. Oh, and if the lads could take all the packaging away with them this time, when the bed came I had cardboard up to the ceiling for a fortnight."),
+                ("assistant", "I'll pop that on the delivery note for the crew."),
+                ("user", "Sorry, someone's drilling next door, can you still hear me?"),
+                ("assistant", "Just about, you're fine."),
+            ),
+            (
+                ("user", "Is there actually a sofa for me, or am I waiting another eight weeks for the factory?"),
+                ("tool", "check_stock", '{"order": "HF/229174"}', '{"item": "Marlow 3-seater", "colour": "slate", "warehouse": "Trafford", "in_stock": true, "replacement_ref": "RPL-77104"}'),
+                ("assistant", "Good news, there's one sitting in our Trafford warehouse, so there's no wait on the factory."),
+                ("user", "Thank God. The lads did struggle on the stairs last time, the turn at the top is really tight. I'll measure it all tonight, the landing and the gap by the banister, and email you the numbers so they know what they're walking into."),
+                ("assistant", "That would really help, the crew can plan how to carry it."),
+                ("user", "Does the stain protection come with it, or was that extra?"),
+                ("assistant", "It's included on that range, so you're covered."),
+            ),
+            (
+                ("user", "Right, this is going to sound daft, but don't send it to Larkfield House. I've literally just got the keys to the new place, that's the whole reason Mum bought me a sofa, and I'm out of the flat at the weekend. It's 7 Mossley Mews, Salford. M6 something, I can never remember the end of the postcode."),
+                ("assistant", "Not daft at all, better now than on the day. I've changed the delivery to 7 Mossley Mews, Salford, and I can find the postcode from that."),
+                ("user", "Is it two of them coming again?"),
+                ("assistant", "Yes, it's always a two-person team for sofas."),
+                *_CHAT,
+            ),
+            (
+                ("user", "Will they put it where I want it, or just leave it at the door?"),
+                ("assistant", "They'll put it in whichever room you like and screw the feet on for you."),
+                ("user", "My mate got one of your corner sofas and the cushions went flat in a month."),
+                ("assistant", "The foam does settle a bit at first; plumping them every day helps."),
+                ("user", "Do you do the matching armchair?"),
+                ("assistant", "We do, and it's in the sale till Sunday. I can email you a link."),
+                *_NOISE,
+            ),
+            (
+                ("user", "What sort of time will they come?"),
+                ("assistant", "You'll get a text the evening before with a two-hour window."),
+                ("user", "Perfect. Right, I'll let you get on."),
+                ("assistant", "Thanks Niamh, and enjoy the new place."),
+                *_HOURS,
+            ),
+        ),
+        (
+            Fact("name", ("Niamh Gallagher",), "who is on the line", wrong=("Patricia Doyle",)),
+            Fact("id", ("HF/229174",), "sales reference for the couch", wrong=("HF/228530",)),
+            Fact("address", ("Larkfield House",), "where the couch was due to go", folds=(1, 2)),
+            Fact("address", ("7 Mossley Mews",), "drop-off location at present", wrong=("Larkfield House",), folds=(3, FOLDS)),
+            Fact("phone", ("07946 215 883",), "how to reach her about rebooking", wrong=("07946 600 127",)),
+            Fact("preference", ("packaging",), "rubbish the crew should remove afterwards"),
+            Fact("agent_promise", ("42.50", "Saturday"), "money back and new arrival date", done=_PROMISED),
+            Fact("caller_promise", ("measure",), "stair dimensions she will pass on", who=("Niamh", "caller", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("RPL-77104",), "replacement stock code", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "boiler",
+        (
+            (
+                ("user", "Yeah, hello, the boiler's died on us. No heating, no hot water, and it's flashing a code at me. Callum Fraser."),
+                ("assistant", "That's no fun at this time of year, Callum. Are you on one of our cover plans?"),
+                ("user", "We should be. We bought the house in August and the cover came with it, sort of. It was all set up by the previous owner, Gerald Finch, so his name's probably still on everything. The number on the letter is 4402 1187 63."),
+                ("assistant", "Let me have a look. Yes, 4402 1187 63, still in Mr Finch's name, I'll move that across to you. There's a 4402 1093 10 at the same address as well, but that was for a gas fire and it was cancelled."),
+                ("user", "Aye, the gas fire's long gone, we ripped it out. Address is Braeside Cottage, Glenfarg. Last one on the single-track road past the church."),
+                ("assistant", "Braeside Cottage, Glenfarg. And the best number for the engineer?"),
+                ("user", "The house phone, 01577 830 442. The mobile you've got, 07701 402 966, is mine right enough, but there's no signal out here, it just goes to voicemail."),
+                ("assistant", "House phone it is. A breakdown visit on a plan that hasn't been transferred is normally 79 pounds, but the mix-up's on our side so I'll waive it, and I can have an engineer out to you on Wednesday the 3rd."),
+                ("user", "Cheers. He'll need to come in through the boot room round the side, the front door's swollen shut and we can't shift it."),
+                ("assistant", "Round the side through the boot room, I'll put that on the job."),
+                ("user", "The kids think it's an adventure, they're all sitting at the kitchen table in their hats."),
+                ("assistant", "They'll remember it, anyway."),
+            ),
+            (
+                ("user", "It's saying EA on the wee screen, does that mean anything to you?"),
+                ("tool", "boiler_lookup", '{"contract": "4402 1187 63"}', '{"appliance": "Worcester Greenstar 30i", "gc_number": "47-311-78", "fault": "EA: flame not detected", "last_service": "2023-02-11", "parts_on_van": true}'),
+                ("assistant", "That's the boiler not seeing a flame. In cold weather it's often the condensate pipe frozen, otherwise the ignition. The engineer carries the parts for your model."),
+                ("user", "I don't think it's been serviced since before we moved in. The old owner left a service book in the drawer under the sink. I'll dig that out and leave it sat on top of the boiler for him."),
+                ("assistant", "That'll save him a job, thanks."),
+                ("user", "Should I try resetting it again?"),
+                ("assistant", "Once more is fine, but if it locks out again just leave it be until he's there."),
+            ),
+            (
+                ("user", "Och, hang on, I've given you the wrong place. Braeside's the holiday let, the wee cottage up the back. Ours is the main house, Kirkton Steading, Glenfarg, just before it on the same road. That's where the broken one is."),
+                ("assistant", "Easily done. I've changed the job to Kirkton Steading, Glenfarg, so the engineer goes to the right door."),
+                ("user", "Does the cover do the cottage boiler as well?"),
+                ("assistant", "No, that would need its own plan. I can send you a quote if you like."),
+                ("user", "Go on then. The guests keep asking if the shower can go any hotter."),
+                ("assistant", "The engineer can have a look at that while he's up, if there's time."),
+            ),
+            (
+                ("user", "While I've got you, we've been thinking about a heat pump at some point. Do you do those?"),
+                ("assistant", "We install them, yes, and there's a grant you might be able to get."),
+                ("user", "The fella at the farm over the hill got one and reckons his bills are worse."),
+                ("assistant", "They do best in a well-insulated house; a survey would tell you."),
+                ("user", "Stone walls two foot thick, so who knows."),
+                ("assistant", "Could go either way, honestly."),
+                *_HOURS,
+            ),
+            (
+                ("user", "What time on Wednesday, roughly?"),
+                ("assistant", "It's an all-day slot, but he'll phone the house before he sets off."),
+                ("user", "Right you are. And the collie's friendly, just so he knows."),
+                ("assistant", "I'll tell him. Stay warm, Callum."),
+                *_CHAT,
+            ),
+        ),
+        (
+            Fact("name", ("Callum Fraser",), "householder reporting the breakdown", wrong=("Gerald Finch",)),
+            Fact("id", ("4402 1187 63",), "his cover agreement number", wrong=("4402 1093 10",)),
+            Fact("address", ("Braeside Cottage",), "site of the repair visit", folds=(1, 2)),
+            Fact("address", ("Kirkton Steading",), "which building has the faulty heating", wrong=("Braeside Cottage",), folds=(3, FOLDS)),
+            Fact("phone", ("01577 830 442",), "how the technician can get hold of him", wrong=("07701 402 966",)),
+            Fact("preference", ("boot room",), "which entrance the technician should use"),
+            Fact("agent_promise", ("79", "Wednesday"), "call-out charge and when someone attends", done=_PROMISED),
+            Fact("caller_promise", ("service book",), "maintenance record he will leave out", who=("Callum", "caller", "customer", "user", "he", "his"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("47-311-78",), "gas council code of the appliance", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "hearing",
+        (
+            (
+                ("assistant", "Good morning, hearing services, Kerry speaking."),
+                ("user", "Hello love, you'll have to speak up, my hearing aid's whistling something rotten, that's why I'm ringing. It's Mrs Ashworth. Doreen Ashworth."),
+                ("assistant", "I'll speak up, Mrs Ashworth. Have you got your patient number? It's on the little brown book we gave you."),
+                ("user", "Hang on... HA/0617/33. There's another on the front from the Bolton hospital, 55-1902, but our Edna says that's from before I came over to you. Edna Platt, my sister, she usually does my phoning, only she's at the chiropodist."),
+                ("assistant", "HA/0617/33, that's you. I've got you at 23 Ainsworth Road, Bury."),
+                ("user", "That's right. Ring me on the house phone, 0161 764 2290, it's got the loud ringer. Don't bother with the mobile, 07813 550 274, I never hear the blessed thing."),
+                ("assistant", "House phone, 0161 764 2290. Now, whistling is usually the tubing gone hard. Seeing as the aids are under a year old, I'll waive the 14.80 retubing fee, and I can see you on Friday the 27th at half ten. I'll post you some fresh batteries too."),
+                ("user", "Pardon? Friday? Oh, yes, half ten. And tell whoever it is to look at me when they talk, will you? I lip-read a bit, and the last young man kept talking to his computer."),
+                ("assistant", "I'll put a note on for them to face you when they're speaking."),
+                ("user", "Excuse the racket, that's my budgie, he shouts whenever I'm on the phone."),
+                ("assistant", "He sounds like good company."),
+            ),
+            (
+                ("user", "Is it still under the guarantee, do you know? It's the left one that's the worst."),
+                ("tool", "device_record", '{"patient": "HA/0617/33", "ear": "left"}', '{"model": "Oticon Ruby 1 BTE", "fitted": "2024-05-14", "warranty_until": "2026-05-14", "serial": "2150HX093"}'),
+                ("assistant", "Yes, it's covered until May 2026, so the repair won't cost you anything."),
+                ("user", "Well, that's something. I'll tell you what, I'll write down when it whistles, in a little diary, so the lady can see if it's only when I'm on the phone or all the time."),
+                ("assistant", "That's really useful, please bring it with you."),
+                ("user", "Pardon, love?"),
+                ("assistant", "I said that's a great idea, bring it along on Friday."),
+            ),
+            (
+                ("user", "Ooh, now, before you go. I've given you the wrong address, haven't I? I'm not on Ainsworth Road any more, our Edna had me moved in the spring, to the warden flats. Flat 6, Holly Bank, Walshaw Road. The batteries want to come there or I'll never see them."),
+                ("assistant", "No harm done. I've put Flat 6, Holly Bank, Walshaw Road, Bury on your record, so the batteries will go there."),
+                ("user", "Will the warden have to sign for them?"),
+                ("assistant", "No, they'll fit through the letterbox."),
+                ("user", "Only the post goes in a pigeonhole downstairs, you see, and Mr Kaur on the ground floor helps himself to my catalogues."),
+                ("assistant", "Oh dear. A little padded envelope should be fine in the pigeonhole, though."),
+            ),
+            (
+                ("user", "Is there a bus from the interchange that comes near you?"),
+                ("assistant", "The 471 stops right outside the clinic."),
+                ("user", "My friend Vera has the ones from the hospital and hers never whistle."),
+                ("assistant", "Everyone's ears are different, it might just be the fit."),
+                *_HOURS,
+            ),
+            (
+                ("user", "Do I need to bring the charger? Are these the charging ones?"),
+                ("assistant", "Yours take batteries, size 312, so no charger."),
+                ("user", "Alright. Thank you, love, you've been very patient with me."),
+                ("assistant", "Not at all, Mrs Ashworth. See you on the 27th."),
+                *_CHAT,
+            ),
+        ),
+        (
+            Fact("name", ("Doreen Ashworth",), "patient on the line", wrong=("Edna Platt",)),
+            Fact("id", ("HA/0617/33",), "audiology record number", wrong=("55-1902",)),
+            Fact("address", ("23 Ainsworth Road",), "postal address on file", folds=(1, 2)),
+            Fact("address", ("Holly Bank",), "her current residence for mail", wrong=("23 Ainsworth Road",), folds=(3, FOLDS)),
+            Fact("phone", ("0161 764 2290",), "best line to reach her", wrong=("07813 550 274",)),
+            Fact("preference", ("lip",), "how staff should speak to her"),
+            Fact("agent_promise", ("14.80", "Friday"), "charge dropped and appointment slot", done=_PROMISED),
+            Fact("caller_promise", ("diary",), "log of the feedback noise she will keep", who=("Doreen", "caller", "patient", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("2150HX093",), "left device serial", folds=(2, FOLDS)),
         ),
     ),
 )

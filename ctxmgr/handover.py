@@ -21,7 +21,8 @@ person and the rest of the handover holds every name and number it gives
 Ledgers are taken from the folded items in code and added whatever the model wrote:
 the ids that tool outputs returned (:func:`tool_ledger`), what the user said they
 will do and what the assistant said it will do by a day or for an amount, in their
-own words (:func:`commitments`). An entry written twice is kept once (a small model
+own words (:func:`commitments`), the ids the assistant read back (:func:`read_back_ids`)
+and what the user asked for in passing (:func:`wishes`). An entry written twice is kept once (a small model
 may loop). A phone number is dropped from the ids and amounts (a small model files
 the number not to use there).
 An answer with no field of the form in it is used as written (a model that ignored
@@ -32,12 +33,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
-    "FIELDS", "FORM", "Handover", "addresses", "commitments", "parse_handover", "tool_ledger",
-    "words",
+    "FIELDS", "FORM", "Handover", "addresses", "commitments", "parse_handover", "read_back_ids",
+    "tool_ledger", "wishes", "words",
 ]
 
 
@@ -56,6 +57,7 @@ class Field:
 TOOL_RESULTS = "Tool results"
 ADDRESS = "Current address"
 IDS = "Ids and amounts"
+PREFERENCES = "Preferences"
 ASSISTANT_PROMISED = "The assistant promised"
 USER_PROMISED = "The user promised"
 STORY = "What happened"
@@ -67,7 +69,7 @@ FIELDS: tuple[Field, ...] = (
     Field(IDS, " (orders, accounts, policies, cards, references)", "list"),
     Field(ASSISTANT_PROMISED, ' (each "I will ..." of the assistant, with its amount and day)', "list"),
     Field(USER_PROMISED, ' (each "I\'ll ..." of the user, with its day)', "list"),
-    Field("Preferences", ' (each "please ..." or "don\'t ..." of the user)', "list"),
+    Field(PREFERENCES, ' (each "please ..." or "don\'t ..." of the user)', "list"),
     Field(TOOL_RESULTS, " (ids and facts returned)", "list"),
     Field("Open tasks", "", "single"),
     Field(STORY, " (two sentences)", "single"),
@@ -90,13 +92,29 @@ _STREET = (
     "Road|Street|Lane|Avenue|Place|Court|Close|Terrace|Drive|Way|Square|Gardens|Crescent|"
     "Row|Hill|Walk|Park|Grove|Mews|Rise|Green|Parade|Boulevard|St|Rd|Ave"
 )
+_CALENDAR = (
+    "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
+    "April|May|June|July|August|September|October|November|December"
+)
 _ADDRESS = re.compile(
-    rf"\b(?P<street>\d+[A-Za-z]?,? (?:[A-Z][a-z]+ ){{1,3}}(?:{_STREET}))\b"
+    r"\b(?P<street>(?:(?:Flat|Unit|Apartment|Suite) \d+[A-Za-z]?,? (?:\d+[A-Za-z]?,? )?"
+    r"|\d+[A-Za-z]?,? )"
+    rf"(?!(?:{_CALENDAR})\b)[A-Z][a-z]+(?: [A-Z][a-z]+){{0,3}})"
     r"(?:, [A-Z][a-z]+(?: [A-Z][a-z]+)?)?"
 )
+"""A house or flat number and capitalised words (a street, a named house or estate), then
+the town if one follows: "Flat 3, 60 Canal Street, Leeds", "3 Ffordd Eryri, Bangor"."""
+_ID = re.compile(
+    r"(?<![\w-])(?=[A-Z0-9/-]*\d)(?=[A-Z0-9/-]*[A-Z])[A-Z0-9]+(?:[-/][A-Z0-9]+)*"
+    r"(?: [A-Z]{2,4}\b)?(?![\w-])"
+)
+"""An id as said: capitals and digits, ``-`` or ``/`` inside ("MB-218845", "QX7R2M",
+"KM19 XTD")."""
+_WISH = re.compile(r"\b(please|prefer|rather|best (?:not|if|to)|(?:don't|do not) want)\b", re.I)
 _FIRST_PERSON_FUTURE = re.compile(r"\bI(?:'ll|\u2019ll| will| shall| am going to|'m going to)\b")
 _DATED = re.compile(
-    r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow)\b",
+    r"(?<![\w-])\d+(?:[.:,]\d+)*(?:st|nd|rd|th|am|pm)?(?![\w-])"  # a number that is no id
+    r"|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow)\b",
     re.I,
 )
 _NAME = re.compile(r"\b[A-Z][a-zA-Z]+\b")
@@ -110,7 +128,7 @@ _NOT_NAMES = frozenset(
     "February March April May June July August September October November December".split()
 )
 _FIRST_PERSON = re.compile(r"\b(I|[Mm]e|[Mm]y|[Mm]ine)\b")
-_PHONE = re.compile(r"(?<![\w.-])(?:\+|0)\d{1,4}(?: \d{2,4}){1,3}(?![\w.-])")
+_PHONE = re.compile(r"(?<![\w.-])(?:\+|0)\d{1,4}(?: \d{2,4}){1,3}(?![\w-]|\.\d)")
 """A phone number as said: 0 or + first, groups of digits (10 to 13 digits in all)."""
 
 
@@ -321,6 +339,44 @@ def commitments(turns: Iterable[str], *, dated: bool = False) -> list[str]:
                 continue
             found.append('"' + sentence.replace(";", ",").replace('"', "'") + '"')
     return found
+
+
+def read_back_ids(turns: Sequence[tuple[str, str]]) -> list[str]:
+    """Each id a user turn gave that the assistant's next turn repeats (its first such),
+    oldest first: the id the call goes by ("It's MB-218845." "Thanks, MB-218845 is in
+    your name. There's also MB-210845..."). ``turns``: ``(role, text)``, in order."""
+    found: list[str] = []
+    for (role, text), (next_role, reply) in zip(turns, turns[1:]):
+        if role != "user" or next_role != "assistant":
+            continue
+        given = set(_ids(text))
+        echoed = [i for i in _ids(reply) if i in given]
+        if echoed and echoed[0] not in found:
+            found.append(echoed[0])
+    return found
+
+
+def wishes(turns: Iterable[str]) -> list[str]:
+    """Each sentence of the user's ``turns`` that asks for something ("please ...", "I'd
+    prefer ...", "it's best not to ...", "I don't want ..."), quoted as said; questions,
+    sentences of three words or fewer and those with a phone number (the phone field's
+    business) are skipped."""
+    found = []
+    for text in turns:
+        for sentence in _SENTENCE_END.split(" ".join(text.split())):
+            if (
+                not _WISH.search(sentence)
+                or sentence.endswith("?")
+                or len(sentence.split()) <= 3
+                or any(_is_phone(m) for m in _PHONE.findall(sentence))
+            ):
+                continue
+            found.append('"' + sentence.replace(";", ",").replace('"', "'") + '"')
+    return found
+
+
+def _ids(text: str) -> list[str]:
+    return [m for m in _ID.findall(text) if sum(c.isalnum() for c in m) >= 4]
 
 
 def _is_phone(number: str) -> bool:

@@ -30,8 +30,9 @@ from livekit.agents.llm.chat_context import to_xml
 from ._exceptions import SummarizerError
 from .chat_items import SUMMARY_MARKER, is_summary
 from .handover import (
-    ADDRESS, ASSISTANT_PROMISED, FORM, TOOL_RESULTS, USER_PROMISED, Handover, addresses,
-    commitments, holds_address, parse_handover, tool_ledger, words,
+    ADDRESS, ASSISTANT_PROMISED, FORM, IDS, PREFERENCES, TOOL_RESULTS, USER_PROMISED, Handover,
+    addresses, commitments, holds_address, parse_handover, read_back_ids, tool_ledger, wishes,
+    words,
 )
 from .log import logger
 from .settings import SummarizerSettings
@@ -232,10 +233,7 @@ class Summarizer:
         ]
         read = await in_slices(items, _read)
         lines = [line for line, _ in read if line]
-        said: dict[str, list[str]] = {"user": [], "assistant": []}
-        for _, spoken in read:
-            if spoken is not None:
-                said[spoken[0]].append(spoken[1])
+        said = [spoken for _, spoken in read if spoken is not None]
         parsed = list(map(parse_handover, earlier))
         chat_ctx = self._prompt(lines, earlier, parsed)
         logger.debug(
@@ -301,7 +299,7 @@ class Summarizer:
         usage: llm.CompletionUsage | None,
         earlier: Sequence[Handover | None],
         results: Sequence[tuple[str, str]],
-        said: dict[str, list[str]],
+        said: Sequence[tuple[str, str]],
         deadline: float,
     ) -> tuple[str, llm.CompletionUsage | None]:
         """The model's form folded into the earlier handover, after the address questions
@@ -476,18 +474,22 @@ def _earlier_summaries(
 
 
 def _span_ledgers(
-    results: Sequence[tuple[str, str]], said: dict[str, list[str]]
+    results: Sequence[tuple[str, str]], said: Sequence[tuple[str, str]]
 ) -> tuple[list[tuple[str, str]], Handover, set[str]]:
     """The street addresses the user gave (each with its turn), the span's ledgers as a
-    handover (tool results, the assistant's dated commitments, the user's), and the words
-    of the span's turns and tool outputs."""
-    given = [(turn, a) for turn in said["user"] for a in addresses(turn)]
+    handover, and the words of the span's turns and tool outputs. ``said``: the span's
+    ``(role, text)`` turns, in order."""
+    user = [text for role, text in said if role == "user"]
+    assistant = [text for role, text in said if role == "assistant"]
+    given = [(turn, a) for turn in user for a in addresses(turn)]
     ledgers = {
+        IDS: read_back_ids(said),
+        ASSISTANT_PROMISED: commitments(assistant, dated=True),
+        USER_PROMISED: commitments(user),
+        PREFERENCES: wishes(user),
         TOOL_RESULTS: tool_ledger(results),
-        ASSISTANT_PROMISED: commitments(said["assistant"], dated=True),
-        USER_PROMISED: commitments(said["user"]),
     }
-    heard = words([*said["user"], *said["assistant"], *(output for _, output in results)])
+    heard = words([*user, *assistant, *(output for _, output in results)])
     return given, Handover({k: v for k, v in ledgers.items() if v}), heard
 
 

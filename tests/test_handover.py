@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ctxmgr.handover import FIELDS, Handover, commitments, parse_handover, tool_ledger, words
+from ctxmgr.handover import (
+    FIELDS, Handover, addresses, commitments, parse_handover, read_back_ids, tool_ledger, wishes,
+    words,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -169,6 +172,51 @@ def test_the_assistant_s_commitments_are_those_with_a_day_or_a_number() -> None:
         '"I\'ll send an engineer on Monday the 9th."',
         '"I\'ll refund the 12.50 fee."',
         '"I\'ll call you tomorrow."',
+    ]
+    # an id is no date or amount: the sentence that sets an old account aside is no promise
+    aside = "There's also MB-210845, but that was shut, so I'll work from yours."
+    assert commitments([aside], dated=True) == []
+
+
+def test_the_id_the_call_goes_by_is_the_one_the_assistant_read_back() -> None:
+    turns = [
+        ("user", "It's MB-218845. It used to be a work phone."),
+        ("assistant", "Thanks. MB-218845 is in your name. There's also MB-210845, shut."),
+        ("user", "KM19 XTD, white van. The logbook says LR15 HBV."),
+        ("assistant", "Found KM19 XTD. You've an older record too, LR15 HBV."),
+        ("user", "And QX7R2N?"),
+        ("assistant", "I can't see that one."),  # not read back: not the call's
+        ("user", "It's MB-218845 again."),
+        ("assistant", "Yes, MB-218845."),
+    ]
+    assert read_back_ids(turns) == ["MB-218845", "KM19 XTD"]
+
+
+def test_what_the_user_asks_for_in_passing_is_quoted() -> None:
+    said = [
+        "Oh, and please don't let them park on the grass verge. Yes please.",
+        "It's best not to put it through the jet wash. Could you please check?",
+        "Please don't call my work phone, 0113 496 0000.",  # the phone field's business
+        "I'd prefer a female physiotherapist. I don't want calls at the weekend.",
+    ]
+    assert wishes(said) == [
+        '"Oh, and please don\'t let them park on the grass verge."',
+        '"It\'s best not to put it through the jet wash."',
+        '"I\'d prefer a female physiotherapist."',
+        '"I don\'t want calls at the weekend."',
+    ]
+
+
+def test_an_address_is_found_with_or_without_a_street_word() -> None:
+    said = (
+        "We relocated in March; the house is 3 Ffordd Eryri, Bangor, and the van lives at "
+        "Unit 6, Brookfield Trading Estate, Macclesfield. Post goes to Flat 3, 60 Canal "
+        "Street, Leeds. Not on 3 May, and not the 12 Tuesday slot."
+    )
+    assert addresses(said) == [
+        "3 Ffordd Eryri, Bangor",
+        "Unit 6, Brookfield Trading Estate, Macclesfield",
+        "Flat 3, 60 Canal Street, Leeds",
     ]
 
 

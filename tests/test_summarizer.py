@@ -387,6 +387,21 @@ async def test_what_the_user_said_they_will_do_is_kept_in_their_words() -> None:
     assert "referral" not in result.text  # a question is no promise
 
 
+async def test_the_id_read_back_and_what_the_user_asked_for_are_kept_whatever_the_model_wrote() -> None:
+    dropped = FORM_ANSWER.replace("P-20417; 15 pound fee", "none").replace(
+        "a female physiotherapist", "none"
+    )
+    span = [
+        ANA,
+        _msg("user", "My card is AB-1234. Please use the side entrance, the lift is broken."),
+        _msg("assistant", "Thanks, AB-1234 it is."),
+    ]
+    async with FakeLLM([dropped]) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert "Ids and amounts: AB-1234\n" in result.text
+    assert 'Preferences: "Please use the side entrance, the lift is broken."\n' in result.text
+
+
 async def test_a_story_naming_someone_the_form_does_not_is_left_out() -> None:
     # Luis is the physio another patient saw: the model's story gets it wrong
     told = "Ana moved her appointment. Luis booked it for her on 01223 760 000."
