@@ -31,8 +31,9 @@ punctuation folded so "0161 555 0199" matches "0161-555-0199":
 reported. A held-out call serves once: once a report has shown how the summarizer does
 on it, it joins the training calls and fresh ones are written for the next change (the
 six calls after pharmacy were held out until 8ccd6aa's report, vet, council and gym
-until 28e2546's, water, garage and phone_plan until 3ab75cc's). Since water, the held-out
-calls are written by a helper that cannot see ctxmgr's code.
+until 28e2546's, water, garage and phone_plan until 3ab75cc's, furniture, boiler and
+hearing until 5d29d01's). Since water, the held-out calls are written by a helper that
+cannot see ctxmgr's code.
 """
 
 from __future__ import annotations
@@ -1081,11 +1082,7 @@ TRAINING: tuple[Call, ...] = (
             Fact("tool_fact", ("RC-50317",), "reference of the disputed line item", folds=(2, FOLDS)),
         ),
     ),
-)
-
-HELD_OUT: tuple[Call, ...] = (
-    # written by a helper that could not see ctxmgr's code, while the change they judge
-    # ran on the training calls, and run on nothing before they were reported
+    # held out at 5d29d01, reported at 5d29d01
     Call(
         "furniture",
         (
@@ -1269,6 +1266,208 @@ HELD_OUT: tuple[Call, ...] = (
             Fact("agent_promise", ("14.80", "Friday"), "charge dropped and appointment slot", done=_PROMISED),
             Fact("caller_promise", ("diary",), "log of the feedback noise she will keep", who=("Doreen", "caller", "patient", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
             Fact("tool_fact", ("2150HX093",), "left device serial", folds=(2, FOLDS)),
+        ),
+    ),
+)
+
+HELD_OUT: tuple[Call, ...] = (
+    # written by a helper that could not see ctxmgr's code, after 5d29d01's report; run
+    # on nothing yet: they judge the next change
+    Call(
+        "solar",
+        (
+            (
+                ("assistant", "Thanks for calling Sonoran Sun Solar, this is Kayla. How can I help you today?"),
+                ("user", "Hi Kayla. So, we had our panels put in three weeks ago and they're just sitting up there doing nothing, and nobody's told us a thing. My name's Renee Castellanos."),
+                ("assistant", "Oh, I'm sorry, Renee, that's frustrating. Do you have your project number handy? It's up at the top of the contract."),
+                ("user", "Yeah, hold on... AZP-41186. If you see another one on there, AZP-39520, that was the battery quote Tyler Brandt wrote up, we never signed it. Tyler's the sales guy, he's the one who keeps texting me that it's all fine."),
+                ("assistant", "Got it, AZP-41186, and I'll leave the battery quote alone. I have the install at Lot 47 in Saguaro Ridge, up in Marana. That sound right?"),
+                ("user", "That's us. The house is brand new, the builder's still finishing the rest of the street."),
+                ("assistant", "Okay. So it looks like the city inspection failed on a conduit issue and nobody followed up with you, which is on us. I'm going to have the crew back out Thursday the 19th to fix it, and we'll cover the $275 re-inspection fee, you won't see that on any bill."),
+                ("user", "Okay. Good. What number do you even have for me? Because nobody's called."),
+                ("assistant", "I've got 520-555-0190 as your primary."),
+                ("user", "Yeah, that's my desk at the school, I'm in a classroom all day, it just rings and rings. Put my cell on there, (520) 555-0138."),
+                ("assistant", "Done, 520-555-0138 is your primary now. Anything else the crew should know for Thursday?"),
+                ("user", "Just have them park out on the street, please. The driveway got poured last week and it's still curing, the builder will kill me if there's a tire mark on it."),
+            ),
+            (
+                ("user", "Is the power company side at least done? My neighbor said that part takes forever."),
+                ("tool", "project_status", '{"project": "AZP-41186"}', '{"permit": "issued", "inspection": "failed: conduit not strapped at roof penetration", "utility": "TEP", "interconnection_app": "IA-2291574", "interconnection_status": "approved, pending final inspection", "pto": null}'),
+                ("assistant", "The good news is the utility application is already approved, it's just waiting on us to pass final. After that, Tucson Electric usually gives permission to operate within a week or two."),
+                ("user", "Okay, that's something. Oh, and the HOA, that's the other thing. They sent us a letter saying we never submitted plans for the panels. I'm gonna print out the site plan and walk it over to the HOA office Monday, it's right there by the pool."),
+                ("assistant", "That should settle it, they usually just want to see it on paper."),
+                ("user", "Do I have to be home for the inspector?"),
+                ("assistant", "No, they only need to get to the electrical panel on the side of the house. If there's a gate, leave it unlocked."),
+                ("user", "Sorry, hang on, the landscapers just showed up and the dog is losing her mind."),
+                ("assistant", "No worries at all, sounds like she's doing her job."),
+            ),
+            (
+                ("user", "Wait, this might actually be part of the whole mess. The county finally assigned us a real street address, the letter came Friday. We're 9082 North Desert Bloom Way, Marana, 85658. The lot number was just what the builder was using."),
+                ("assistant", "Oh, that could definitely be it, the inspector may have been looking for a lot that isn't in their system. I've put 9082 North Desert Bloom Way on the project, and I'll get the permit amended today."),
+                ("user", "Do I need to call the city myself?"),
+                ("assistant", "No, our permitting team files the amendment."),
+                ("user", "It's so weird, we've been living here two months and the mail carrier still leaves everything at the clubhouse."),
+                ("assistant", "New subdivisions are like that for a while, it catches up."),
+            ),
+            (
+                ("user", "Should we have gotten the battery after all? The power flickered twice in that storm last week."),
+                ("assistant", "You can always add one later, the inverter you have is battery-ready."),
+                ("user", "Our neighbor across the street, Don, went with some other company and he says his bill was eleven dollars last month."),
+                ("assistant", "Summer bills can get pretty low out there with a good system, yours should be in that range once it's on."),
+                ("user", "Is it normal that the panels are already this dusty?"),
+                ("assistant", "Totally normal. The next good monsoon rain will rinse them off."),
+            ),
+            (
+                ("user", "How will I know it's actually working once it's turned on?"),
+                ("assistant", "You'll get an invite to the monitoring app, it shows your production hour by hour."),
+                ("user", "And are you guys open Saturdays, in case I need to call back?"),
+                ("assistant", "Phones are seven to six, Monday through Saturday, Arizona time."),
+                ("user", "Okay. Thanks, Kayla, honestly you're the first person who's explained anything."),
+                ("assistant", "I'm sorry it took this long, Renee. We'll get you turned on."),
+            ),
+        ),
+        (
+            Fact("name", ("Renee Castellanos",), "homeowner on the line", wrong=("Tyler Brandt",)),
+            Fact("id", ("AZP-41186",), "her installation job number", wrong=("AZP-39520",)),
+            Fact("address", ("Lot 47",), "where the panels were put up", folds=(1, 2)),
+            Fact("address", ("9082", "Desert Bloom"), "official street location for the permit", wrong=("Lot 47",), folds=(3, FOLDS)),
+            Fact("phone", ("520-555-0138",), "how to reach her during the day", wrong=("520-555-0190",)),
+            Fact("preference", ("driveway",), "where crew vehicles should go"),
+            Fact("agent_promise", ("275", "Thursday"), "fee we are absorbing and return visit day", done=_PROMISED),
+            Fact("caller_promise", ("HOA",), "plans she will hand to the neighborhood association", who=("Renee", "caller", "customer", "homeowner", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("IA-2291574",), "grid connection application reference", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "movers",
+        (
+            (
+                ("user", "Hi there, I've got a move booked with you guys, Toronto to Ottawa, and I need to change the date. Gord Pelletier."),
+                ("assistant", "Hi Gord, happy to help. Can I grab the order number? It'll start with TM."),
+                ("user", "TM-220561. You might have an old one kicking around too, TM-198034, that's from when you moved me across town a few years back."),
+                ("assistant", "I see both, TM-220561 is the live one. And this was set up through your employer's relocation program, by a Dana Whitlock?"),
+                ("user", "Yeah, Dana's in HR, she does all the relocation paperwork. But it's my stuff and my move, so you can deal with me."),
+                ("assistant", "No problem. So I've got you going into 45 Cleary Avenue in Ottawa, pickup on the 12th. What date were you hoping for?"),
+                ("user", "Work wants me up there a few days early, so... is Tuesday the 9th doable?"),
+                ("assistant", "Let me look... yes, I can move you to Tuesday the 9th. And I see our estimator showed up two hours late to your walkthrough, so I'll take $215 off the final invoice for that."),
+                ("user", "Appreciated. Now the phone number on there's probably Dana's office, 416-555-0188, right? Don't call that, she's not gonna know where the truck is. My cell is 647-555-0129."),
+                ("assistant", "You're right, that's what we had. 647-555-0129 is the main contact now."),
+                ("user", "One more thing. I've got about twelve crates of vinyl, and nobody touches those, I'm driving them up in my own car. I've heard stories."),
+                ("assistant", "Ha, fair enough. I'll flag it so the crew leaves those crates alone."),
+            ),
+            (
+                ("user", "So what's showing up that morning? How big a truck, how many guys?"),
+                ("tool", "get_move_plan", '{"order": "TM-220561"}', '{"truck": "26 ft", "crew_size": 3, "est_weight_lb": 7200, "coverage": "basic, 60 cents per lb", "bill_of_lading": "BOL-58830-ON", "dispatch": "Etobicoke yard"}'),
+                ("assistant", "You've got a 26-footer and a crew of three coming out of our Etobicoke yard. Basic coverage is included, that's sixty cents a pound, and you can top it up."),
+                ("user", "Sixty cents a pound? My TV's worth more than that. Let me think about it."),
+                ("assistant", "Most people bump it up for the electronics. I'll email you the options."),
+                ("user", "Sure. Oh, and my building here is strict, if you haven't reserved the freight elevator they just won't let the crew in. I'll call the property manager tomorrow and get it booked for the whole morning of the 9th."),
+                ("assistant", "That's a big help, downtown buildings are usually where we lose time."),
+                ("user", "Is there anything you guys won't take?"),
+                ("assistant", "Propane, paint, anything flammable. And on a long haul we'd rather you bring the houseplants yourself."),
+            ),
+            (
+                ("user", "Okay, so, curveball. The Cleary Avenue house? It's off. The inspection turned up knob-and-tube wiring, the sellers wouldn't budge, so we walked."),
+                ("assistant", "Oh, that's rough, sorry to hear it. So where are we delivering?"),
+                ("user", "I signed a lease yesterday. 300 Lisgar Street, unit 1209, downtown. Everything goes there, we'll worry about buying next year."),
+                ("assistant", "Okay, I've switched the delivery to 1209-300 Lisgar Street. Is there a loading dock?"),
+                ("user", "Round the back, apparently. The super said trucks are fine before ten."),
+                ("assistant", "Perfect, the crew will aim to be there first thing."),
+                ("user", "Ottawa in January, eh. My buddy says I'm nuts."),
+                ("assistant", "At least the canal will be open for skating."),
+            ),
+            (
+                ("user", "Can you guys take the barbecue? I'll leave the tank behind."),
+                ("assistant", "The barbecue's fine without the tank, just give it a scrub so it doesn't get grease on everything."),
+                ("user", "And if the apartment's not ready on the day, can you hold onto my stuff?"),
+                ("assistant", "We've got storage in Kanata, it's billed by the week if you need it."),
+                *_CHAT,
+            ),
+            (
+                ("user", "What time does the crew show up on the 9th?"),
+                ("assistant", "Between eight and nine. The crew lead will call your cell the night before."),
+                ("user", "How long's the drive with a truck that size?"),
+                ("assistant", "Figure five, five and a half hours, so delivery the same evening or first thing the next morning."),
+                ("user", "And you're open Sundays if something comes up?"),
+                ("assistant", "Phones are seven to seven Eastern, Monday to Saturday. Sundays there's an emergency line on your confirmation."),
+                ("user", "Great. Thanks for sorting all that out."),
+                ("assistant", "Anytime, Gord. Good luck with the new job."),
+            ),
+        ),
+        (
+            Fact("name", ("Gord Pelletier",), "who is relocating", wrong=("Dana Whitlock",)),
+            Fact("id", ("TM-220561",), "job reference for the haul to the capital", wrong=("TM-198034",)),
+            Fact("address", ("45 Cleary",), "destination house at the other end", folds=(1, 2)),
+            Fact("address", ("300 Lisgar",), "where the truck unloads now", wrong=("45 Cleary",), folds=(3, FOLDS)),
+            Fact("phone", ("647-555-0129",), "best contact for the driver", wrong=("416-555-0188",)),
+            Fact("preference", ("vinyl",), "handling of his record collection"),
+            Fact("agent_promise", ("215", "Tuesday"), "discount for the late walkthrough and revised moving day", done=_PROMISED),
+            Fact("caller_promise", ("elevator",), "lift reservation at his current building", who=("Gord", "caller", "customer", "user", "he", "his"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("BOL-58830",), "shipping document number", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "hotel",
+        (
+            (
+                ("assistant", "Good afternoon, Corrib Bay Hotel, Deirdre speaking."),
+                ("user", "Hi Deirdre, I'm hoping you can help me. I was with you at the weekend for a wedding and I think I left my nana's ring in the safe in the room. Aoife Dunne is the name."),
+                ("assistant", "Oh no, that's an awful feeling. Have you the booking reference there, Aoife? It'll be on the confirmation email."),
+                ("user", "Hang on till I find it... 80552194. There's another number further down, 80551973, but that's Orla Keane's room. She booked the two rooms together, so you might have it all under her."),
+                ("assistant", "I have it, 80552194, booked by Orla Keane with yourself as the guest. If the ring turns up, where will I send it, and what's the best number for you?"),
+                ("user", "Home to my parents', Knockbrack, Glengarriff Road, Bantry, the Eircode is P75 KX20. And 086 412 7739 is my own mobile. The one on the booking is my work phone, 087 330 5186, and that's locked in a drawer in the office, so don't bother with it."),
+                ("assistant", "086 412 7739, lovely. I can also see a minibar charge of €32.40 went on your card on Sunday. Was that yours at all?"),
+                ("user", "It was not, I never even opened the thing."),
+                ("assistant", "Then I'll put the €32.40 back on your card, and if housekeeping have the ring, I'll courier it out to you by Tuesday at our own expense."),
+                ("user", "You're very good. And whatever courier it is, make sure they get a signature, I don't want it left on a step or passed over the wall to a neighbour. It's the only thing I have of hers."),
+                ("assistant", "Understood, I'll book it signed-for only."),
+            ),
+            (
+                ("user", "Could you check with housekeeping now? I won't sleep otherwise."),
+                ("tool", "lost_property_search", '{"booking": "80552194", "room": "214"}', '{"found": true, "item": "ladies ring, yellow gold, blue stone", "where_found": "in-room safe, room 214", "found_by": "housekeeping", "log_ref": "LP-0926-17", "held_in": "duty manager safe"}'),
+                ("assistant", "Good news, Aoife. Housekeeping found a gold ring with a blue stone in the safe in 214, and it's locked away in the duty manager's safe now."),
+                ("user", "Oh thank God. I was sick over it."),
+                ("assistant", "Before we can release it, I'm afraid we need something to show it's yours, with it being valuable."),
+                ("user", "That's fair. It was valued for the insurance last year, so I'll ring the jeweller in Cork first thing tomorrow and have them email you the valuation cert."),
+                ("assistant", "That'd be perfect. Ask them to mark it for my attention at the front desk."),
+                ("user", "Be honest, did the wedding crowd leave the place in bits?"),
+                ("assistant", "Ah, we've seen worse. The dancing went on till three, mind."),
+            ),
+            (
+                ("user", "Actually, wait, don't send it to Bantry at all. I'm only down home for the week, I'm back in Dublin Monday morning, and if it lands in Bantry on Tuesday it'll sit there till Christmas. Send it up to my flat instead: 3 Ashfield Terrace, Ranelagh, Dublin 6, D06 F2K8."),
+                ("assistant", "No bother. I've changed it to 3 Ashfield Terrace, Ranelagh, Dublin 6."),
+                ("user", "How long does the courier usually take to Dublin?"),
+                ("assistant", "Next day, normally. They collect from us in the afternoon."),
+                ("user", "And will I get a tracking number?"),
+                ("assistant", "You will, by text to your mobile."),
+                *_NOISE,
+            ),
+            (
+                ("user", "Is the spa open to people who aren't staying? My sister would love it."),
+                ("assistant", "It is, Monday to Friday, she'd just need to book ahead."),
+                ("user", "Her husband would leave his head behind him, he's a nightmare for losing things."),
+                ("assistant", "Ha, we've a whole drawer of phone chargers from people like him."),
+                *_CHAT,
+            ),
+            (
+                ("user", "If I come back in the summer, is there any chance of the same room? The view was something else."),
+                ("assistant", "214 looks straight out over the bay, alright. Just ask for it when you book."),
+                ("user", "Is reception there all night, if I need to ring again?"),
+                ("assistant", "It is, twenty-four hours, just ring the main number."),
+                ("user", "Thanks, Deirdre, honestly, you've made my week."),
+                ("assistant", "Not at all, Aoife. Mind yourself."),
+            ),
+        ),
+        (
+            Fact("name", ("Aoife Dunne",), "guest who lost the jewellery", wrong=("Orla Keane",)),
+            Fact("id", ("80552194",), "her reservation code", wrong=("80551973",)),
+            Fact("address", ("Knockbrack",), "where she first asked us to courier it", folds=(1, 2)),
+            Fact("address", ("Ashfield",), "courier destination at present", wrong=("Knockbrack",), folds=(3, FOLDS)),
+            Fact("phone", ("086 412 7739",), "number to text or ring her on", wrong=("087 330 5186",)),
+            Fact("preference", ("sign",), "delivery condition for the parcel"),
+            Fact("agent_promise", ("32.40", "Tuesday"), "minibar money back and dispatch day", done=_PROMISED),
+            Fact("caller_promise", ("valuation",), "proof of ownership she is arranging", who=("Aoife", "caller", "guest", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("LP-0926-17",), "lost property log entry", folds=(2, FOLDS)),
         ),
     ),
 )
