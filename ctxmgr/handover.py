@@ -110,6 +110,19 @@ _ID = re.compile(
 )
 """An id as said: capitals and digits, ``-`` or ``/`` inside ("MB-218845", "QX7R2M",
 "KM19 XTD")."""
+_DIGIT_WORDS = {
+    "oh": 0, "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9,
+}
+_TENS_WORDS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90,
+}
+_NUMBER_WORD = "|".join([*_DIGIT_WORDS, *_TENS_WORDS, "hundred", "thousand", "double", "triple"])
+_NUMBER_RUN = re.compile(rf"\b(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*\b", re.I)
+"""A number said in words: "twelve", "forty-five", "oh seven seven double one"."""
 _WISH = re.compile(r"\b(please|prefer|rather|best (?:not|if|to)|(?:don't|do not) want)\b", re.I)
 _FIRST_PERSON_FUTURE = re.compile(r"\bI(?:'ll|\u2019ll| will| shall| am going to|'m going to)\b")
 _DATED = re.compile(
@@ -289,8 +302,45 @@ def _checked_words(text: str, *, names: bool) -> set[str]:
 
 
 def words(texts: Iterable[str]) -> set[str]:
-    """The words of ``texts``, lower case: what :meth:`Handover.grounded` checks against."""
-    return {w.lower() for text in texts for w in re.findall(r"\w+", text)}
+    """The words of ``texts``, lower case, and the digits of each number said in words
+    ("twelve" gives 12, "oh seven seven one" 0771 and its parts): what
+    :meth:`Handover.grounded` checks against, so that a model writing the digits of a
+    transcript without numerals is not refused."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(w.lower() for w in re.findall(r"\w+", text))
+        for run in _NUMBER_RUN.finditer(text):
+            found |= _as_digits(re.split(r"[\s-]+", run.group(0).lower()))
+    return found
+
+
+def _as_digits(said: list[str]) -> set[str]:
+    """The digits ``said`` may stand for: read digit by digit (every part of them, as a
+    number is written in groups), and read as one number."""
+    found: set[str] = set()
+    digits, repeat = "", 1
+    for word in said:
+        if word in ("double", "triple"):
+            repeat = 2 if word == "double" else 3
+        elif word in _DIGIT_WORDS:
+            digits += str(_DIGIT_WORDS[word]) * repeat
+            repeat = 1
+        else:
+            digits = ""
+            break
+    found |= {digits[a:b] for a in range(len(digits)) for b in range(a + 1, len(digits) + 1)}
+    total = current = 0
+    for word in said:
+        if word in _DIGIT_WORDS or word in _TENS_WORDS:
+            current += {**_DIGIT_WORDS, **_TENS_WORDS}[word]
+        elif word == "hundred":
+            current *= 100
+        elif word == "thousand":
+            total, current = total + current * 1000, 0
+        else:
+            return found
+    found.add(str(total + current))
+    return found
 
 
 def _without_phones(entry: str) -> str:

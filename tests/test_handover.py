@@ -148,6 +148,11 @@ def test_an_answer_keeps_only_what_the_folded_turns_or_the_earlier_handover_give
     named = Handover({"User's name": ["Tom Reyes"], "Current address": ["18 Station Road"]})
     assert named.grounded(set(), set(), words(["Tom Reyes", "18 Station Road"])).values == {}
     assert named.grounded(words(["It's Tom Reyes, 18 Station Road."]), set(), set()) == named
+    # a transcript without numerals: the digits the model writes are those said in words
+    spoken = words(["I'm Tom Reyes at twelve Mill Road, ring oh seven seven nine one, one two"])
+    moved = Handover({"Current address": ["12 Mill Road"], "Phone number to use": ["07791 12"]})
+    assert moved.grounded(spoken, set(), set()) == moved
+    assert Handover({"Current address": ["13 Mill Road"]}).grounded(spoken, set(), set()).values == {}
 
 
 def test_what_the_user_will_do_is_quoted_and_nothing_else() -> None:
