@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -380,15 +380,10 @@ def commitments(turns: Iterable[str], *, dated: bool = False) -> list[str]:
     amount, a date), for the assistant, who says "I'll check" before most tool calls.
 
     A small model tends to drop these, or give the user's to the assistant."""
-    found = []
-    for text in turns:
-        for sentence in _SENTENCE_END.split(" ".join(text.split())):
-            if not _FIRST_PERSON_FUTURE.search(sentence) or sentence.endswith("?"):
-                continue
-            if dated and not _DATED.search(sentence):
-                continue
-            found.append('"' + sentence.replace(";", ",").replace('"', "'") + '"')
-    return found
+    return _quoted(
+        turns,
+        lambda s: bool(_FIRST_PERSON_FUTURE.search(s)) and (not dated or bool(_DATED.search(s))),
+    )
 
 
 def read_back_ids(turns: Sequence[tuple[str, str]]) -> list[str]:
@@ -411,18 +406,23 @@ def wishes(turns: Iterable[str]) -> list[str]:
     prefer ...", "it's best not to ...", "I don't want ..."), quoted as said; questions,
     sentences of three words or fewer and those with a phone number (the phone field's
     business) are skipped."""
-    found = []
-    for text in turns:
-        for sentence in _SENTENCE_END.split(" ".join(text.split())):
-            if (
-                not _WISH.search(sentence)
-                or sentence.endswith("?")
-                or len(sentence.split()) <= 3
-                or any(_is_phone(m) for m in _PHONE.findall(sentence))
-            ):
-                continue
-            found.append('"' + sentence.replace(";", ",").replace('"', "'") + '"')
-    return found
+    return _quoted(
+        turns,
+        lambda s: bool(_WISH.search(s))
+        and len(s.split()) > 3
+        and not any(map(_is_phone, _PHONE.findall(s))),
+    )
+
+
+def _quoted(turns: Iterable[str], keep: Callable[[str], bool]) -> list[str]:
+    """Each sentence of ``turns`` that is no question and that ``keep`` accepts, quoted as
+    said (``;`` as ``,``, so that a list field does not split it)."""
+    return [
+        '"' + sentence.replace(";", ",").replace('"', "'") + '"'
+        for text in turns
+        for sentence in _SENTENCE_END.split(" ".join(text.split()))
+        if not sentence.endswith("?") and keep(sentence)
+    ]
 
 
 def _ids(text: str) -> list[str]:

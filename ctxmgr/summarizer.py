@@ -302,10 +302,11 @@ class Summarizer:
         said: Sequence[tuple[str, str]],
         deadline: float,
     ) -> tuple[str, llm.CompletionUsage | None]:
-        """The model's form folded into the earlier handover, after the address questions
-        (``ADDRESS_QUESTION``), and the usage of every request. A question that fails or
-        would end past ``deadline`` (``perf_counter`` time) is not asked again: the form
-        stands as the model wrote it."""
+        """The model's form, without what the span cannot have given it
+        (:meth:`Handover.grounded`), folded into the earlier handover after the address
+        questions (``ADDRESS_QUESTION``) and the ledgers, and the usage of every request.
+        A question that fails or would end past ``deadline`` (``perf_counter`` time) is
+        not asked again: the form stands as the model wrote it."""
         folded = Handover()
         for handover in earlier:
             if handover is not None:
@@ -315,9 +316,9 @@ class Summarizer:
             # not a handover: as written, after the earlier handover's fields if there is one
             return (f"{folded.render()}\n{answer}" if folded.values else answer), usage
         # a long span's text is read off the event loop
-        given, ledgers, heard = await asyncio.to_thread(_span_ledgers, results, said)
+        given, ledgers, heard, returned = await asyncio.to_thread(_span_ledgers, results, said)
         earlier_words = words(e for entries in folded.values.values() for e in entries)
-        newer = newer.grounded(heard, words(output for _, output in results), earlier_words)
+        newer = newer.grounded(heard, returned, earlier_words)
         known = " ".join(newer.values.get(ADDRESS, []) + folded.values.get(ADDRESS, []))
         asked = [(turn, a) for turn, a in given if not holds_address(known, a)]
         for turn, address in asked[-MAX_ADDRESS_QUESTIONS:]:
@@ -475,10 +476,10 @@ def _earlier_summaries(
 
 def _span_ledgers(
     results: Sequence[tuple[str, str]], said: Sequence[tuple[str, str]]
-) -> tuple[list[tuple[str, str]], Handover, set[str]]:
-    """The street addresses the user gave (each with its turn), the span's ledgers as a
-    handover, and the words of the span's turns and tool outputs. ``said``: the span's
-    ``(role, text)`` turns, in order."""
+) -> tuple[list[tuple[str, str]], Handover, set[str], set[str]]:
+    """The addresses the user gave (each with its turn), the span's ledgers as a handover,
+    the words of the span's turns and tool outputs, and those of its tool outputs alone
+    (:meth:`Handover.grounded`). ``said``: the span's ``(role, text)`` turns, in order."""
     user = [text for role, text in said if role == "user"]
     assistant = [text for role, text in said if role == "assistant"]
     given = [(turn, a) for turn in user for a in addresses(turn)]
@@ -489,8 +490,9 @@ def _span_ledgers(
         PREFERENCES: wishes(user),
         TOOL_RESULTS: tool_ledger(results),
     }
-    heard = words([*user, *assistant, *(output for _, output in results)])
-    return given, Handover({k: v for k, v in ledgers.items() if v}), heard
+    returned = words(output for _, output in results)
+    found = Handover({k: v for k, v in ledgers.items() if v})
+    return given, found, words([*user, *assistant]) | returned, returned
 
 
 def _around(turn: str, part: str, limit: int = 400) -> str:
