@@ -21,10 +21,10 @@ person and the rest of the handover holds every name and number it gives
 Ledgers are taken from the folded items in code and added whatever the model wrote:
 the ids that tool outputs returned (:func:`tool_ledger`), what the user said they
 will do and what the assistant said it will do by a day or for an amount, in their
-own words (:func:`commitments`), the ids the assistant read back (:func:`read_back_ids`)
-and what the user asked for in passing (:func:`wishes`). An entry written twice is kept once (a small model
-may loop). A phone number is dropped from the ids and amounts (a small model files
-the number not to use there).
+own words (:func:`commitments`), the ids the assistant read back
+(:func:`read_back_ids`) and what the user asked for in passing (:func:`wishes`). An
+entry written twice is kept once (a small model may loop). A phone number is dropped
+from the ids and amounts (a small model files the number not to use there).
 An answer with no field of the form in it is used as written (a model that ignored
 the form loses nothing it wrote).
 """
@@ -67,7 +67,9 @@ FIELDS: tuple[Field, ...] = (
     Field("Phone number to use", " (and any number not to use)", "single", corrects=True),
     Field(ADDRESS, "", "single", corrects=True),
     Field(IDS, " (orders, accounts, policies, cards, references)", "list"),
-    Field(ASSISTANT_PROMISED, ' (each "I will ..." of the assistant, with its amount and day)', "list"),
+    Field(
+        ASSISTANT_PROMISED, ' (each "I will ..." of the assistant, with its amount and day)', "list"
+    ),
     Field(USER_PROMISED, ' (each "I\'ll ..." of the user, with its day)', "list"),
     Field(PREFERENCES, ' (each "please ..." or "don\'t ..." of the user)', "list"),
     Field(TOOL_RESULTS, " (ids and facts returned)", "list"),
@@ -88,10 +90,6 @@ _SCAFFOLD = re.compile(
 )
 _TOKEN = re.compile(r"\w(?:[\w\-./]*\w)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_STREET = (
-    "Road|Street|Lane|Avenue|Place|Court|Close|Terrace|Drive|Way|Square|Gardens|Crescent|"
-    "Row|Hill|Walk|Park|Grove|Mews|Rise|Green|Parade|Boulevard|St|Rd|Ave"
-)
 _CALENDAR = (
     "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
     "April|May|June|July|August|September|October|November|December"
@@ -120,7 +118,8 @@ _TENS_WORDS = {
     "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
     "ninety": 90,
 }
-_NUMBER_WORD = "|".join([*_DIGIT_WORDS, *_TENS_WORDS, "hundred", "thousand", "double", "triple"])
+_NUMBER_VALUES = {**_DIGIT_WORDS, **_TENS_WORDS}
+_NUMBER_WORD = "|".join([*_NUMBER_VALUES, "hundred", "thousand", "double", "triple"])
 _NUMBER_RUN = re.compile(rf"\b(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*\b", re.I)
 """A number said in words: "twelve", "forty-five", "oh seven seven double one"."""
 _WISH = re.compile(r"\b(please|prefer|rather|best (?:not|if|to)|(?:don't|do not) want)\b", re.I)
@@ -136,9 +135,8 @@ _NOT_NAMES = frozenset(
     # how a story's sentences start
     "The A An He She It They We You His Her Its Their This That These Those Then After "
     "Before When While Later Both Also And But So There Since As In On At For With To No "
-    "Yes User Assistant Customer Caller Agent "
-    "Mr Mrs Ms Miss Dr Monday Tuesday Wednesday Thursday Friday Saturday Sunday January "
-    "February March April May June July August September October November December".split()
+    "Yes User Assistant Customer Caller Agent Mr Mrs Ms Miss Dr".split()
+    + _CALENDAR.split("|")
 )
 _FIRST_PERSON = re.compile(r"\b(I|[Mm]e|[Mm]y|[Mm]ine)\b")
 _PHONE = re.compile(r"(?<![\w.-])(?:\+|0)\d{1,4}(?: \d{2,4}){1,3}(?![\w-]|\.\d)")
@@ -331,8 +329,8 @@ def _as_digits(said: list[str]) -> set[str]:
     found |= {digits[a:b] for a in range(len(digits)) for b in range(a + 1, len(digits) + 1)}
     total = current = 0
     for word in said:
-        if word in _DIGIT_WORDS or word in _TENS_WORDS:
-            current += {**_DIGIT_WORDS, **_TENS_WORDS}[word]
+        if word in _NUMBER_VALUES:
+            current += _NUMBER_VALUES[word]
         elif word == "hundred":
             current *= 100
         elif word == "thousand":
@@ -434,8 +432,8 @@ def _is_phone(number: str) -> bool:
 
 
 def addresses(text: str) -> list[str]:
-    """The street addresses in ``text`` (a house number, capitalised words and a street
-    word such as Road or Lane, then the town if one follows), in order."""
+    """The addresses in ``text`` (a house, flat or unit number and capitalised words, with
+    or without a street word, then the town if one follows), in order."""
     return [m.group(0) for m in _ADDRESS.finditer(text)]
 
 
