@@ -32,8 +32,8 @@ reported. A held-out call serves once: once a report has shown how the summarize
 on it, it joins the training calls and fresh ones are written for the next change (the
 six calls after pharmacy were held out until 8ccd6aa's report, vet, council and gym
 until 28e2546's, water, garage and phone_plan until 3ab75cc's, furniture, boiler and
-hearing until 5d29d01's). Since water, the held-out calls are written by a helper that
-cannot see ctxmgr's code.
+hearing until 5d29d01's, solar, movers and hotel until 80b175f's). Since water, the
+held-out calls are written by a helper that cannot see ctxmgr's code.
 """
 
 from __future__ import annotations
@@ -1268,11 +1268,8 @@ TRAINING: tuple[Call, ...] = (
             Fact("tool_fact", ("2150HX093",), "left device serial", folds=(2, FOLDS)),
         ),
     ),
-)
-
-HELD_OUT: tuple[Call, ...] = (
-    # written by a helper that could not see ctxmgr's code, after 5d29d01's report; run
-    # on nothing yet: they judge the next change
+    # written blind by a helper after 5d29d01's report; held out until the report at
+    # 80b175f (the default before the field checks)
     Call(
         "solar",
         (
@@ -1468,6 +1465,221 @@ HELD_OUT: tuple[Call, ...] = (
             Fact("agent_promise", ("32.40", "Tuesday"), "minibar money back and dispatch day", done=_PROMISED),
             Fact("caller_promise", ("valuation",), "proof of ownership she is arranging", who=("Aoife", "caller", "guest", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
             Fact("tool_fact", ("LP-0926-17",), "lost property log entry", folds=(2, FOLDS)),
+        ),
+    ),
+)
+
+HELD_OUT: tuple[Call, ...] = (
+    # written by a helper that could not see ctxmgr's code, after 80b175f's report; run
+    # on nothing before the field checks' report: they judge that change
+    Call(
+        "car_rental",
+        (
+            (
+                ("assistant", "Lakeshore Car Rental, this is Marcus. Can I get your confirmation number?"),
+                ("user", "Hi, um, okay... J9K, dash, four four one eight seven. No, shoot, that's the one I cancelled. The good one is J9K-44718."),
+                ("assistant", "J9K-44718, got it, one-way up to Minneapolis. The cancelled J9K-44187 still shows, I'll ignore it. And who am I speaking with?"),
+                ("user", "Sorry, Delphine Marchetti. M-A-R-C-H-E-T-T-I, people always stick a K in."),
+                ("assistant", "Delphine Marchetti, no K. I also see a Brent Kowalczyk on it?"),
+                ("user", "My husband, he's second driver, but the rental's mine. So, the confirmation says there's a one-way drop fee, and the counter told me there wouldn't be one."),
+                ("assistant", "Let me look... yeah, on your corporate rate that shouldn't be there. So that $85 drop fee is coming off, and the car still gets to you Friday the 14th by nine. The SUV upgrade in the notes I can't promise, that depends on the lot."),
+                ("user", "Fine. Delivery's to my apartment, 2316 Linden Hollow Drive, Apt 7C, Madison, 53711."),
+                ("assistant", "Yep. Best number for the driver?"),
+                ("user", "My cell. Six oh eight, five five five, oh one seven four. The 555-0112 on the profile is my mom's landline from college, she'll just be confused."),
+                ("assistant", "I've taken (608) 555-0112 off, (608) 555-0174 is your primary."),
+                ("user", "Oh, you won't stick me with an electric one, will you? There's nowhere to charge on the way up."),
+                ("assistant", "Noted. Sorry, you were saying-"),
+                ("user", "Hang on- no, honey, the blue folder. Sorry. Go ahead."),
+            ),
+            (
+                ("user", "Do you know what car it's actually gonna be? I'm trying to figure out if the stroller fits in the trunk."),
+                ("tool", "vehicle_assignment", '{"confirmation": "J9K-44718"}', '{"class": "intermediate SUV", "assigned_unit": "Toyota RAV4, gray", "fuel": "gasoline", "plate": "AKW 6617", "rental_agreement": "RA-7730415", "branch": "Madison East"}'),
+                ("assistant", "It's showing a gray RAV4 out of our Madison East branch, gasoline, so no charging to worry about. A full-size stroller goes in the back of those, no problem."),
+                ("user", "Perfect. And the coverage thing, I don't want the damage waiver you sell, my own policy covers rentals. What do you need?"),
+                ("assistant", "We'd just need proof of that before the car is handed over, otherwise the driver has to offer the waiver at the door."),
+                ("user", "Okay, tonight once the kids are down I'm gonna email you the declarations page from my State Farm policy."),
+                ("assistant", "Perfect, reply to your confirmation email with it attached so it lands on the reservation."),
+                ("user", "Is there a mileage cap? It's like four and a half hours each way and we might go on up to Duluth."),
+                ("assistant", "Unlimited miles on that rate, you're fine."),
+            ),
+            (
+                ("user", "Oh, one thing's changed, actually. I'm gonna be at work that morning, not home, we've got a quarterly review I can't skip. So can the car come to my office instead? It's 44 East Mifflin Street, Suite 900, right on the Capitol Square."),
+                ("assistant", "Sure, we can do that. I've switched the delivery to 44 East Mifflin Street, Suite 900, so nothing's going out to Linden Hollow now."),
+                ("user", "Is there anywhere downtown for him to park, or does he just double-park?"),
+                ("assistant", "They usually pull into the loading zone on Pinckney and call you to come down."),
+                ("user", "Okay, I'll come down. He hands the keys to me, right, not the front desk?"),
+                ("assistant", "Right, he has to check your license anyway."),
+                ("user", "Sorry, my coworker's asking me something, one sec... okay, I'm back."),
+                ("assistant", "No rush at all."),
+            ),
+            (
+                ("user", "If we keep it an extra day, is that crazy expensive?"),
+                ("assistant", "It's just the daily rate, about sixty-two dollars, as long as you call us before it's due back."),
+                ("user", "And car seats, do you rent those, or-"),
+                ("assistant", "We do, eleven a day, but a lot of families bring their own."),
+                ("user", "My sister swears by bringing her own, she says the rental ones are gross."),
+                ("assistant", "Ha, I won't argue with her. Ours get cleaned between rentals, for what it's worth."),
+                ("user", "And the gas, do I bring it back full?"),
+                ("assistant", "Full to full, or there's a per-gallon charge to top it up."),
+            ),
+            (
+                ("user", "What if the driver's running late? We kind of need to be on the road by noon."),
+                ("assistant", "You'll get a text when he's on his way, and if it slips you can call the branch directly."),
+                ("user", "And if something goes wrong up north on the weekend?"),
+                ("assistant", "Roadside assistance is twenty-four seven, the number's on the key tag."),
+                ("user", "Okay. Thank you, Marcus, seriously, that fee thing was driving me nuts."),
+                ("assistant", "Happy to help, Delphine. Have a great trip."),
+            ),
+        ),
+        (
+            Fact("name", ("Delphine Marchetti",), "renter on the phone", wrong=("Brent Kowalczyk",)),
+            Fact("id", ("J9K-44718",), "live rental confirmation", wrong=("J9K-44187",)),
+            Fact("address", ("2316 Linden Hollow",), "where the car was first to be dropped", folds=(1, 2)),
+            Fact("address", ("Mifflin",), "current hand-over location for the vehicle", wrong=("Linden Hollow",), folds=(3, FOLDS)),
+            Fact("phone", ("608-555-0174",), "number the delivery driver should call", wrong=("555-0112",)),
+            Fact("preference", ("electric",), "kind of vehicle she will not accept"),
+            Fact("agent_promise", ("85", "Friday"), "one-way fee removed and delivery day", done=_PROMISED),
+            Fact("caller_promise", ("declaration",), "proof of her own cover she will send", who=("Delphine", "Marchetti", "caller", "customer", "renter", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("RA-7730415",), "rental agreement number", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "pension",
+        (
+            (
+                ("assistant", "Tamar Mutual pensions, Anil speaking, how can I help?"),
+                ("user", "Hello, I've dialled for my neighbour, he can't get on with the buttons. Carol Jewell, from next door. It's Mr Penhaligon... here, Wilf, speak up."),
+                ("user", "Hello? Wilfred Penhaligon. P, E, N, H, A, L, I, G, O, N. I'm seventy in March and your letter says to ring about taking it."),
+                ("assistant", "Thank you, Wilfred Penhaligon. Have you the membership number? Top of the letter."),
+                ("user", "Seven three... oh four one eight... two six five. The old papers say six one, two two nine oh, double oh four, but that was the dairy's scheme, before you took it over."),
+                ("assistant", "73 0418 265 is the live one; 61 2290 004 closed when the schemes merged. And I have you at Chyandour Farm, Lamorna, Penzance?"),
+                ("user", "That's it, the farm."),
+                ("assistant", "Now, a £62.50 admin charge came out of your pot in January for a transfer that never happened. That 62.50 is going back in, you'll see it in the fund by Thursday the 20th. The lump sum itself I can't give you a date for, that's with payments once the forms are in."),
+                ("user", "Glad somebody's noticed. Ring the mobile, my grandson set it up. Oh seven four nine two... one one eight... three oh six."),
+                ("assistant", "07492 118 306, got it."),
+                ("user", "You'll have the farm number too, oh one seven three six, seven three one, four eight oh. Don't ring that, it's cut off."),
+                ("assistant", "I'll take 01736 731 480 off."),
+                ("user", "And I'd really rather the envelopes came plain, not your name all over the front. The postman's my nephew and Lamorna knows my business by teatime."),
+                ("assistant", "Understood, plain envelopes it is."),
+            ),
+            (
+                ("user", "So what would I actually get, then, if I took the quarter tax-free?"),
+                ("tool", "pension_quote", '{"member": "73 0418 265", "option": "25% tax-free cash"}', '{"fund_value": 96540.12, "tax_free_cash": 24135.03, "annual_income_estimate": 3412.80, "quote_ref": "QTE-558127", "guaranteed_until": "2025-04-30", "identity_check": "outstanding"}'),
+                ("assistant", "On today's value, the tax-free part would be about twenty-four thousand one hundred pounds, and the rest could pay you an income of around three thousand four hundred a year. That's guaranteed until the end of April."),
+                ("user", "Twenty-four thousand. Well. That'll do the roof on the barn and then some."),
+                ("assistant", "Before we can pay anything, though, we have to confirm who you are, and that's showing as still to do. Is there any chance you could do it online?"),
+                ("user", "Online? I haven't got a computer, my love."),
+                ("assistant", "That's alright, the Post Office can do it for you at the counter, with the form we send and some photo ID."),
+                ("user", "Right. Then I'll take my passport into the Post Office in St Buryan on Friday, when I go for my paper. Carol will run me in."),
+                ("assistant", "Perfect. Bring the form with the barcode on it as well."),
+            ),
+            (
+                ("user", "Hang on, hang on. You said the farm for the address just now and I said yes. That's not right. I told you the phone's cut off, didn't I, and that's because I'm not there. I sold up to the Trewhellas in the summer. I'm in a flat in Truro now, near my son. Flat 3, Boscawen Court, Truro."),
+                ("assistant", "Thank you for catching that. I've updated your address to Flat 3, Boscawen Court, Truro, so the forms will come there, in a plain envelope."),
+                ("user", "There's a warden, she takes parcels in, but the letters come to the door."),
+                ("assistant", "That's fine, it's only letters from us."),
+                ("user", "Do I need to tell the tax people I've moved, or do you do that?"),
+                ("assistant", "We'll use the new address on your tax paperwork, but it's worth telling them yourself as well."),
+            ),
+            (
+                ("user", "My wife Jean had a bit with you and all, before she passed. Is there anything sitting there?"),
+                ("assistant", "I'm sorry for your loss. I'd need her details and a copy of the death certificate to look, we could do that on another call."),
+                ("user", "Our Michael has all that, he's the one with the paperwork."),
+                ("assistant", "Of course, whenever suits."),
+                ("user", "Is it a lot of tax, on the income part?"),
+                ("assistant", "It's taxed like a wage. With your state pension on top, you'd likely pay basic rate on some of it."),
+                ("user", "Basic rate. Well. I've paid worse."),
+            ),
+            (
+                ("user", "How long does it all take, start to finish?"),
+                ("assistant", "Once the identity check's done and the form's back, usually about ten working days."),
+                ("user", "And I ring this same number if I'm stuck?"),
+                ("assistant", "Yes, we're here half eight till five, Monday to Friday."),
+                ("user", "Right you are. Carol's waving at me, she wants to get off home. Thank you, young man."),
+                ("assistant", "You're very welcome, Mr Penhaligon. Enjoy the new flat."),
+            ),
+        ),
+        (
+            Fact("name", ("Wilfred Penhaligon",), "scheme member drawing his pension", wrong=("Carol Jewell",)),
+            Fact("id", ("73 0418 265",), "his pension scheme number", wrong=("61 2290 004",)),
+            Fact("address", ("Chyandour",), "residence first confirmed for the paperwork", folds=(1, 2)),
+            Fact("address", ("Boscawen",), "where his post should go now", wrong=("Chyandour",), folds=(3, FOLDS)),
+            Fact("phone", ("07492 118 306",), "how to get him on the telephone", wrong=("01736 731 480",)),
+            Fact("preference", ("plain",), "how correspondence should look from outside"),
+            Fact("agent_promise", ("62.50", "Thursday"), "admin charge put back and when", done=_PROMISED),
+            Fact("caller_promise", ("passport",), "identity document he will take in for checking", who=("Wilfred", "Penhaligon", "Wilf", "caller", "member", "customer", "user", "he", "his"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("QTE-558127",), "retirement quotation reference", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "wedding_venue",
+        (
+            (
+                ("assistant", "Morning, Wattle Creek Estate, Bec speaking."),
+                ("user", "Hi Bec! You're on speaker, Liam's driving, it's his phone. It's about our wedding in March, there's an email about the time and I'm, um, confused."),
+                ("assistant", "No worries. Whose name is the booking under?"),
+                ("user", "Mine. Okonkwo, O-K-O-N-K-W-O. Natasha, but it's Tash. Or maybe my sister, Adaeze Bell, she put the deposit on her card, mine was maxed from the dress."),
+                ("assistant", "Here you are, Natasha Okonkwo, with your sister's card on the deposit. Event number handy?"),
+                ("user", "Um... WCE, then eight eight four one three. The first quote had WCE-86102, but that was a hold we let lapse."),
+                ("assistant", "Yep, WCE-88413 is live. So the email, that's on us: we double-booked the chapel and pushed your ceremony back. So we're taking $450 off your balance, and a revised invoice comes from me by Wednesday. The $120 tasting fee already went back on your sister's card in May, that's separate."),
+                ("user", "Oh. That's decent of you. Invoice goes to Coogee?"),
+                ("assistant", "I've got Unit 5, 22 Marine Parade, Coogee NSW 2034."),
+                ("user", "Five slash twenty-two, yep. And text me, not this number, the oh four three nine, that's Liam's, he never answers. Mine's oh four one two, three three eight, nine oh five."),
+                ("assistant", "So not 0439 771 260. 0412 338 905 is now your main contact."),
+                ("user", "Can I just- the thing is, Nan's in a wheelchair now and the chapel path is all gravel. Any way we could do the ceremony down on the lawn by the dam?"),
+                ("assistant", "Absolutely, the lower lawn's flat, we do heaps there."),
+                ("user", "Liam, the turn, the turn! Sorry. He missed our exit."),
+            ),
+            (
+                ("user", "How many have we actually got locked in? I've completely lost track."),
+                ("tool", "event_sheet", '{"event": "WCE-88413"}', '{"date": "2026-03-21", "ceremony_site": "chapel", "guests_confirmed": 112, "menu": "spring banquet", "catering_order": "BEO-40917", "balance_due": 18650.00, "coordinator": "Bec"}'),
+                ("assistant", "I've got a hundred and twelve confirmed, on the spring banquet menu. I'll change the ceremony site on the sheet while we're talking."),
+                ("user", "A hundred and twelve. Oh my God. Okay, we'll need to work out the tables then."),
+                ("assistant", "We need to know where everyone's sitting about a fortnight out, so the kitchen can plan the dietaries."),
+                ("user", "Yeah, so the seating plan's on me, I'll get it to you by the end of the month. Once Mum stops moving Uncle Femi around, anyway."),
+                ("assistant", "Ha, there's always an Uncle Femi. No stress."),
+                ("user", "And the vegan ones, do you need names or just numbers?"),
+                ("assistant", "Numbers is fine, but having names on the tables helps the waitstaff."),
+            ),
+            (
+                ("user", "Oh, speaking of the invoice, can you post the paper copy to Mum's instead? We've given notice on the Coogee place, we're out by the end of the month, and Mum's the one paying the balance anyway. It's 9 Banksia Crescent, Bowral."),
+                ("assistant", "Easy. I've changed it to 9 Banksia Crescent, Bowral, so the invoice and anything else we post goes there."),
+                ("user", "Is Bowral close to you? I can never picture it."),
+                ("assistant", "Fifteen minutes down the road, she can pop in for a look around."),
+                ("user", "She'll love that. She'll bring a tape measure, knowing her."),
+                ("assistant", "She's very welcome to. Ring ahead and I'll walk her round."),
+                ("user", "Sorry, hang on, Liam's asking- no, babe, left at the roundabout. Sorry, go on."),
+                ("assistant", "All good, I was only saying ring ahead."),
+            ),
+            (
+                ("user", "What's the weather usually like up there in March? I'm freaking out about rain."),
+                ("assistant", "Mostly mild, but we always set up the marquee as a wet-weather backup, no charge."),
+                ("user", "And are there really kangaroos on the grass at sunset? My friend swears she saw a whole mob."),
+                ("assistant", "Most evenings, yeah. They're great in the photos."),
+                ("user", "Liam's more worried about the shuttle bus from the station."),
+                ("assistant", "It runs every half hour from four till midnight on the night."),
+                ("user", "And his groomsmen want to know if they can bring their own esky for the bus."),
+                ("assistant", "Ha, not on the bus, sorry, but the bar's open till eleven."),
+            ),
+            (
+                ("user", "Okay, I think that's everything. If I think of something else, is it still you?"),
+                ("assistant", "It's me right through to the day. The office is open Tuesday to Sunday, nine till five."),
+                ("user", "And if it's urgent on a Monday? Knowing us, it'll be a Monday."),
+                ("assistant", "Leave a message or email, I check both first thing Tuesday."),
+                ("user", "Amazing. Thank you so much, Bec, you've made my morning."),
+                ("assistant", "My pleasure, Tash. Safe drive, and say hi to Liam."),
+            ),
+        ),
+        (
+            Fact("name", ("Okonkwo",), "bride the booking belongs to", wrong=("Adaeze Bell",)),
+            Fact("id", ("WCE-88413",), "event booking number", wrong=("WCE-86102",)),
+            Fact("address", ("22 Marine Parade",), "where the invoice was first to be posted", folds=(1, 2)),
+            Fact("address", ("Banksia",), "postal address for the invoice at present", wrong=("Marine Parade",), folds=(3, FOLDS)),
+            Fact("phone", ("412 338 905",), "number to text her on", wrong=("439 771 260",)),
+            Fact("preference", ("lawn",), "where the ceremony should be held and why"),
+            Fact("agent_promise", ("450", "Wednesday"), "discount for the double booking and new invoice date", done=_PROMISED),
+            Fact("caller_promise", ("seating plan",), "table arrangement she will provide", who=("Natasha", "Tash", "Okonkwo", "caller", "bride", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("BEO-40917",), "catering order reference", folds=(2, FOLDS)),
         ),
     ),
 )

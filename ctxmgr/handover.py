@@ -37,8 +37,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
-    "FIELDS", "FORM", "Handover", "addresses", "commitments", "parse_handover", "read_back_ids",
-    "tool_ledger", "wishes", "words",
+    "FIELDS", "FORM", "Handover", "addresses", "commitments", "name_words", "parse_handover",
+    "phones", "read_back_ids", "tool_ledger", "wishes", "words",
 ]
 
 
@@ -55,6 +55,8 @@ class Field:
 
 
 TOOL_RESULTS = "Tool results"
+NAME = "User's name"
+PHONE = "Phone number to use"
 ADDRESS = "Current address"
 IDS = "Ids and amounts"
 PREFERENCES = "Preferences"
@@ -63,8 +65,8 @@ USER_PROMISED = "The user promised"
 STORY = "What happened"
 
 FIELDS: tuple[Field, ...] = (
-    Field("User's name", "", "single", corrects=True),
-    Field("Phone number to use", " (and any number not to use)", "single", corrects=True),
+    Field(NAME, "", "single", corrects=True),
+    Field(PHONE, " (and any number not to use)", "single", corrects=True),
     Field(ADDRESS, "", "single", corrects=True),
     Field(IDS, " (orders, accounts, policies, cards, references)", "list"),
     Field(
@@ -123,6 +125,8 @@ _NUMBER_WORD = "|".join([*_NUMBER_VALUES, "hundred", "thousand", "double", "trip
 _NUMBER_RUN = re.compile(rf"\b(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*\b", re.I)
 """A number said in words: "twelve", "forty-five", "oh seven seven double one"."""
 _WISH = re.compile(r"\b(please|prefer|rather|best (?:not|if|to)|(?:don't|do not) want)\b", re.I)
+_REFERS_BACK = re.compile(r"\b(?:it|that|them|this|these|those)\b(?!\s+(?:is|was|will)\b)", re.I)
+"""A word that stands for something named before ("I'll bring it")."""
 _FIRST_PERSON_FUTURE = re.compile(r"\bI(?:'ll|\u2019ll| will| shall| am going to|'m going to)\b")
 _DATED = re.compile(
     r"(?<![\w-])\d+(?:[.:,]\d+)*(?:st|nd|rd|th|am|pm)?(?![\w-])"  # a number that is no id
@@ -138,9 +142,25 @@ _NOT_NAMES = frozenset(
     "Yes User Assistant Customer Caller Agent Mr Mrs Ms Miss Dr".split()
     + _CALENDAR.split("|")
 )
+_UNIT_WORDS = frozenset("Flat Unit Apartment Apt Suite".split())
 _FIRST_PERSON = re.compile(r"\b(I|[Mm]e|[Mm]y|[Mm]ine)\b")
-_PHONE = re.compile(r"(?<![\w.-])(?:\+|0)\d{1,4}(?: \d{2,4}){1,3}(?![\w-]|\.\d)")
-"""A phone number as said: 0 or + first, groups of digits (10 to 13 digits in all)."""
+_PHONE = re.compile(
+    r"(?<![\w.-])(?:(?:\+|0)\d{1,4}(?: \d{2,4}){1,3}"
+    r"|(?:\+1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w-]|\.\d)"
+)
+"""A phone number as said: 0 or + first and groups of digits, or North American
+("(520) 555-0138", "520-555-0138", "+1 520 555 0138"); 10 to 13 digits in all."""
+
+
+def phones(text: str) -> list[str]:
+    """The phone numbers in ``text``, in order."""
+    return [m for m in _PHONE.findall(text) if _is_phone(m)]
+
+
+def name_words(text: str) -> list[str]:
+    """The capitalised words of ``text`` that are names or places (not ``_NOT_NAMES``, nor
+    a flat or unit word), in order."""
+    return [n for n in _NAME.findall(text) if n not in _NOT_NAMES and n not in _UNIT_WORDS]
 
 
 def _split(value: str) -> list[str]:
@@ -184,6 +204,11 @@ class Handover:
                 if other != label:
                     merged[other] = [stale.sub(now, e) for e in entries]
         return Handover({k: v for k, v in merged.items() if v})
+
+    def without(self, label: str, entry: str) -> Handover:
+        """This handover without ``entry`` in the field ``label``."""
+        values = {k: [e for e in v if k != label or e != entry] for k, v in self.values.items()}
+        return Handover({k: v for k, v in values.items() if v})
 
     def unquoted(self) -> Handover:
         """This handover without the entries the ledgers quote (``"..."``): what the model
@@ -374,13 +399,15 @@ def tool_ledger(outputs: Iterable[tuple[str, str]]) -> list[str]:
 def commitments(turns: Iterable[str], *, dated: bool = False) -> list[str]:
     """Each sentence of ``turns`` (one speaker's, oldest first) in which the speaker says
     what they will do ("I'll ...", "I will ...", "I'm going to ..."), quoted as said;
-    questions are skipped. ``dated``: only those with a number or a day in them (an
-    amount, a date), for the assistant, who says "I'll check" before most tool calls.
+    questions are skipped; one that refers back ("I'll dig that out") after the sentence
+    before it. ``dated``: only those with a number or a day in them (an amount, a date),
+    for the assistant, who says "I'll check" before most tool calls.
 
     A small model tends to drop these, or give the user's to the assistant."""
     return _quoted(
         turns,
         lambda s: bool(_FIRST_PERSON_FUTURE.search(s)) and (not dated or bool(_DATED.search(s))),
+        referent=True,
     )
 
 
@@ -412,15 +439,23 @@ def wishes(turns: Iterable[str]) -> list[str]:
     )
 
 
-def _quoted(turns: Iterable[str], keep: Callable[[str], bool]) -> list[str]:
+def _quoted(
+    turns: Iterable[str], keep: Callable[[str], bool], *, referent: bool = False
+) -> list[str]:
     """Each sentence of ``turns`` that is no question and that ``keep`` accepts, quoted as
-    said (``;`` as ``,``, so that a list field does not split it)."""
-    return [
-        '"' + sentence.replace(";", ",").replace('"', "'") + '"'
-        for text in turns
-        for sentence in _SENTENCE_END.split(" ".join(text.split()))
-        if not sentence.endswith("?") and keep(sentence)
-    ]
+    said (``;`` as ``,``, so that a list field does not split it). ``referent``: a sentence
+    that refers back ("I'll dig that out") comes after the sentence before it in its turn,
+    which says what "that" is."""
+    found = []
+    for text in turns:
+        sentences = _SENTENCE_END.split(" ".join(text.split()))
+        for at, sentence in enumerate(sentences):
+            if sentence.endswith("?") or not keep(sentence):
+                continue
+            if referent and at > 0 and _REFERS_BACK.search(sentence):
+                sentence = f"{sentences[at - 1]} {sentence}"
+            found.append('"' + sentence.replace(";", ",").replace('"', "'") + '"')
+    return found
 
 
 def _ids(text: str) -> list[str]:

@@ -29,10 +29,11 @@ from livekit.agents.llm.chat_context import to_xml
 
 from ._exceptions import SummarizerError
 from .chat_items import SUMMARY_MARKER, is_summary
+from .field_checks import CHOICE_SYSTEM, around, field_checks, phone_choice, picked
 from .handover import (
-    ADDRESS, ASSISTANT_PROMISED, FORM, IDS, PREFERENCES, TOOL_RESULTS, USER_PROMISED, Handover,
-    addresses, commitments, holds_address, parse_handover, read_back_ids, tool_ledger, wishes,
-    words,
+    ADDRESS, ASSISTANT_PROMISED, FORM, IDS, PHONE, PREFERENCES, TOOL_RESULTS, USER_PROMISED,
+    Handover, addresses, commitments, holds_address, parse_handover, read_back_ids, tool_ledger,
+    wishes, words,
 )
 from .log import logger
 from .settings import SummarizerSettings
@@ -87,6 +88,9 @@ per summary: a small model tends not to write a corrected address into the form,
 the old one would then stay current. A "yes" makes it the current address."""
 
 MAX_ADDRESS_QUESTIONS = 3
+
+YES_OR_NO = "Answer yes or no."
+"""The system prompt of every yes/no question."""
 
 _T = TypeVar("_T")
 
@@ -303,10 +307,11 @@ class Summarizer:
         deadline: float,
     ) -> tuple[str, llm.CompletionUsage | None]:
         """The model's form, without what the span cannot have given it
-        (:meth:`Handover.grounded`), folded into the earlier handover after the address
-        questions (``ADDRESS_QUESTION``) and the ledgers, and the usage of every request.
-        A question that fails or would end past ``deadline`` (``perf_counter`` time) is
-        not asked again: the form stands as the model wrote it."""
+        (:meth:`Handover.grounded`) nor what the checks refuse (:mod:`ctxmgr.field_checks`),
+        folded into the earlier handover after the address questions
+        (``ADDRESS_QUESTION``) and the ledgers, and the usage of every request. A question
+        that fails or would end past ``deadline`` (``perf_counter`` time) ends the asking:
+        the form stands as it is then."""
         folded = Handover()
         for handover in earlier:
             if handover is not None:
@@ -319,29 +324,17 @@ class Summarizer:
         given, ledgers, heard, returned = await asyncio.to_thread(_span_ledgers, results, said)
         earlier_words = words(e for entries in folded.values.values() for e in entries)
         newer = newer.grounded(heard, returned, earlier_words)
+        asking = _Asking(self, usage, deadline)
+        newer, folded = await asking.checked(newer, folded, said)
         known = " ".join(newer.values.get(ADDRESS, []) + folded.values.get(ADDRESS, []))
         asked = [(turn, a) for turn, a in given if not holds_address(known, a)]
         for turn, address in asked[-MAX_ADDRESS_QUESTIONS:]:
-            question = ADDRESS_QUESTION.format(said=_around(turn, address), address=address)
-            try:
-                moved, used = await _bounded(self._yes(question), deadline - time.perf_counter())
-            except Exception:  # a timeout too; a cancellation is no Exception and goes on
-                logger.debug("address question failed; the form stands", exc_info=True)
-                break
-            usage = _added(usage, used)
-            if moved:
+            question = ADDRESS_QUESTION.format(said=around(turn, address), address=address)
+            if await asking.ask(question) is True:
                 # a correction, also where the rest of the form quotes the old address
                 newer = newer.merge(Handover({ADDRESS: [address]}))
         newer = newer.merge(ledgers)
-        return folded.merge(newer).story_checked(folded).render(), usage
-
-    async def _yes(self, question: str) -> tuple[bool, llm.CompletionUsage | None]:
-        """Whether the model answers ``question`` with yes, and the request's usage."""
-        chat_ctx = llm.ChatContext()
-        chat_ctx.add_message(role="system", content="Answer yes or no.")
-        chat_ctx.add_message(role="user", content=question)
-        reply, usage = await self._complete(chat_ctx)
-        return reply.lower().startswith("yes"), usage
+        return folded.merge(newer).story_checked(folded).render(), asking.usage
 
     async def _complete(self, chat_ctx: llm.ChatContext) -> tuple[str, llm.CompletionUsage | None]:
         chunks: list[str] = []
@@ -382,6 +375,68 @@ class Summarizer:
             return REPLY_PRIMING_TOKENS + prompt, counter.count_text(text)
 
         return await asyncio.to_thread(encode)
+
+
+class _Asking:
+    """The short questions of one summary: their usage added up, and none asked after one
+    failed or past the deadline."""
+
+    def __init__(
+        self, summarizer: Summarizer, usage: llm.CompletionUsage | None, deadline: float
+    ) -> None:
+        self._summarizer = summarizer
+        self._deadline = deadline
+        self._failed = False
+        self.usage = usage
+
+    async def ask(self, question: str) -> bool | None:
+        """The answer to a yes/no question (``None``: neither yes nor no, or no answer)."""
+        reply = await self._reply(YES_OR_NO, question)
+        if reply is None:
+            return None
+        word = reply.lower().lstrip("*\"' ")
+        return True if word.startswith("yes") else False if word.startswith("no") else None
+
+    async def checked(
+        self, newer: Handover, folded: Handover, said: Sequence[tuple[str, str]]
+    ) -> tuple[Handover, Handover]:
+        """``newer`` and ``folded`` without the address or phone a check refused
+        (:mod:`ctxmgr.field_checks`); a refused phone gives way to the user's number the
+        model picks."""
+        for check in field_checks(newer, folded, said):
+            if await self.ask(check.question) is not False:
+                continue
+            logger.debug("a check refused a value", extra={"field": check.label})
+            newer = newer.without(check.label, check.entry)
+            folded = folded.without(check.label, check.entry)
+            choice = phone_choice(said, check.entry) if check.label == PHONE else None
+            if choice is None:
+                continue
+            if len(choice.options) == 1:
+                number = choice.options[0] if await self.ask(choice.question) else None
+            else:
+                reply = await self._reply(CHOICE_SYSTEM, choice.question)
+                number = picked(choice, reply) if reply is not None else None
+            if number is not None:
+                newer = newer.merge(Handover({PHONE: [number]}))
+        return newer, folded
+
+    async def _reply(self, system: str, question: str) -> str | None:
+        if self._failed:
+            return None
+        chat_ctx = llm.ChatContext()
+        chat_ctx.add_message(role="system", content=system)
+        chat_ctx.add_message(role="user", content=question)
+        try:
+            reply, used = await _bounded(
+                self._summarizer._complete(chat_ctx), self._deadline - time.perf_counter()
+            )
+        except Exception:  # a timeout too; a cancellation is no Exception and goes on
+            logger.debug("a question failed; the form stands", exc_info=True)
+            self._failed = True
+            return None
+        self.usage = _added(self.usage, used)
+        return reply
 
 
 def summary_message(
@@ -493,14 +548,6 @@ def _span_ledgers(
     returned = words(output for _, output in results)
     found = Handover({k: v for k, v in ledgers.items() if v})
     return given, found, words([*user, *assistant]) | returned, returned
-
-
-def _around(turn: str, part: str, limit: int = 400) -> str:
-    """``turn``, or the ``limit`` characters of it around ``part`` when it is longer."""
-    if len(turn) <= limit:
-        return turn
-    at = max(0, turn.find(part) - limit // 2)
-    return turn[at : at + limit]
 
 
 def _added(

@@ -168,6 +168,20 @@ def test_what_the_user_will_do_is_quoted_and_nothing_else() -> None:
     ]
 
 
+def test_a_commitment_that_refers_back_is_quoted_after_the_sentence_it_refers_to() -> None:
+    said = [
+        "The old owner left a service book under the sink. I'll dig that out for him.",
+        "I'll bring it. The forms are here. I'll post them Monday, and the rest later.",
+        "Sorry. I'll call you tomorrow.",
+    ]
+    assert commitments(said) == [
+        '"The old owner left a service book under the sink. I\'ll dig that out for him."',
+        '"I\'ll bring it."',  # nothing before it in the turn
+        '"The forms are here. I\'ll post them Monday, and the rest later."',
+        '"I\'ll call you tomorrow."',
+    ]
+
+
 def test_the_assistant_s_commitments_are_those_with_a_day_or_a_number() -> None:
     said = [
         "I'll check that for you. I'll send an engineer on Monday the 9th.",

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,11 +16,12 @@ from livekit.agents.llm.chat_context import to_xml
 from ctxmgr import SummarizerError, SummarizerSettings, TokenCounter, slicing
 from ctxmgr.chat_items import is_summary
 from ctxmgr.handover import parse_handover
+from ctxmgr.field_checks import CHOICE_SYSTEM
 from ctxmgr.summarizer import (
-    ADDRESS_QUESTION, DEFAULT_PROMPT, EARLIER_HANDOVER, Summarizer, SummaryResult,
+    ADDRESS_QUESTION, DEFAULT_PROMPT, EARLIER_HANDOVER, YES_OR_NO, Summarizer, SummaryResult,
     summary_message,
 )
-from ctxmgr.testing.fake_llm import FakeLLM
+from ctxmgr.testing.fake_llm import FakeLLM, Responder
 
 pytestmark = pytest.mark.unit
 
@@ -50,6 +52,28 @@ def _system(fake: FakeLLM, call: int = -1) -> str:
 
 def _sent(fake: FakeLLM, call: int = -1) -> str:
     return f"{_system(fake, call)}\n{_prompt(fake, call)}"
+
+
+def _forms(*forms: str, answer: Callable[[str], str] = lambda question: "Yes.") -> Responder:
+    """A responder giving ``forms`` in turn to summary requests, and ``answer(question)``
+    to the yes/no questions."""
+    queue = list(forms)
+
+    def respond(chat_ctx: llm.ChatContext, tools: object) -> str:
+        messages = chat_ctx.messages()
+        if messages[0].text_content in (YES_OR_NO, CHOICE_SYSTEM):
+            return answer(messages[-1].text_content or "")
+        return queue.pop(0)
+
+    return respond
+
+
+def _questions(fake: FakeLLM) -> list[str]:
+    return [
+        call.messages()[-1].text_content or ""
+        for call in fake.calls
+        if call.messages()[0].text_content in (YES_OR_NO, CHOICE_SYSTEM)
+    ]
 
 
 async def test_items_are_rendered_in_order_after_the_summary_so_far() -> None:
@@ -349,7 +373,7 @@ The assistant promised: waive the 15 pound fee
 The user promised: bring the MRI letter
 Tool results: referral R-3390, valid
 What happened: Ana moved house."""
-    async with FakeLLM([FORM_ANSWER, later]) as fake:
+    async with FakeLLM(_forms(FORM_ANSWER, later)) as fake:
         summarizer = Summarizer(fake)
         first = await summarizer.summarize([ANA])
         earlier = _msg("system", first.text, is_summary=True)
@@ -414,7 +438,7 @@ async def test_a_form_filled_with_what_no_one_said_leaves_the_earlier_values() -
     placeholder = FORM_ANSWER.replace("Ana Lopez", "John Doe").replace(
         "9 Mill Road, Cambridge", "123 Main St, Anytown"
     )
-    async with FakeLLM([FORM_ANSWER, placeholder]) as fake:
+    async with FakeLLM(_forms(FORM_ANSWER, placeholder)) as fake:
         summarizer = Summarizer(fake)
         first = await summarizer.summarize([ANA])
         earlier = _msg("system", first.text, is_summary=True)
@@ -499,11 +523,9 @@ async def test_a_new_address_the_form_left_out_is_asked_about_and_a_yes_makes_it
         _msg("assistant", "Done."),
     ]
     answer = FORM_ANSWER.replace("move to Friday", "post to 9 Mill Road, Cambridge; move to Friday")
-    async with FakeLLM([answer, "Yes."]) as fake:
+    async with FakeLLM(_forms(answer)) as fake:
         result = await Summarizer(fake).summarize(span)
-    question = fake.calls[1].messages()
-    assert question[0].text_content == "Answer yes or no."
-    assert question[-1].text_content == ADDRESS_QUESTION.format(
+    assert _questions(fake)[-1] == ADDRESS_QUESTION.format(
         said=span[1].text_content, address="27 Hills Road, Cambridge"
     )
     assert "Current address: 27 Hills Road, Cambridge\n" in result.text
@@ -516,10 +538,14 @@ async def test_a_new_address_the_form_left_out_is_asked_about_and_a_yes_makes_it
 
 async def test_a_no_leaves_the_address_and_a_known_or_custom_one_asks_nothing() -> None:
     span = [_msg("user", "My friend at 4 Oak Lane uses you. I'm at 9 Mill Road, Cambridge.")]
-    async with FakeLLM([FORM_ANSWER, "No."]) as fake:
+    def no_to_oak_lane(question: str) -> str:
+        return "No." if "use 4 Oak Lane as" in question else "Yes."
+
+    async with FakeLLM(_forms(FORM_ANSWER, answer=no_to_oak_lane)) as fake:
         result = await Summarizer(fake).summarize(span)
-    assert len(fake.calls) == 2  # 9 Mill Road is in the form: only 4 Oak Lane is asked about
-    assert "4 Oak Lane" in (fake.calls[1].messages()[-1].text_content or "")
+    # 9 Mill Road is in the form: it is checked, and only 4 Oak Lane is asked about
+    asked = [q for q in _questions(fake) if "as the user's address from now on" in q]
+    assert len(asked) == 1 and "use 4 Oak Lane as" in asked[0]
     assert "Current address: 9 Mill Road, Cambridge\n" in result.text
     async with FakeLLM(["Ana moved to 4 Oak Lane."]) as fake:
         await Summarizer(fake, SummarizerSettings(prompt="Summarize.")).summarize(span)
@@ -553,4 +579,73 @@ async def test_an_address_question_that_fails_or_runs_late_leaves_the_form_as_wr
         result = await Summarizer(fake, SummarizerSettings(timeout_s=0.3)).summarize(span)
     assert time.perf_counter() - started < 1.0
     assert len(fake.calls) == 2
+    assert "Current address: 9 Mill Road, Cambridge\n" in result.text
+
+
+async def test_a_phone_the_check_refuses_gives_way_to_the_number_the_model_picks() -> None:
+    # the model files the cover plan's number as the phone to use
+    span = [
+        _msg("user", "I'm Ana Lopez. The number on the letter is 4402 1187 63."),
+        _msg("assistant", "And the best number for the engineer?"),
+        _msg("user", "The house phone, 01577 830 442. The mobile, 07701 402 966, has no signal."),
+    ]
+    answer = FORM_ANSWER.replace("01223 760 114 (not 01223 760 000)", "4402 1187 63").replace(
+        "9 Mill Road, Cambridge", "none"
+    )
+
+    def refuse_the_plan(question: str) -> str:
+        return "No." if "phoned on 4402 1187 63?" in question else "01577 830 442"
+
+    async with FakeLLM(_forms(answer, answer=refuse_the_plan)) as fake:
+        result = await Summarizer(fake).summarize(span)
+    asked = _questions(fake)
+    assert [q.splitlines()[-1] for q in asked] == [
+        "Should the user be phoned on 4402 1187 63? Answer yes or no.",
+        "Which number should we phone the user on: 01577 830 442 or 07701 402 966? "
+        "Answer with the number only.",
+    ]
+    assert "Phone number to use: 01577 830 442\n" in result.text
+    assert result.input_tokens == sum(u.prompt_tokens for u in fake.usages)  # every request
+
+    def refuse_and_answer_nothing(question: str) -> str:
+        return "No." if "phoned on 4402 1187 63?" in question else "Not sure."
+
+    async with FakeLLM(_forms(answer, answer=refuse_and_answer_nothing)) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert "Phone number to use: none\n" in result.text
+
+
+async def test_a_stale_address_the_check_refuses_leaves_the_earlier_handover_too() -> None:
+    earlier = _msg("system", FORM_ANSWER, is_summary=True)
+    span = [
+        _msg("user", "Hang on, Mill Road was the old flat. It's Kirkton Steading now."),
+        _msg("assistant", "I've changed it."),
+    ]
+    kept = FORM_ANSWER.replace("01223 760 114 (not 01223 760 000)", "none")
+
+    def not_mill_road(question: str) -> str:
+        return "No." if "Is 9 Mill Road, Cambridge the user's address" in question else "Yes."
+
+    for answer in (kept, kept.replace("9 Mill Road, Cambridge", "none")):
+        async with FakeLLM(_forms(answer, answer=not_mill_road)) as fake:
+            result = await Summarizer(fake).summarize(span, previous_summaries=[earlier])
+        assert "Current address: none\n" in result.text
+        assert "User's name: Ana Lopez\n" in result.text  # what was not asked about stays
+
+
+async def test_an_answer_neither_yes_nor_no_leaves_the_value_and_a_failed_check_ends_the_asking() -> None:
+    async with FakeLLM(_forms(FORM_ANSWER, answer=lambda q: "I cannot tell.")) as fake:
+        result = await Summarizer(fake).summarize([ANA])
+    assert len(_questions(fake)) == 2  # the address, the phone
+    assert result.text.startswith(
+        "User's name: Ana Lopez\nPhone number to use: 01223 760 114 (not 01223 760 000)\n"
+        "Current address: 9 Mill Road, Cambridge\n"
+    )
+
+    def failing(question: str) -> str:
+        raise RuntimeError("provider down")
+
+    async with FakeLLM(_forms(FORM_ANSWER, answer=failing)) as fake:
+        result = await Summarizer(fake).summarize([ANA])
+    assert len(_questions(fake)) == 1
     assert "Current address: 9 Mill Road, Cambridge\n" in result.text
