@@ -32,8 +32,9 @@ reported. A held-out call serves once: once a report has shown how the summarize
 on it, it joins the training calls and fresh ones are written for the next change (the
 six calls after pharmacy were held out until 8ccd6aa's report, vet, council and gym
 until 28e2546's, water, garage and phone_plan until 3ab75cc's, furniture, boiler and
-hearing until 5d29d01's, solar, movers and hotel until 80b175f's). Since water, the
-held-out calls are written by a helper that cannot see ctxmgr's code.
+hearing until 5d29d01's, solar, movers and hotel until 80b175f's, car_rental, pension
+and wedding_venue until 3b36437's). Since water, the held-out calls are written by a
+helper that cannot see ctxmgr's code.
 """
 
 from __future__ import annotations
@@ -1467,11 +1468,8 @@ TRAINING: tuple[Call, ...] = (
             Fact("tool_fact", ("LP-0926-17",), "lost property log entry", folds=(2, FOLDS)),
         ),
     ),
-)
-
-HELD_OUT: tuple[Call, ...] = (
-    # written by a helper that could not see ctxmgr's code, after 80b175f's report; run
-    # on nothing before the field checks' report: they judge that change
+    # written blind by a helper after 80b175f's report; held out until the report at
+    # 3b36437 (the field checks)
     Call(
         "car_rental",
         (
@@ -1680,6 +1678,229 @@ HELD_OUT: tuple[Call, ...] = (
             Fact("agent_promise", ("450", "Wednesday"), "discount for the double booking and new invoice date", done=_PROMISED),
             Fact("caller_promise", ("seating plan",), "table arrangement she will provide", who=("Natasha", "Tash", "Okonkwo", "caller", "bride", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
             Fact("tool_fact", ("BEO-40917",), "catering order reference", folds=(2, FOLDS)),
+        ),
+    ),
+)
+
+HELD_OUT: tuple[Call, ...] = (
+    # written by a helper that could not see ctxmgr's code, after 3b36437's report; run
+    # on nothing yet: they judge the next change
+    Call(
+        "pest_control",
+        (
+            (
+                ("assistant", "Bluenose Pest Management, Shauna speaking."),
+                ("user", "Yeah, hi Shauna. So, we've got ants again. Big black ones, out of the beam under the deck at the camp, and a pile of, like, sawdust. You folks treated in May."),
+                ("assistant", "Carpenter ants, sounds like. That'd be under the guarantee. Agreement number?"),
+                ("user", "Uh, M-P-S, oh three nine two, dash, one one seven. Last year's is on the fridge too, MPS 0388-204, but that ran out in October."),
+                ("assistant", "MPS 0392-117, got it. That's the camp at 4471 Highway 3, RR 2, Hubbards? And the spring notes have a Réjean Doucet, is that you?"),
+                ("user", "No, Réjean's my brother-in-law, he spotted the sawdust. I'm Bernie. Bernadette Comeau, C-O-M-E-A-U, the camp's in my name. And yup, that's the place."),
+                ("assistant", "Thanks, Bernadette. So the re-treatment's no charge, and the $95 inspection fee you paid in August, I'll put that back on your Visa. I can have Derek out to you Thursday the 12th."),
+                ("user", "Oh good. And the beam, if they've chewed through—"),
+                ("assistant", "The beam I can't promise anything on. That's a carpenter, the guarantee doesn't cover the wood."),
+                ("user", "Figured. Réjean probably gave you his number, nine oh two, five five five, oh one eight one. Don't, he'll never pass it on. My cell's seven eight two, five five five, zero one three nine."),
+                ("assistant", "(782) 555-0139, and I've taken 902-555-0181 off the file."),
+                ("user", "And my husband Gilles keeps bees, two hives behind the shed. Whatever Derek puts down, nothing that'll drift their way, or I'll never hear the end of it."),
+                ("assistant", "I'll put that on the work order, he's got a bait gel that stays put."),
+                ("user", "Sorry, the wind's wild today, am I breaking up?"),
+                ("assistant", "You're fine, I've got you."),
+            ),
+            (
+                ("user", "Is it the same bunch as before, you think? Mum always said once you've got them you never get rid of them."),
+                ("tool", "service_history", '{"agreement": "MPS 0392-117"}', '{"last_visit": "2025-05-21", "technician": "D. Marsh", "product": "bait gel, perimeter", "inspection_report": "IR-20417-NS", "notes": "moisture damage NE corner of deck; material stacked against rear wall, recommend removal"}'),
+                ("assistant", "Derek's notes from May say moisture in the corner of the deck, and something stacked against the back wall he wanted moved. Ants love both, so it's probably the same colony."),
+                ("user", "Oh, the woodpile. That's Gilles and his two cords of maple. Okay, leave that with me. It's getting shifted off that wall before Thursday, even if I have to stack it all myself."),
+                ("assistant", "That'd really help. Anything touching the siding is like a highway for them."),
+                ("user", "In the meantime do I spray them? There's a can of Raid in the shed."),
+                ("assistant", "Best not to, the store sprays just scatter them. Sweep the sawdust up, though, so Derek can tell if there's fresh stuff."),
+                ("user", "Hang on— Gilles, it's the ant people— sorry, he says hi."),
+                ("assistant", "Hi to Gilles."),
+            ),
+            (
+                ("user", "Oh shoot, before I forget, Derek's going to end up at the wrong spot. That 4471 on Highway 3 is our old civic number. The county renumbered the whole shore road last fall, the new blue sign's been up since November, we just never told anybody. It's 61 Heron Cove Road now, same camp, same lane."),
+                ("assistant", "Ah, good catch, his GPS would've had him driving up and down the highway. I've changed the service address to 61 Heron Cove Road, Hubbards."),
+                ("user", "The lane's pretty rough in the spring, tell him to take it slow."),
+                ("assistant", "He drives a pickup, he'll manage."),
+                ("user", "And it'll be Derek himself, not some new guy?"),
+                ("assistant", "Derek, yeah, Thursdays he does the whole South Shore run."),
+                ("user", "Good, he's nice. He took his boots off last time without being asked."),
+            ),
+            (
+                ("user", "While I have you, do you do ticks? The dog came in with three of them last week."),
+                ("assistant", "We can do a yard treatment, but honestly the stuff from the vet does more for the dog."),
+                ("user", "And mice. Every fall they move into the camp like they pay rent. Gilles sets traps but they're smarter than him."),
+                ("assistant", "We do a fall exclusion service, sealing up the gaps around the foundation. I can email you the price sheet."),
+                ("user", "Sure, send it. My neighbour swears by peppermint oil."),
+                ("assistant", "It smells nice, I'll give it that."),
+            ),
+            (
+                ("user", "What time Thursday, roughly?"),
+                ("assistant", "Morning. He'll call your cell when he leaves Chester, so about forty minutes' warning."),
+                ("user", "And I pay him anything on the day?"),
+                ("assistant", "Nothing, it's all under the guarantee. He'll just get you to sign the work order."),
+                ("user", "Perfect. Okay, thanks Shauna, you've been great."),
+                ("assistant", "No problem, Bernadette. Hope they pack up and leave."),
+                ("user", "From your lips. Bye now."),
+            ),
+        ),
+        (
+            Fact("name", ("Comeau",), "who owns the cottage and phoned in", wrong=("Doucet",)),
+            Fact("id", ("0392-117",), "her service contract number", wrong=("0388-204",)),
+            Fact("address", ("4471 Highway 3",), "where the technician was first sent", folds=(1, 2)),
+            Fact("address", ("Heron Cove",), "civic location of the camp today", wrong=("4471",), folds=(3, FOLDS)),
+            Fact("phone", ("782 555 0139",), "best line for the technician to call", wrong=("902 555 0181",)),
+            Fact("preference", ("hive",), "what the treatment must stay away from"),
+            Fact("agent_promise", ("95", "Thursday"), "fee going back on her card and the re-treatment day", done=_PROMISED),
+            Fact("caller_promise", ("woodpile",), "firewood she will clear from the wall", who=("Bernadette", "Bernie", "Comeau", "caller", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("IR-20417",), "spring inspection report number", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "self_storage",
+        (
+            (
+                ("assistant", "Goedemiddag, Maasopslag self storage, u spreekt met Joost."),
+                ("user", "Oh, hi. Sorry, is it okay in English? For money things my Dutch gets lost."),
+                ("assistant", "Of course, no problem at all. How can I help?"),
+                ("user", "So you took the rent two times this month. One for the big unit and one for the small locker, but the locker I gave up in February."),
+                ("assistant", "Ah, that's annoying, sorry. Can I have the name on the contract?"),
+                ("user", "Dijkstra. With I-J, D, I, J, K, S, T, R, A. Femke. In the beginning Ruben Hoekstra was also on it, from when we lived together, but he's off the contract since last year."),
+                ("assistant", "Femke Dijkstra, thank you. And the contract number, starting with R-T-M?"),
+                ("user", "R-T-M, five oh eight, two two, and then a K. The locker was a different one, RTM-41906K, that's the one you should have stopped."),
+                ("assistant", "Yes, RTM-50822K, unit C-117. The locker contract is ended, but the direct debit was never switched off, our mistake. The €38,50 for the locker I transfer back today, so it's on your account by Monday the 10th. The locker deposit, the twenty-five euro, that was already paid back in March, that's separate."),
+                ("user", "Oh, right, yes, I remember that one came."),
+                ("assistant", "I have your address as Schiekade 143-B, 3013 BS Rotterdam."),
+                ("user", "Mm-hm."),
+                ("assistant", "And the phone number here is 010 466 3082."),
+                ("user", "No, no, that's my old job, I left there. Mobile is oh six, two eight seven four, eleven ninety-five."),
+                ("assistant", "06 2874 1195. I've put it in."),
+                ("user", "And — sorry — I work nights at the hospital. A call in the morning, I'm sleeping. A WhatsApp I see when I wake up."),
+                ("assistant", "Okay, in the notes: WhatsApp, no calling in the mornings."),
+                ("user", "Sorry, a tram is going past, it's very loud here."),
+                ("assistant", "No problem, I can hear you."),
+            ),
+            (
+                ("user", "And the gate. My pass doesn't work since last week. I stood there on Saturday with a van full of boxes and nothing, the light just goes red."),
+                ("tool", "account_overview", '{"contract": "RTM-50822K"}', '{"unit": "C-117", "size_m2": 6, "locker_contract": "ended 2025-02-28", "sepa_mandate": "MND-0047731", "duplicate_debit": "2025-03-01, locker", "access_pass": "blocked, still linked to ended locker contract"}'),
+                ("assistant", "I see what happened. Your pass was still linked to the locker contract, so when we closed the locker, the system blocked your pass with it. I'll make a new pass and send it to you by post, and until then I'll send you a code for the side door."),
+                ("user", "Okay, good. Oh, and the locker, there's still my padlock on it, a big yellow one. The key I lost long ago. My brother has bolt cutters, so Saturday we come and cut the padlock off, then you can rent it to someone else."),
+                ("assistant", "That's perfect, thank you. Just tell whoever is at reception when you're there."),
+                ("user", "Can we leave the cut lock in your bin?"),
+                ("assistant", "Yes, the grey bin next to the lift, that's for metal."),
+            ),
+            (
+                ("user", "Wait, by post you said? To the Schiekade? No, that won't reach me. I'm not living there anymore, the lease was finished end of March, that's the whole reason all my things are in storage! I'm staying in Schiedam now. Lange Haven 88, 3111 CK Schiedam. The bell says Bakker, but the letterbox is fine."),
+                ("assistant", "Ah, that explains the big unit. Okay, I changed the address to Lange Haven 88, 3111 CK Schiedam, so the new pass goes there."),
+                ("user", "How long does it take, the post?"),
+                ("assistant", "Normally two working days, so end of the week."),
+                ("user", "Do you need some proof of the new address? A letter or something?"),
+                ("assistant", "No, not for us, it's only where we send the post."),
+                ("user", "Okay. Schiedam is nice, actually, more quiet."),
+                ("assistant", "And the windmills."),
+            ),
+            (
+                ("user", "Can I ask, do you also have space for a scooter? My brother wants to put his away for winter."),
+                ("assistant", "We have parking spots in the back for scooters and motorbikes, I can email the price."),
+                ("user", "Is the big unit heated? I have some paintings in there."),
+                ("assistant", "It's not heated, but it's dry and the temperature stays quite even."),
+                ("user", "Okay, then I bring some of them home later. My sister says I keep too much stuff anyway."),
+                ("assistant", "For oil paintings that's maybe wise. And everybody says that about storage, don't worry."),
+            ),
+            (
+                ("user", "The opening times for Saturday, it's the same as the week?"),
+                ("assistant", "The gate is open every day from six until ten, the desk only until five on Saturday."),
+                ("user", "And if I lose the new pass also? I'm a bit chaotic."),
+                ("assistant", "Then you call us and we block it, a new one is ten euro, but let's hope not."),
+                ("user", "Ha, yes. Okay. Thank you, Joost, really, you were very patient."),
+                ("assistant", "You're welcome, Femke. Fijne dag, and good luck with the padlock."),
+            ),
+        ),
+        (
+            Fact("name", ("Femke Dijkstra",), "renter of the storage unit", wrong=("Ruben Hoekstra",)),
+            Fact("id", ("RTM-50822K",), "contract for the big unit", wrong=("RTM-41906K",)),
+            Fact("address", ("Schiekade",), "postal address first on file", folds=(1, 2)),
+            Fact("address", ("Lange Haven",), "where her post should be sent now", wrong=("Schiekade",), folds=(3, FOLDS)),
+            Fact("phone", ("2874 1195",), "number she can be reached on", wrong=("010 466 3082",)),
+            Fact("preference", ("WhatsApp",), "how she wants to be contacted given her night shifts"),
+            Fact("agent_promise", ("38.50", "Monday"), "double rent going back to her account", done=_PROMISED),
+            Fact("caller_promise", ("padlock",), "what she will remove from the old locker", who=("Femke", "Dijkstra", "caller", "customer", "renter", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("MND-0047731",), "direct debit mandate reference", folds=(2, FOLDS)),
+        ),
+    ),
+    Call(
+        "laptop_repair",
+        (
+            (
+                ("assistant", "Zenbyte care, Imran speaking. May I have the service tag of your laptop?"),
+                ("user", "Hello? Yes. One minute, I'm turning it over... very small writing. C, 7, Q— no, Q, not O— X, R, 9, 3."),
+                ("assistant", "C7QXR93. Thank you. Ma'am, it is showing registered to Mr Arvind Kulkarni?"),
+                ("user", "Yes, my husband ordered it online, so his name came. But I'm using it, Meera Kulkarni. He is in Pune, on tour."),
+                ("assistant", "No problem, Mrs Kulkarni. One more tag is under this account, 8HNW2K1, that one also?"),
+                ("user", "That one is old, we gave it in exchange last Diwali, ignore that."),
+                ("assistant", "Okay. What's the issue?"),
+                ("user", "Suddenly not charging. Light is blinking orange, three times, then nothing. Already I tried my colleague's charger, same thing."),
+                ("assistant", "Three orange blinks is usually the charging circuit on the motherboard, ma'am. Your warranty is valid, so that is covered, and the ₹850 doorstep pickup charge I am waiving for you. You'll get it back repaired by Wednesday, the 18th."),
+                ("user", "And the battery? I think it is swelling a little, the bottom is not flat."),
+                ("assistant", "Battery I cannot promise, ma'am, it is not under warranty. The engineer will give a separate estimate."),
+                ("user", "Okay fine."),
+                ("assistant", "Pickup address I have: Flat 302, Tulsi Apartments, 4th Cross, Malleshwaram, Bengaluru 560003."),
+                ("user", "Hmm, yes."),
+                ("assistant", "And contact number, 99001 27485."),
+                ("user", "No, that's Arvind's. Don't call, he's in meetings whole day, he'll simply cut. Mine is nine eight four five zero, three one seven six two."),
+                ("assistant", "98450 31762, updated, ma'am."),
+                ("user", "And one request. Whoever is coming, tell him not to press the bell. My father-in-law is bedridden, he gets startled. Give a missed call from downstairs, I'll come."),
+                ("assistant", "Sure, I'll put it in the remarks for the pickup executive."),
+            ),
+            (
+                ("user", "How will the pickup happen, somebody will come today itself?"),
+                ("tool", "schedule_pickup", '{"service_tag": "C7QXR93", "pincode": "560003", "type": "doorstep"}', '{"partner": "BlueDart", "slot": "tomorrow 10:00-13:00", "docket": "BLR-PK-339018", "hub": "Peenya", "box_provided": true}'),
+                ("assistant", "Pickup is booked for tomorrow morning, between ten and one. The courier will bring the box, you don't need to pack anything."),
+                ("user", "Okay. One thing, it has a password on login. Should I remove it?"),
+                ("assistant", "No need to remove, ma'am, but the engineer has to log in to test after the repair."),
+                ("user", "Then the password I'll write on a chit and tape it to the charger. My office files also I'll copy to pen drive tonight, just in case."),
+                ("assistant", "That's best, ma'am, sometimes they need to reinstall."),
+                ("user", "The laptop bag also I should give, or only laptop?"),
+                ("assistant", "Only laptop and charger, ma'am, keep your bag. The box is padded."),
+                ("user", "Sorry— Raju, the milk packet is on the table, take it— sorry, sorry. Maid's son."),
+                ("assistant", "No problem, ma'am."),
+            ),
+            (
+                ("user", "Wait, wait. You said Malleshwaram, na? Aiyo, I said yes without listening. We rented out that flat, we shifted to Jayanagar in January. Tenants are there now, the courier will go and they won't know anything. Pickup should be No. 14, 9th Main Road, 3rd Block, Jayanagar, 560011."),
+                ("assistant", "Okay ma'am, good you told me. I've changed the pickup address to No. 14, 9th Main Road, 3rd Block, Jayanagar, and I'll inform the courier for tomorrow's slot."),
+                ("user", "Near the Ganesha temple, tell him, everybody knows that."),
+                ("assistant", "I've added the landmark."),
+                ("user", "Traffic from Peenya to Jayanagar in the morning, he'll come by lunch only."),
+                ("assistant", "The slot is till one, ma'am, he'll manage."),
+            ),
+            (
+                ("user", "Is my data safe? Somebody will see my photos and all?"),
+                ("assistant", "The engineers don't open personal files, ma'am, they only run the diagnostics."),
+                ("user", "My nephew is saying just buy a Mac, all these problems won't come."),
+                ("assistant", "Ha, every laptop has its problems, ma'am. Yours is only two years old, it'll be fine after this."),
+                ("user", "Extended warranty, is it worth it?"),
+                ("assistant", "I can send the plans on email, you can decide later."),
+                ("user", "Send, send. My husband will decide, he likes reading all the fine print."),
+                ("assistant", "Sure ma'am, it'll come to the registered email."),
+            ),
+            (
+                ("user", "If any problem, I call this same number?"),
+                ("assistant", "Yes ma'am, nine to nine, all seven days. You'll also get SMS updates at each stage."),
+                ("user", "And the courier, he will show some ID? These days you can't trust."),
+                ("assistant", "He'll have the BlueDart ID card and the pickup message will have his name."),
+                ("user", "Okay, thank you, Imran. Very helpful."),
+                ("assistant", "Thank you, Mrs Kulkarni. Have a good day."),
+            ),
+        ),
+        (
+            Fact("name", ("Meera Kulkarni",), "person using the laptop and calling", wrong=("Arvind",)),
+            Fact("id", ("C7QXR93",), "service tag of the faulty machine", wrong=("8HNW2K1",)),
+            Fact("address", ("Tulsi Apartments",), "collection address first confirmed", folds=(1, 2)),
+            Fact("address", ("Jayanagar",), "where the courier should collect from now", wrong=("Tulsi",), folds=(3, FOLDS)),
+            Fact("phone", ("98450 31762",), "her own mobile for the courier", wrong=("99001 27485",)),
+            Fact("preference", ("bell",), "how the pickup person should announce arrival"),
+            Fact("agent_promise", ("850", "Wednesday"), "waived collection charge and return date", done=_PROMISED),
+            Fact("caller_promise", ("password",), "login detail she will leave with the laptop", who=("Meera", "Kulkarni", "caller", "customer", "user", "she", "her"), not_who=_AGENT, folds=(2, FOLDS)),
+            Fact("tool_fact", ("PK-339018",), "courier docket for the collection", folds=(2, FOLDS)),
         ),
     ),
 )

@@ -20,9 +20,9 @@ turns now say is wrong is stale. A refused phone gives way to the number the mod
 picks among those the user's turns gave (:func:`phone_choice`), or, when one is left,
 to that one if the model says yes to it.
 
-Only these two are checked: on the training calls the model said yes to 20 of 22
-distractor names and 19 of 19 distractor ids asked the same way, so a check of a name
-or an id refuses nothing (``bench/quality_questions.py``).
+Only these two are checked: asked the same way on the training calls, the model said
+yes to 20 of 22 distractor names and to all 8 distractor ids it was asked about, so a
+check of a name or an id would refuse almost nothing (``bench/quality_questions.py``).
 """
 
 from __future__ import annotations
