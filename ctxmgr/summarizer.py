@@ -13,6 +13,12 @@ Items are rendered as livekit's own ``ChatContext._summarize`` renders them
 ``<function_call_output>``), earlier summaries go first as the summary so far,
 and the whole call is bounded by ``settings.timeout_s``. Every failure is a
 :class:`~ctxmgr.SummarizerError`; cancellation stays a ``CancelledError``.
+
+With the built-in prompt the answer is a handover form, merged field by field into
+the earlier one (:mod:`ctxmgr.handover`), after at most six short questions to the
+same LLM within the same timeout: the address and phone checks and the phone choice
+(:mod:`ctxmgr.field_checks`) and up to three address questions. A question that fails
+leaves the form as it stands; their tokens are in the result's usage.
 """
 
 from __future__ import annotations
