@@ -36,9 +36,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from quality import MAX_OUTPUT_TOKENS, PATIENT, local_server  # noqa: E402
 from quality_calls import CALLS, Call, Turn  # noqa: E402
 
-from ctxmgr.field_checks import CHOICE_SYSTEM, field_checks as checks, phone_choice, picked  # noqa: E402
+from ctxmgr.field_checks import (  # noqa: E402
+    CHOICE_SYSTEM, YES_OR_NO, field_checks as checks, phone_choice, picked, yes_or_no,
+)
 from ctxmgr.handover import ADDRESS, PHONE, Handover  # noqa: E402
-from ctxmgr.summarizer import YES_OR_NO  # noqa: E402
 
 NOT_ASKED = {
     # worded like the checks, quoted the same way; measured, not shipped
@@ -88,7 +89,7 @@ async def measure(model: llm.LLM[Any], calls: tuple[Call, ...]) -> dict[str, Cou
             async for chunk in stream:
                 if chunk.delta and chunk.delta.content:
                     chunks.append(chunk.delta.content)
-        return "".join(chunks).strip().lower()
+        return "".join(chunks).strip()
 
     tally: dict[str, Counter[str]] = {}
     for call in calls:
@@ -105,7 +106,7 @@ async def measure(model: llm.LLM[Any], calls: tuple[Call, ...]) -> dict[str, Cou
                 value = (newer.values.get(PHONE) or newer.values.get(ADDRESS) or [""])[0]
                 question = NOT_ASKED[kind.split(" ")[0]].format(said=quote, value=value)
             answer = await reply(YES_OR_NO, question)
-            said_yes = answer.startswith("yes") if answer[:2] in ("ye", "no") else None
+            said_yes = yes_or_no(answer)  # read as the summarizer reads it
             counts["neither" if said_yes is None else "right" if said_yes == right else "wrong"] += 1
         fact = next(f for f in call.facts if f.kind == "phone")
         choice = phone_choice(_said(call.spans[0]), refused="none")

@@ -33,15 +33,19 @@ from dataclasses import dataclass
 
 from .handover import ADDRESS, PHONE, Handover, name_words, phones
 
-__all__ = ["Check", "PhoneChoice", "around", "field_checks", "phone_choice", "picked"]
+__all__ = [
+    "Check", "PhoneChoice", "around", "field_checks", "phone_choice", "picked", "yes_or_no",
+]
 
 PHONE_QUESTION = "{said}\nShould the user be phoned on {value}? Answer yes or no."
 ADDRESS_CHECK = "{said}\nIs {value} the user's address to use from now on? Answer yes or no."
 PHONE_CHOICE = (
     "{said}\nWhich number should we phone the user on: {options}? Answer with the number only."
 )
+YES_OR_NO = "Answer yes or no."
+"""The system prompt of every yes/no question (the checks, the address questions)."""
 CHOICE_SYSTEM = "Answer with the number only."
-"""The system prompt of :data:`PHONE_CHOICE` (the checks' is "Answer yes or no.")."""
+"""The system prompt of :data:`PHONE_CHOICE`."""
 
 _NUMBER = re.compile(r"\+?\(?\d[\d ()./-]*\d")
 
@@ -110,6 +114,12 @@ def phone_choice(said: Sequence[tuple[str, str]], refused: str) -> PhoneChoice |
     )
 
 
+def yes_or_no(reply: str) -> bool | None:
+    """``True`` for a reply that says yes, ``False`` for no, ``None`` for anything else."""
+    word = reply.lower().lstrip("*\"' ")
+    return True if word.startswith("yes") else False if word.startswith("no") else None
+
+
 def picked(choice: PhoneChoice, answer: str) -> str | None:
     """The option ``answer`` names (by its digits), if exactly one."""
     digits = _digits(answer)
@@ -149,7 +159,8 @@ def _mentioned(
         def find(turn: str) -> str | None:
             return m.group(0) if (m := word.search(turn)) else None
     latest = range(len(said) - 1, -1, -1)
-    for at in [a for a in latest if said[a][0] == "user"] + [a for a in latest]:
+    users = [a for a in latest if said[a][0] == "user"]
+    for at in users + [a for a in latest if said[a][0] != "user"]:
         found = find(said[at][1])
         if found:
             return at, found

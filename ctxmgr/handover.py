@@ -435,7 +435,7 @@ def wishes(turns: Iterable[str]) -> list[str]:
         turns,
         lambda s: bool(_WISH.search(s))
         and len(s.split()) > 3
-        and not any(map(_is_phone, _PHONE.findall(s))),
+        and not phones(s),
     )
 
 

@@ -35,7 +35,9 @@ from livekit.agents.llm.chat_context import to_xml
 
 from ._exceptions import SummarizerError
 from .chat_items import SUMMARY_MARKER, is_summary
-from .field_checks import CHOICE_SYSTEM, around, field_checks, phone_choice, picked
+from .field_checks import (
+    CHOICE_SYSTEM, YES_OR_NO, around, field_checks, phone_choice, picked, yes_or_no,
+)
 from .handover import (
     ADDRESS, ASSISTANT_PROMISED, FORM, IDS, PHONE, PREFERENCES, TOOL_RESULTS, USER_PROMISED,
     Handover, addresses, commitments, holds_address, parse_handover, read_back_ids, tool_ledger,
@@ -94,9 +96,6 @@ per summary: a small model tends not to write a corrected address into the form,
 the old one would then stay current. A "yes" makes it the current address."""
 
 MAX_ADDRESS_QUESTIONS = 3
-
-YES_OR_NO = "Answer yes or no."
-"""The system prompt of every yes/no question."""
 
 _T = TypeVar("_T")
 
@@ -398,10 +397,7 @@ class _Asking:
     async def ask(self, question: str) -> bool | None:
         """The answer to a yes/no question (``None``: neither yes nor no, or no answer)."""
         reply = await self._reply(YES_OR_NO, question)
-        if reply is None:
-            return None
-        word = reply.lower().lstrip("*\"' ")
-        return True if word.startswith("yes") else False if word.startswith("no") else None
+        return None if reply is None else yes_or_no(reply)
 
     async def checked(
         self, newer: Handover, folded: Handover, said: Sequence[tuple[str, str]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ctxmgr.field_checks import field_checks, phone_choice, picked
+from ctxmgr.field_checks import field_checks, phone_choice, picked, yes_or_no
 from ctxmgr.handover import ADDRESS, IDS, NAME, PHONE, Handover
 
 pytestmark = pytest.mark.unit
@@ -92,3 +92,9 @@ def test_with_one_number_left_the_choice_is_a_yes_or_no_and_with_none_there_is_n
     assert choice is not None and choice.options == ("(520) 555-0138",)
     assert choice.question.endswith("Should the user be phoned on (520) 555-0138? Answer yes or no.")
     assert phone_choice(SAID[:3], refused="4402 1187 63") is None
+
+
+def test_a_reply_is_read_as_yes_no_or_neither() -> None:
+    assert [yes_or_no(r) for r in ("Yes.", "**No**", '"yes"', "no", "Maybe", "")] == [
+        True, False, True, False, None, None,
+    ]
