@@ -92,8 +92,9 @@ def field_checks(
 
 
 def phone_choice(said: Sequence[tuple[str, str]], refused: str) -> PhoneChoice | None:
-    """The question that picks the phone among the numbers the user's turns gave, but
-    ``refused`` (the phone a check refused); ``None`` when they gave no other."""
+    """The question that picks the phone among the numbers the user's turns gave (in
+    digits or in words), but ``refused`` (the phone a check refused, or ``""``); ``None``
+    when they gave no other."""
     gone = _digits(_first_number(refused))
     turns = [at for at, (role, text) in enumerate(said) if role == "user" and phones(text)]
     options = tuple(dict.fromkeys(
@@ -105,7 +106,7 @@ def phone_choice(said: Sequence[tuple[str, str]], refused: str) -> PhoneChoice |
     if not options:
         return None
     if len(options) == 1:
-        at = next(at for at in reversed(turns) if options[0] in said[at][1])
+        at = next(at for at in reversed(turns) if options[0] in phones(said[at][1]))
         quote = _quote(said, at, options[0])
         return PhoneChoice(options, PHONE_QUESTION.format(said=quote, value=options[0]))
     quote = "\n".join(_said(*said[at]) for at in turns)
@@ -148,7 +149,8 @@ def _mentioned(
             return 0, None
 
         def find(turn: str) -> str | None:
-            return digits[:4] if digits in _digits(turn) else None
+            said = [_digits(number) for number in phones(turn)]  # in words too
+            return digits[:4] if digits in _digits(turn) or digits in said else None
     else:
         parts = (name_words(part) for part in value.split(","))
         names = next((p for p in parts if p), [])

@@ -20,12 +20,13 @@ person and the rest of the handover holds every name and number it gives
 
 Ledgers are taken from the folded items in code and added whatever the model wrote:
 the ids that tool outputs returned (:func:`tool_ledger`), what the user said they
-will do and what the assistant said it will do by a day or for an amount, in their
-own words (:func:`commitments`), the ids the assistant read back
-(:func:`read_back_ids`) and what the user asked for in passing (:func:`wishes`). An
-entry written twice is kept once (a small model may loop). A phone number is dropped
-from the ids and amounts (a small model files the number not to use there).
-An answer with no field of the form in it is used as written (a model that ignored
+will do (:func:`commitments`) and what the assistant committed to by a day or for an
+amount (:func:`assistant_promises`), in their own words, the ids the assistant read back
+(:func:`read_back_ids`), what the user asked for in passing (:func:`wishes`), and the
+name the user spelled out (:func:`spelled_names`; it replaces the model's unless that
+holds it). An entry written twice is kept once (a small model may loop). A phone
+number is dropped from the ids and amounts (a small model files the number not to use
+there). An answer with no field of the form in it is used as written (a model that ignored
 the form loses nothing it wrote).
 """
 
@@ -37,8 +38,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
-    "FIELDS", "FORM", "Handover", "addresses", "commitments", "name_words", "parse_handover",
-    "phones", "read_back_ids", "tool_ledger", "wishes", "words",
+    "FIELDS", "FORM", "Handover", "addresses", "assistant_promises", "commitments", "name_words",
+    "parse_handover", "phones", "read_back_ids", "spelled_names", "tool_ledger", "wishes",
+    "words",
 ]
 
 
@@ -124,6 +126,10 @@ _NUMBER_VALUES = {**_DIGIT_WORDS, **_TENS_WORDS}
 _NUMBER_WORD = "|".join([*_NUMBER_VALUES, "hundred", "thousand", "double", "triple"])
 _NUMBER_RUN = re.compile(rf"\b(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*\b", re.I)
 """A number said in words: "twelve", "forty-five", "oh seven seven double one"."""
+_SPOKEN_RUN = re.compile(
+    rf"\b(?:{_NUMBER_WORD})(?:(?:[\s,.\u2026-]|\.\.\.)+(?:{_NUMBER_WORD}))*\b", re.I
+)
+"""Numbers said in words, in groups ("six oh eight, five five five... oh one seven four")."""
 _WISH = re.compile(r"\b(please|prefer|rather|best (?:not|if|to)|(?:don't|do not) want)\b", re.I)
 _REFERS_BACK = re.compile(r"\b(?:it|that|them|this|these|those)\b(?!\s+(?:is|was|will)\b)", re.I)
 """A word that stands for something named before ("I'll bring it")."""
@@ -131,6 +137,28 @@ _FIRST_PERSON_FUTURE = re.compile(r"\bI(?:'ll|\u2019ll| will| shall| am going to
 _DATED = re.compile(
     r"(?<![\w-])\d+(?:[.:,]\d+)*(?:st|nd|rd|th|am|pm)?(?![\w-])"  # a number that is no id
     r"|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow)\b",
+    re.I,
+)
+_MONEY = re.compile(
+    r"(?:[£$€₹¥]|\bRs\.?) ?(?P<number>\d+(?:[.,]\d+)*)"
+    r"|\b(?P<number2>\d+(?:[.,]\d+)*) ?(?:pounds?|quid|dollars?|euros?|rupees?|pence|cents?|bucks)\b",
+    re.I,
+)
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
+_DAY = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow"
+    r"|\d{1,2}(?:st|nd|rd|th))\b",
+    re.I,
+)
+_PAST = re.compile(r"\b(?:went|was|were|came|paid|charged|took|billed|had|did)\b", re.I)
+_FUTURE = re.compile(r"\b(?:will|shall|going to|gonna)\b|'ll\b|\u2019ll\b", re.I)
+_LETTER_RUN = re.compile(r"\b[A-Z](?:[ ,.-]+[A-Z]\b){2,}")
+"""A word spelled letter by letter: "C-O-M-E-A-U", "P, E, N, H"."""
+_FIRST_NAME = re.compile(r"\b([A-Z][a-z]+) $")
+"""The capitalised word just before a name ("Bernadette " before "Comeau")."""
+_SOMEONE_ELSE = re.compile(
+    r"\bmy (?:husband|wife|partner|son|daughter|sister|brother|mum|mom|mother|dad|father|"
+    r"neighbou?r|landlord|landlady|friend|flatmate|roommate|boss|colleague)",
     re.I,
 )
 _NAME = re.compile(r"\b[A-Z][a-zA-Z]+\b")
@@ -141,6 +169,10 @@ _NOT_NAMES = frozenset(
     "Before When While Later Both Also And But So There Since As In On At For With To No "
     "Yes User Assistant Customer Caller Agent Mr Mrs Ms Miss Dr".split()
     + _CALENDAR.split("|")
+)
+_NOT_FIRST_NAMES = _NOT_NAMES | frozenset(
+    # how a caller's turn starts
+    "Hi Hello Hey Sorry Yeah Yep Okay Oh Well Thanks Mine Um Uh Right Sure".split()
 )
 _UNIT_WORDS = frozenset("Flat Unit Apartment Apt Suite".split())
 _FIRST_PERSON = re.compile(r"\b(I|[Mm]e|[Mm]y|[Mm]ine)\b")
@@ -153,8 +185,47 @@ _PHONE = re.compile(
 
 
 def phones(text: str) -> list[str]:
-    """The phone numbers in ``text``, in order."""
-    return [m for m in _PHONE.findall(text) if _is_phone(m)]
+    """The phone numbers in ``text``, in order: in digits, or said in words ("six oh
+    eight, five five five, oh one seven four" is "608 555 0174")."""
+    written = [(m.start(), m.group(0)) for m in _PHONE.finditer(text) if _is_phone(m.group(0))]
+    return [number for _, number in sorted(written + _spoken_phones(text))]
+
+
+def _spoken_phones(text: str) -> list[tuple[int, str]]:
+    """The numbers of 10 to 13 digits said in words in ``text``, each with where it starts,
+    in groups as said."""
+    found = []
+    for run in _SPOKEN_RUN.finditer(text):
+        groups = [_spoken_digits(part) for part in re.split(r"\s*[,.\u2026]+\s*", run.group(0))]
+        number = " ".join(g for g in groups if g)
+        if None not in groups and _is_phone(number):
+            found.append((run.start(), number))
+    return found
+
+
+def _spoken_digits(said: str) -> str | None:
+    """The digits ``said`` reads out ("oh seven double one" 0711, "eleven ninety-five"
+    1195), or ``None`` for a number that is no string of digits ("two hundred")."""
+    words = re.split(r"[\s-]+", said.lower().strip())
+    digits, repeat, at = "", 1, 0
+    while at < len(words):
+        word = words[at]
+        if word in ("double", "triple"):
+            repeat = 2 if word == "double" else 3
+        elif word in _DIGIT_WORDS:
+            digits += str(_DIGIT_WORDS[word]) * repeat
+            repeat = 1
+        elif word in _TENS_WORDS:
+            value = _TENS_WORDS[word]
+            unit = words[at + 1] if at + 1 < len(words) else ""
+            if value >= 20 and unit in _DIGIT_WORDS and _DIGIT_WORDS[unit] and unit != "oh":
+                value += _DIGIT_WORDS[unit]
+                at += 1
+            digits += str(value)
+        elif word:
+            return None
+        at += 1
+    return digits
 
 
 def name_words(text: str) -> list[str]:
@@ -396,19 +467,71 @@ def tool_ledger(outputs: Iterable[tuple[str, str]]) -> list[str]:
     return entries
 
 
-def commitments(turns: Iterable[str], *, dated: bool = False) -> list[str]:
+def commitments(turns: Iterable[str]) -> list[str]:
     """Each sentence of ``turns`` (one speaker's, oldest first) in which the speaker says
     what they will do ("I'll ...", "I will ...", "I'm going to ..."), quoted as said;
     questions are skipped; one that refers back ("I'll dig that out") after the sentence
-    before it. ``dated``: only those with a number or a day in them (an amount, a date),
-    for the assistant, who says "I'll check" before most tool calls.
+    before it.
 
     A small model tends to drop these, or give the user's to the assistant."""
-    return _quoted(
-        turns,
-        lambda s: bool(_FIRST_PERSON_FUTURE.search(s)) and (not dated or bool(_DATED.search(s))),
-        referent=True,
-    )
+    return _quoted(turns, lambda s: bool(_FIRST_PERSON_FUTURE.search(s)), referent=True)
+
+
+def assistant_promises(turns: Iterable[str]) -> list[str]:
+    """What the assistant's ``turns`` (oldest first) commit to by a day or for an amount,
+    quoted as said; questions and sentences with a phone number are skipped:
+
+    - a sentence that names an amount of money ("$85", "62.50 pounds", or a number the
+      turn gave as money before) and is not only about the past ("a charge went on your
+      card on Sunday"), with the day it names, else with the next sentence of its turn
+      that names one, within two, the two joined by " … " ("the $95 fee, I'll put that
+      back on your Visa. … I can have Derek out to you Thursday the 12th.");
+    - else an "I'll ..." sentence (:func:`commitments`) with a number or a day in it: "I'll
+      check" comes before most tool calls.
+
+    The assistant words these many ways ("that fee is coming off", "we're taking $450
+    off", "I am waiving it"); a small model drops them, or gives them to the user."""
+    found = []
+    for text in turns:
+        sentences = _SENTENCE_END.split(" ".join(text.split()))
+        amounts: set[str] = set()
+        at = 0
+        while at < len(sentences):
+            sentence = sentences[at]
+            said = _money(sentence)
+            is_money = bool(said) or any(n in amounts for n in _NUMBER.findall(sentence))
+            amounts |= said
+            if sentence.endswith("?") or phones(sentence):
+                at += 1
+                continue
+            if is_money and not _only_past(sentence):
+                day = next(
+                    (
+                        j for j in range(at, min(at + 3, len(sentences)))
+                        if _DAY.search(sentences[j]) and not sentences[j].endswith("?")
+                    ),
+                    None,
+                )
+                if day is not None:
+                    quote = " … ".join(dict.fromkeys((sentence, sentences[day])))
+                    found.append(_as_quote(quote))
+                    at = day + 1
+                    continue
+            if _FIRST_PERSON_FUTURE.search(sentence) and _DATED.search(sentence):
+                if at > 0 and _REFERS_BACK.search(sentence):
+                    sentence = f"{sentences[at - 1]} {sentence}"
+                found.append(_as_quote(sentence))
+            at += 1
+    return found
+
+
+def _money(sentence: str) -> set[str]:
+    """The amounts of money ``sentence`` names, as their numbers."""
+    return {m.group("number") or m.group("number2") for m in _MONEY.finditer(sentence)}
+
+
+def _only_past(sentence: str) -> bool:
+    return bool(_PAST.search(sentence)) and not _FUTURE.search(sentence)
 
 
 def read_back_ids(turns: Sequence[tuple[str, str]]) -> list[str]:
@@ -423,6 +546,40 @@ def read_back_ids(turns: Sequence[tuple[str, str]]) -> list[str]:
         echoed = [i for i in _ids(reply) if i in given]
         if echoed and echoed[0] not in found:
             found.append(echoed[0])
+    return found
+
+
+def spelled_names(turns: Iterable[str]) -> list[str]:
+    """The names the user's ``turns`` spell out, oldest first: a capitalised word followed,
+    in its turn, by its letters one by one ("Comeau, C-O-M-E-A-U", "Penhaligon. P, E, N,
+    H, A, L, I, G, O, N"), with the capitalised word just before it if there is one
+    ("Bernadette Comeau"). A word of an address the turn gives, or spelled in a sentence
+    about someone of the user's ("my husband, Arvind, A-R-V-I-N-D"), is skipped.
+
+    A caller spells their own name; a small model still names the man who dialled for them,
+    or the sister who paid."""
+    found: list[str] = []
+    for text in turns:
+        text = " ".join(text.split())
+        places = " ".join(addresses(text))
+        for run in _LETTER_RUN.finditer(text):
+            letters = "".join(re.findall(r"[A-Z]", run.group(0)))
+            before = text[: run.start()]
+            spelled = [
+                w for w in _NAME.finditer(before)
+                if len(w.group(0)) >= 3 and w.group(0).upper() in letters
+            ]
+            if not spelled:
+                continue
+            word = spelled[-1].group(0)
+            ahead = before[: spelled[-1].start()]
+            sentence = _SENTENCE_END.split(ahead)[-1]
+            if word in places or _SOMEONE_ELSE.search(sentence):
+                continue
+            first = _FIRST_NAME.search(ahead)
+            name = f"{first.group(1)} {word}" if first and first.group(1) not in _NOT_FIRST_NAMES else word
+            if all(f.split()[-1] != word for f in found):
+                found.append(name)
     return found
 
 
@@ -454,8 +611,13 @@ def _quoted(
                 continue
             if referent and at > 0 and _REFERS_BACK.search(sentence):
                 sentence = f"{sentences[at - 1]} {sentence}"
-            found.append('"' + sentence.replace(";", ",").replace('"', "'") + '"')
+            found.append(_as_quote(sentence))
     return found
+
+
+def _as_quote(sentence: str) -> str:
+    """``sentence`` in quotes (``;`` as ``,``, so that a list field does not split it)."""
+    return '"' + sentence.replace(";", ",").replace('"', "'") + '"'
 
 
 def _ids(text: str) -> list[str]:

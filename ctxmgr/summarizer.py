@@ -39,9 +39,9 @@ from .field_checks import (
     CHOICE_SYSTEM, YES_OR_NO, around, field_checks, phone_choice, picked, yes_or_no,
 )
 from .handover import (
-    ADDRESS, ASSISTANT_PROMISED, FORM, IDS, PHONE, PREFERENCES, TOOL_RESULTS, USER_PROMISED,
-    Handover, addresses, commitments, holds_address, parse_handover, read_back_ids, tool_ledger,
-    wishes, words,
+    ADDRESS, ASSISTANT_PROMISED, FORM, IDS, NAME, PHONE, PREFERENCES, TOOL_RESULTS,
+    USER_PROMISED, Handover, addresses, assistant_promises, commitments, holds_address,
+    parse_handover, read_back_ids, spelled_names, tool_ledger, wishes, words,
 )
 from .log import logger
 from .settings import SummarizerSettings
@@ -338,6 +338,11 @@ class Summarizer:
             if await asking.ask(question) is True:
                 # a correction, also where the rest of the form quotes the old address
                 newer = newer.merge(Handover({ADDRESS: [address]}))
+        for name in ledgers.values.get(NAME, []):
+            # the model's name stands when it holds the spelled one ("Femke Dijkstra")
+            written = newer.values.get(NAME) or folded.values.get(NAME) or [""]
+            if name.split()[-1].lower() in written[0].lower():
+                ledgers = ledgers.without(NAME, name)
         newer = newer.merge(ledgers)
         return folded.merge(newer).story_checked(folded).render(), asking.usage
 
@@ -403,25 +408,35 @@ class _Asking:
         self, newer: Handover, folded: Handover, said: Sequence[tuple[str, str]]
     ) -> tuple[Handover, Handover]:
         """``newer`` and ``folded`` without the address or phone a check refused
-        (:mod:`ctxmgr.field_checks`); a refused phone gives way to the user's number the
-        model picks."""
+        (:mod:`ctxmgr.field_checks`); a refused phone, or none at all, gives way to the
+        user's number the model picks."""
+        refused = None
         for check in field_checks(newer, folded, said):
             if await self.ask(check.question) is not False:
                 continue
             logger.debug("a check refused a value", extra={"field": check.label})
             newer = newer.without(check.label, check.entry)
             folded = folded.without(check.label, check.entry)
-            choice = phone_choice(said, check.entry) if check.label == PHONE else None
-            if choice is None:
-                continue
-            if len(choice.options) == 1:
-                number = choice.options[0] if await self.ask(choice.question) else None
-            else:
-                reply = await self._reply(CHOICE_SYSTEM, choice.question)
-                number = picked(choice, reply) if reply is not None else None
-            if number is not None:
-                newer = newer.merge(Handover({PHONE: [number]}))
+            if check.label == PHONE:
+                refused = check.entry
+        if refused is not None or not (newer.values.get(PHONE) or folded.values.get(PHONE)):
+            newer = await self._picked_phone(newer, said, refused=refused or "")
         return newer, folded
+
+    async def _picked_phone(
+        self, newer: Handover, said: Sequence[tuple[str, str]], refused: str
+    ) -> Handover:
+        """``newer`` with the phone the model picks among the user's numbers but
+        ``refused`` (:func:`phone_choice`), if it picks one."""
+        choice = phone_choice(said, refused)
+        if choice is None:
+            return newer
+        if len(choice.options) == 1:
+            number = choice.options[0] if await self.ask(choice.question) else None
+        else:
+            reply = await self._reply(CHOICE_SYSTEM, choice.question)
+            number = picked(choice, reply) if reply is not None else None
+        return newer if number is None else newer.merge(Handover({PHONE: [number]}))
 
     async def _reply(self, system: str, question: str) -> str | None:
         if self._failed:
@@ -541,8 +556,9 @@ def _span_ledgers(
     assistant = [text for role, text in said if role == "assistant"]
     given = [(turn, a) for turn in user for a in addresses(turn)]
     ledgers = {
+        NAME: spelled_names(user)[-1:],
         IDS: read_back_ids(said),
-        ASSISTANT_PROMISED: commitments(assistant, dated=True),
+        ASSISTANT_PROMISED: assistant_promises(assistant),
         USER_PROMISED: commitments(user),
         PREFERENCES: wishes(user),
         TOOL_RESULTS: tool_ledger(results),

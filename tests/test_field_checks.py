@@ -98,3 +98,23 @@ def test_a_reply_is_read_as_yes_no_or_neither() -> None:
     assert [yes_or_no(r) for r in ("Yes.", "**No**", '"yes"', "no", "Maybe", "")] == [
         True, False, True, False, None, None,
     ]
+
+
+def test_a_number_said_in_words_is_checked_in_the_users_turn_and_offered_in_the_choice() -> None:
+    said = [
+        ("assistant", "And the best number?"),
+        ("user", "My cell. Six oh eight, five five five, oh one seven four."),
+        ("assistant", "(608) 555-0174 is your primary."),
+        ("user", "Great, thanks."),
+    ]
+    (check,) = field_checks(Handover({PHONE: ["(608) 555-0174"]}), Handover(), said)
+    # the user's turn that said it (with the turns around it), not the assistant's that
+    # read it back
+    assert check.question.splitlines()[:3] == [
+        'The assistant said: "And the best number?"',
+        'The user said: "My cell. Six oh eight, five five five, oh one seven four."',
+        'The assistant said: "(608) 555-0174 is your primary."',
+    ]
+    choice = phone_choice(said, refused="")
+    assert choice is not None and choice.options == ("608 555 0174",)
+    assert choice.question.splitlines()[:3] == check.question.splitlines()[:3]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ctxmgr.handover import (
-    FIELDS, Handover, addresses, commitments, parse_handover, read_back_ids, tool_ledger, wishes,
-    words,
+    FIELDS, Handover, addresses, assistant_promises, commitments, parse_handover, phones,
+    read_back_ids, spelled_names, tool_ledger, wishes, words,
 )
 
 pytestmark = pytest.mark.unit
@@ -187,14 +187,74 @@ def test_the_assistant_s_commitments_are_those_with_a_day_or_a_number() -> None:
         "I'll check that for you. I'll send an engineer on Monday the 9th.",
         "I will pass that on. I'll refund the 12.50 fee. I'll call you tomorrow.",
     ]
-    assert commitments(said, dated=True) == [
+    assert assistant_promises(said) == [
         '"I\'ll send an engineer on Monday the 9th."',
         '"I\'ll refund the 12.50 fee."',
         '"I\'ll call you tomorrow."',
     ]
     # an id is no date or amount: the sentence that sets an old account aside is no promise
     aside = "There's also MB-210845, but that was shut, so I'll work from yours."
-    assert commitments([aside], dated=True) == []
+    assert assistant_promises([aside]) == []
+    # nor is a phone number: the assistant names the number it will stop using
+    assert assistant_promises(["Right, I'll take 01736 731 480 off the file."]) == []
+
+
+def test_an_amount_of_money_is_a_promise_with_the_day_it_comes_by() -> None:
+    said = [
+        "So that $85 drop fee is coming off, and the car gets to you Friday the 14th.",
+        "The €38,50 for the locker I transfer back today.",
+        # the day comes a sentence later; the phrasing is no "I'll ..."
+        "Good news. The 40 pound call-out charge I am waiving for you. Our engineer is "
+        "local. You'll have the part by Wednesday, the 18th. Anything else?",
+    ]
+    assert assistant_promises(said) == [
+        '"So that $85 drop fee is coming off, and the car gets to you Friday the 14th."',
+        '"The €38,50 for the locker I transfer back today."',
+        '"The 40 pound call-out charge I am waiving for you. … You\'ll have the part by '
+        'Wednesday, the 18th."',
+    ]
+
+
+def test_a_charge_in_the_past_is_no_promise_but_its_amount_paid_back_is() -> None:
+    said = [
+        "I can see a minibar charge of €32.40 went on your card on Sunday.",
+        "A £62.50 charge came out in January. That 62.50 is going back in by Thursday the 20th.",
+        "That's $30 a month. Is Monday the 3rd good for you?",
+    ]
+    assert assistant_promises(said) == ['"That 62.50 is going back in by Thursday the 20th."']
+
+
+def test_a_name_the_user_spells_is_theirs_with_the_first_name_before_it() -> None:
+    said = [
+        "I'm Bernie. Bernadette Comeau, C-O-M-E-A-U, the camp's in my name.",
+        "Sorry, Okonkwo. O K O N K W O. Natasha.",
+        "Dijkstra. With I-J, D, I, J, K, S, T, R, A.",
+        # spelled twice: once
+        "Comeau, C.O.M.E.A.U.",
+    ]
+    assert spelled_names(said) == ["Bernadette Comeau", "Okonkwo", "Dijkstra"]
+    # a street, someone else's name, a run of capitals that spells nothing said: no name
+    others = [
+        "It's 12 Mifflin Street, Madison, M-I-F-F-L-I-N.",
+        "The order is under my husband, Arvind, A-R-V-I-N-D.",
+        "I think it's the A, B, C plan. Order QX-7 R M.",
+    ]
+    assert spelled_names(others) == []
+
+
+def test_a_phone_said_in_words_is_a_phone_in_digits_grouped_as_said() -> None:
+    said = (
+        "Don't ring nine oh two, five five five, oh one eight one. My cell's seven eight "
+        "two... five five five... zero one three nine, or the home one, 0161 555 0199. "
+        "Mobile is oh six, two eight seven four, eleven ninety-five, or oh seven seven "
+        "double one, four five six, nine two two."
+    )
+    assert phones(said) == [
+        "902 555 0181", "782 555 0139", "0161 555 0199", "06 2874 1195", "07711 456 922",
+    ]
+    # a policy number said in words (nine digits), an amount, a count: no phone
+    assert phones("Seven three... oh four one eight... two six five. Two hundred and "
+                  "forty. One, two, three, four, five of them.") == []
 
 
 def test_the_id_the_call_goes_by_is_the_one_the_assistant_read_back() -> None:

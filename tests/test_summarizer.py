@@ -426,6 +426,25 @@ async def test_the_id_read_back_and_what_the_user_asked_for_are_kept_whatever_th
     assert 'Preferences: "Please use the side entrance, the lift is broken."\n' in result.text
 
 
+async def test_a_name_the_user_spelled_replaces_the_one_the_model_gave_unless_it_holds_it() -> None:
+    # the model names the neighbour who dialled; the user spelled his own name
+    span = [
+        ANA,
+        _msg("user", "It's Carol, from next door, dialling for him. Wilf, speak up."),
+        _msg("user", "Wilfred Penhaligon. P, E, N, H, A, L, I, G, O, N."),
+    ]
+    wrong = FORM_ANSWER.replace("User's name: Ana Lopez", "User's name: Carol")
+    async with FakeLLM([wrong]) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert "User's name: Wilfred Penhaligon\n" in result.text
+    assert "Carol" not in result.text
+    # a fuller name that holds the spelled word stands
+    span[-1] = _msg("user", "Lopez. L-O-P-E-Z. Ana is fine.")
+    async with FakeLLM([FORM_ANSWER]) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert "User's name: Ana Lopez\n" in result.text
+
+
 async def test_a_story_naming_someone_the_form_does_not_is_left_out() -> None:
     # Luis is the physio another patient saw: the model's story gets it wrong
     told = "Ana moved her appointment. Luis booked it for her on 01223 760 000."
@@ -613,6 +632,33 @@ async def test_a_phone_the_check_refuses_gives_way_to_the_number_the_model_picks
     async with FakeLLM(_forms(answer, answer=refuse_and_answer_nothing)) as fake:
         result = await Summarizer(fake).summarize(span)
     assert "Phone number to use: none\n" in result.text
+
+
+async def test_a_phone_the_model_left_out_is_picked_among_the_users_even_said_in_words() -> None:
+    span = [
+        ANA,
+        _msg("user", "Ring my cell. Six oh eight, five five five, oh one seven four."),
+        _msg("assistant", "Got it."),
+    ]
+    answer = FORM_ANSWER.replace("01223 760 114 (not 01223 760 000)", "none")
+    asked: list[str] = []
+
+    def choose(question: str) -> str:
+        asked.append(question.splitlines()[-1])
+        return "608 555 0174" if "Which number" in question else "Yes."
+
+    async with FakeLLM(_forms(answer, answer=choose)) as fake:
+        result = await Summarizer(fake).summarize(span)
+    # ANA gives two numbers in digits, the second turn one in words: three to choose from
+    assert asked[1:] == [
+        "Which number should we phone the user on: 01223 760 114 or 01223 760 000 or "
+        "608 555 0174? Answer with the number only."
+    ]
+    assert "Phone number to use: 608 555 0174\n" in result.text
+    # a phone the model gave and the check did not refuse: no choice is asked
+    async with FakeLLM(_forms(FORM_ANSWER)) as fake:
+        await Summarizer(fake).summarize(span)
+    assert not any("Which number" in q for q in _questions(fake))
 
 
 async def test_a_stale_address_the_check_refuses_leaves_the_earlier_handover_too() -> None:
