@@ -12,6 +12,10 @@ fact it was shown cannot lose it:
   old entry whose ids and numbers the new answer does not already hold, then the
   new entries.
 
+The model's name for the user is dropped when it is the assistant's own, or when it
+would replace an earlier name with one that no user turn of the span introduces
+(:func:`steady_name`): a small model names whoever the turns talk about.
+
 What happened is cut to its first two sentences (a small model may echo the
 conversation there), and a new sentence of it stays only when it is in the third
 person and the rest of the handover holds every name and number it gives
@@ -38,9 +42,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
-    "FIELDS", "FORM", "Handover", "addresses", "assistant_promises", "commitments", "name_words",
-    "parse_handover", "phones", "read_back_ids", "spelled_names", "tool_ledger", "wishes",
-    "words",
+    "FIELDS", "FORM", "Handover", "addresses", "agent_names", "assistant_promises", "commitments",
+    "name_words", "parse_handover", "phones", "read_back_ids", "spelled_names", "steady_name",
+    "tool_ledger", "wishes", "words",
 ]
 
 
@@ -170,6 +174,23 @@ _NOT_NAMES = frozenset(
     "Yes User Assistant Customer Caller Agent Mr Mrs Ms Miss Dr".split()
     + _CALENDAR.split("|")
 )
+_AGENT_INTRO = re.compile(
+    r"\b(?:[Tt]his is|[Ii]t's|I'm|[Mm]y name is|[Mm]y name's|speaking (?:to|with)) ([A-Z][a-z]+)\b"
+    r"(?! [A-Z])|\b([A-Z][a-z]+) (?:speaking|here)\b"
+)
+_GREETED = re.compile(
+    r"\b(?:[Hh]i|[Hh]ello|[Hh]ey|[Tt]hanks|[Tt]hank you|[Cc]heers),? ([A-Z][a-z]+)(?=[.,!?]|$)"
+)
+_SELF_INTRO = re.compile(
+    r"\b(?:I'm|I am|[Tt]his is|[Ii]t's|[Mm]y name is|[Mm]y name's|[Nn]ame's|[Cc]all me)"
+    r" (?:(?:Mrs?|Ms|Miss|Dr)\.? )?(?P<name>[A-Z][a-z]+)"
+    r"|^\W*(?:(?:[Hh]i|[Hh]ello|[Yy]es|[Yy]eah|[Ss]orry|[Oo]h|[Uu]m|[Uu]h)\W+)*(?P<start>[A-Z][a-z]+)"
+    r"(?=[.,!?]| [A-Z][a-z]+[.,!?])"
+    r"|\b(?P<before>[A-Z][a-z]+)(?: [A-Z][a-z]+)?(?: here|, that's me| is the name)\b",
+    re.M,
+)
+"""How a user gives their name: "I'm Ana", "this is Mrs Price", "Niamh Gallagher. It
+might be under...", "Dev Sharma here", "Aoife Dunne is the name"."""
 _NOT_FIRST_NAMES = _NOT_NAMES | frozenset(
     # how a caller's turn starts
     "Hi Hello Hey Sorry Yeah Yep Okay Oh Well Thanks Mine Um Uh Right Sure".split()
@@ -581,6 +602,47 @@ def spelled_names(turns: Iterable[str]) -> list[str]:
             if all(f.split()[-1] != word for f in found):
                 found.append(name)
     return found
+
+
+def steady_name(newer: Handover, earlier: Handover, said: Sequence[tuple[str, str]]) -> Handover:
+    """``newer`` (a model's answer) without its name for the user when that is the
+    assistant's own (:func:`agent_names`), or when it replaces the name ``earlier`` gives
+    with one that shares no word with it and that no user turn of ``said`` introduces
+    ("I'm ...", "... here", "my name's ...", or spelled out): a small model names whoever
+    the turns talk about, the fiancé, the neighbour who dialled, the agent.
+    ``said``: the span's ``(role, text)`` turns, in order."""
+    name = (newer.values.get(NAME) or [""])[0]
+    given = set(name_words(name))
+    if not given:
+        return newer
+    if given <= agent_names(said):
+        return newer.without(NAME, name)
+    was = set(name_words((earlier.values.get(NAME) or [""])[0]))
+    if was and not given & was and not _introduced(given, said):
+        return newer.without(NAME, name)
+    return newer
+
+
+def agent_names(said: Sequence[tuple[str, str]]) -> set[str]:
+    """The names the assistant goes by in ``said`` (``(role, text)`` turns): the one it
+    introduces itself with ("Kerry speaking", "this is Imran") and the one the user greets
+    or thanks it by ("Hi Deirdre, ...", "thank you, Imran.")."""
+    found: set[str] = set()
+    for role, text in said:
+        found |= _named(_AGENT_INTRO if role == "assistant" else _GREETED, text)
+    return found - _NOT_NAMES
+
+
+def _introduced(given: set[str], said: Sequence[tuple[str, str]]) -> bool:
+    """Whether a user turn of ``said`` introduces the user by one of the words ``given``."""
+    user = [text for role, text in said if role == "user"]
+    spelled = {n.split()[-1] for n in spelled_names(user)}
+    return bool(given & spelled) or any(given & _named(_SELF_INTRO, text) for text in user)
+
+
+def _named(pattern: re.Pattern[str], text: str) -> set[str]:
+    """The names ``pattern``'s groups match in ``text``."""
+    return {name for m in pattern.finditer(text) for name in m.groups() if name}
 
 
 def wishes(turns: Iterable[str]) -> list[str]:

@@ -41,7 +41,7 @@ from .field_checks import (
 from .handover import (
     ADDRESS, ASSISTANT_PROMISED, FORM, IDS, NAME, PHONE, PREFERENCES, TOOL_RESULTS,
     USER_PROMISED, Handover, addresses, assistant_promises, commitments, holds_address,
-    parse_handover, read_back_ids, spelled_names, tool_ledger, wishes, words,
+    parse_handover, read_back_ids, spelled_names, steady_name, tool_ledger, wishes, words,
 )
 from .log import logger
 from .settings import SummarizerSettings
@@ -328,7 +328,7 @@ class Summarizer:
         # a long span's text is read off the event loop
         given, ledgers, heard, returned = await asyncio.to_thread(_span_ledgers, results, said)
         earlier_words = words(e for entries in folded.values.values() for e in entries)
-        newer = newer.grounded(heard, returned, earlier_words)
+        newer = steady_name(newer.grounded(heard, returned, earlier_words), folded, said)
         asking = _Asking(self, usage, deadline)
         newer, folded = await asking.checked(newer, folded, said)
         known = " ".join(newer.values.get(ADDRESS, []) + folded.values.get(ADDRESS, []))

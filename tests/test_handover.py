@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ctxmgr.handover import (
-    FIELDS, Handover, addresses, assistant_promises, commitments, parse_handover, phones,
-    read_back_ids, spelled_names, tool_ledger, wishes, words,
+    FIELDS, NAME, Handover, addresses, agent_names, assistant_promises, commitments,
+    parse_handover, phones, read_back_ids, spelled_names, steady_name, tool_ledger, wishes, words,
 )
 
 pytestmark = pytest.mark.unit
@@ -255,6 +255,39 @@ def test_a_phone_said_in_words_is_a_phone_in_digits_grouped_as_said() -> None:
     # a policy number said in words (nine digits), an amount, a count: no phone
     assert phones("Seven three... oh four one eight... two six five. Two hundred and "
                   "forty. One, two, three, four, five of them.") == []
+
+
+def test_the_assistant_goes_by_the_name_it_gives_and_the_one_the_user_greets_it_by() -> None:
+    said = [
+        ("assistant", "Bluenose Pest Management, Shauna speaking."),
+        ("user", "Hi, Sven Larsen here. My sister Orla rang you yesterday."),
+        ("assistant", "Hello, this is Imran from the service desk, I'm taking over."),
+        ("user", "Hi Deirdre, I'm hoping you can help. Okay, thank you, Imran."),
+    ]
+    assert agent_names(said) == {"Shauna", "Imran", "Deirdre"}
+
+
+def test_a_name_for_the_user_stays_unless_the_user_gives_another() -> None:
+    earlier = Handover({NAME: ["Bernie Comeau"]})
+    said = [
+        ("assistant", "Shauna speaking. And Liam, is he on the booking?"),
+        ("user", "Liam's my fiancé, he never answers. Yeah, Dana's in HR."),
+    ]
+    # the assistant's own name is never the user's, earlier name or not
+    assert steady_name(Handover({NAME: ["Shauna"]}), Handover(), said).values == {}
+    # someone the turns talk about does not replace the name the user gave before
+    assert steady_name(Handover({NAME: ["Liam"]}), earlier, said).values == {}
+    assert steady_name(Handover({NAME: ["Liam"]}), Handover(), said).values == {NAME: ["Liam"]}
+    # a name sharing a word with the earlier one, or one the user gives, replaces it
+    for given, turn in (
+        ("Bernadette Comeau", "Liam's my fiancé."),
+        ("Natasha Okonkwo", "Sorry, I'm Natasha, it's on my card."),
+        ("Natasha Okonkwo", "Okonkwo. O-K-O-N-K-W-O."),
+        ("Natasha Okonkwo", "Yes, Natasha Okonkwo. That's right."),
+        ("Natasha Okonkwo", "It's Tash, Natasha Okonkwo here."),
+    ):
+        newer = Handover({NAME: [given]})
+        assert steady_name(newer, earlier, [("user", turn)]) == newer, turn
 
 
 def test_the_id_the_call_goes_by_is_the_one_the_assistant_read_back() -> None:

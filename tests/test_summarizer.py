@@ -445,6 +445,19 @@ async def test_a_name_the_user_spelled_replaces_the_one_the_model_gave_unless_it
     assert "User's name: Ana Lopez\n" in result.text
 
 
+async def test_the_earlier_name_stands_over_someone_the_span_talks_about_or_the_agent() -> None:
+    earlier = _msg("system", FORM_ANSWER, is_summary=True)
+    span = [
+        _msg("assistant", "Kerry speaking. Does your husband Luis still book for you?"),
+        _msg("user", "Luis does, yes, but he's away. Thanks, Kerry."),
+    ]
+    for written in ("Luis", "Kerry"):
+        answer = FORM_ANSWER.replace("User's name: Ana Lopez", f"User's name: {written}")
+        async with FakeLLM(_forms(answer)) as fake:
+            result = await Summarizer(fake).summarize([earlier, *span])
+        assert "User's name: Ana Lopez\n" in result.text, written
+
+
 async def test_a_story_naming_someone_the_form_does_not_is_left_out() -> None:
     # Luis is the physio another patient saw: the model's story gets it wrong
     told = "Ana moved her appointment. Luis booked it for her on 01223 760 000."
