@@ -16,9 +16,9 @@ Should the user be phoned on 01577 830 442? Answer yes or no.
 ```
 
 A "no" takes the value out of the handover, out of the earlier one too: a value the
-turns now say is wrong is stale. A refused phone gives way to the number the model
-picks among those the user's turns gave (:func:`phone_choice`), or, when one is left,
-to that one if the model says yes to it.
+turns now say is wrong is stale. A refused phone, or a handover with none, gives way to
+the number the model picks among those the user's turns gave, in digits or in words
+(:func:`phone_choice`), or, when there is one, to that one if the model says yes to it.
 
 Only these two are checked: asked the same way on the training calls, the model said
 yes to 20 of 22 distractor names and to all 8 distractor ids it was asked about, so a

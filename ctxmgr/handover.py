@@ -7,7 +7,8 @@ fact it was shown cannot lose it:
 - a *single* field (the user's name, phone, address, open tasks, what happened)
   takes the new value when the model gives one, else keeps the old: a correction
   replaces the old value, and a corrected name, phone or address replaces the old
-  one wherever else the handover quotes it (an old promise "to 9 Mill Road");
+  one wherever else the handover quotes it (an old promise "to 9 Mill Road"); an
+  entry of the model's own that gives the old address in other words is dropped;
 - a *list* field (ids and amounts, promises, preferences, tool results) keeps every
   old entry whose ids and numbers the new answer does not already hold, then the
   new entries.
@@ -290,11 +291,21 @@ class Handover:
             held = set().union(*(_tokens(e) for e in new)) if new else set()
             kept = [e for e in old if not _tokens(e) <= held]
             merged[f.label] = kept + new
+        lists = {f.label for f in FIELDS if f.kind == "list"}
         for label, was, now in corrections:
             stale = re.compile(rf"(?<!\w){re.escape(was)}(?!\w)")
             for other, entries in merged.items():
-                if other != label:
-                    merged[other] = [stale.sub(now, e) for e in entries]
+                if other == label:
+                    continue
+                entries = [stale.sub(now, e) for e in entries]
+                if label == ADDRESS and other in lists:
+                    # the model's own entry at the old address in other words ("I will pick
+                    # up the order at 45 Cleary Avenue in Ottawa"): stale; a quote stays
+                    entries = [
+                        e for e in entries
+                        if e.startswith('"') or not holds_address(e, was) or holds_address(e, now)
+                    ]
+                merged[other] = entries
         return Handover({k: v for k, v in merged.items() if v})
 
     def without(self, label: str, entry: str) -> Handover:

@@ -72,6 +72,24 @@ def test_a_corrected_address_replaces_the_old_one_where_the_handover_quotes_it()
     assert later.values["Preferences"] == ["call back"]
 
 
+def test_an_entry_of_the_model_s_at_the_old_address_in_other_words_is_dropped() -> None:
+    old = Handover({
+        "Current address": ["31 Kiln Street, Stoke"],
+        "The user promised": [
+            "I will pick up the order at 31 Kiln Street in Stoke",  # the model's words
+            '"I\'ll leave the key at 31 Kiln Street."',  # a quote: as said
+            "I will collect it on the 9th",
+        ],
+    })
+    merged = old.merge(Handover({"Current address": ["5 Vale Place, Hanley"]}))
+    assert merged.values["The user promised"] == [
+        '"I\'ll leave the key at 31 Kiln Street."', "I will collect it on the 9th",
+    ]
+    # no correction, nothing dropped
+    same = old.merge(Handover({"Current address": ["31 Kiln Street, Stoke"]}))
+    assert same.values["The user promised"] == old.values["The user promised"]
+
+
 def test_a_rendered_handover_reads_back_the_same() -> None:
     handover = Handover({f.label: [f"{f.label} value"] for f in FIELDS})
     assert parse_handover(handover.render()) == handover
