@@ -30,8 +30,8 @@ amount (:func:`assistant_promises`), in their own words, the ids the assistant r
 (:func:`read_back_ids`), what the user asked for in passing (:func:`wishes`), and the
 name the user spelled out (:func:`spelled_names`; it replaces the model's unless that
 holds it). An entry written twice is kept once (a small model may loop). A phone
-number is dropped from the ids and amounts (a small model files the number not to use
-there). An answer with no field of the form in it is used as written (a model that ignored
+number is dropped from the ids and amounts, and a promise or preference in the model's
+own words that gives one is dropped (a small model files the number not to use there). An answer with no field of the form in it is used as written (a model that ignored
 the form loses nothing it wrote).
 """
 
@@ -407,8 +407,13 @@ def parse_handover(text: str) -> Handover | None:
     if IDS in values:
         # a phone number is no id: a small model files the number not to use here too
         values[IDS] = [e for e in map(_without_phones, values[IDS]) if e]
-        if not values[IDS]:
-            del values[IDS]
+    for label in (ASSISTANT_PROMISED, USER_PROMISED, PREFERENCES):
+        # nor a promise or a wish of the model's own words ("Please use the phone number
+        # 010 466 3082", "I will put 902-555-0181 off the file"): the phone field's
+        # business; a ledger's quote stays
+        if label in values:
+            values[label] = [e for e in values[label] if e.startswith('"') or not phones(e)]
+    values = {label: entries for label, entries in values.items() if entries}
     return Handover(values) if found else None
 
 

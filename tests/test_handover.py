@@ -350,6 +350,23 @@ def test_an_address_is_found_with_or_without_a_street_word() -> None:
     ]
 
 
+def test_a_promise_or_wish_in_the_model_s_words_that_gives_a_phone_number_is_dropped() -> None:
+    parsed = parse_handover(
+        "Phone number to use: 06 2874 1195\n"
+        "The assistant promised: I will put 902-555-0181 off the file; refund 25 pounds\n"
+        "The user promised: \"I'll be on 0161 555 0199 all day.\"\n"
+        "Preferences: Please use the phone number 010 466 3082\n"
+        "Tool results: lookup: phone 0161 555 0100"
+    )
+    assert parsed is not None
+    assert parsed.values == {
+        "Phone number to use": ["06 2874 1195"],
+        "The assistant promised": ["refund 25 pounds"],
+        "The user promised": ['"I\'ll be on 0161 555 0199 all day."'],  # a quote: as said
+        "Tool results": ["lookup: phone 0161 555 0100"],
+    }
+
+
 def test_a_phone_number_is_no_id() -> None:
     parsed = parse_handover(
         "Ids and amounts: D-66120, 01943 220 118, 25 pound fee; +44 7700 900 461\n"
