@@ -220,6 +220,8 @@ def report(
     for condition in dict.fromkeys(r.condition for r in rows):
         for folds in FOLDS_SCORED:
             sel = [r for r in rows if r.condition == condition and r.folds == folds]
+            if not sel:
+                continue  # --folds stopped before this one
             total = sum(len(r.verdicts) for r in sel)
             kept = sum(v == "kept" for r in sel for v in r.verdicts.values())
             wrong = sum(v == "wrong" for r in sel for v in r.verdicts.values())

@@ -117,3 +117,13 @@ def test_each_fact_is_where_the_call_says_it_is(call: object) -> None:
 def test_recall_queries_are_not_the_facts_own_words(call: object) -> None:
     for f in call.facts:  # type: ignore[attr-defined]
         assert not any(fold_text(p) in fold_text(f.query) for p in f.patterns), f.query
+
+
+def test_a_report_of_a_run_cut_short_by_folds_leaves_out_the_folds_not_run() -> None:
+    from quality import Row, report  # the benchmark's own module, with livekit's plugin
+
+    verdicts = {"name": "kept", "phone": "wrong"}
+    rows = [Row("ctxmgr", "parcel", folds, verdicts, 2.0) for folds in (1, 3)]
+    text = report(rows, [], calls="training", model="m", seconds=1.0)
+    assert "| ctxmgr | 3 | 1/2 | 1 |" in text
+    assert "| ctxmgr | 5 |" not in text
