@@ -96,20 +96,20 @@ def phone_choice(said: Sequence[tuple[str, str]], refused: str) -> PhoneChoice |
     digits or in words), but ``refused`` (the phone a check refused, or ``""``); ``None``
     when they gave no other."""
     gone = _digits(_first_number(refused))
-    turns = [at for at, (role, text) in enumerate(said) if role == "user" and phones(text)]
+    given: dict[int, list[str]] = {}  # the numbers of each user turn that gives some
+    for at, (role, text) in enumerate(said):
+        if role == "user" and (numbers := phones(text)):
+            given[at] = numbers
     options = tuple(dict.fromkeys(
-        number
-        for at in turns
-        for number in phones(said[at][1])
-        if _digits(number) != gone
+        number for numbers in given.values() for number in numbers if _digits(number) != gone
     ))
     if not options:
         return None
     if len(options) == 1:
-        at = next(at for at in reversed(turns) if options[0] in phones(said[at][1]))
+        at = next(at for at in reversed(given) if options[0] in given[at])
         quote = _quote(said, at, options[0])
         return PhoneChoice(options, PHONE_QUESTION.format(said=quote, value=options[0]))
-    quote = "\n".join(_said(*said[at]) for at in turns)
+    quote = "\n".join(_said(*said[at]) for at in given)
     return PhoneChoice(
         options, PHONE_CHOICE.format(said=quote, options=" or ".join(options))
     )
@@ -149,8 +149,8 @@ def _mentioned(
             return 0, None
 
         def find(turn: str) -> str | None:
-            said = [_digits(number) for number in phones(turn)]  # in words too
-            return digits[:4] if digits in _digits(turn) or digits in said else None
+            spoken = [_digits(number) for number in phones(turn)]  # in words too
+            return digits[:4] if digits in _digits(turn) or digits in spoken else None
     else:
         parts = (name_words(part) for part in value.split(","))
         names = next((p for p in parts if p), [])

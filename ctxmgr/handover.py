@@ -31,8 +31,9 @@ amount (:func:`assistant_promises`), in their own words, the ids the assistant r
 name the user spelled out (:func:`spelled_names`; it replaces the model's unless that
 holds it). An entry written twice is kept once (a small model may loop). A phone
 number is dropped from the ids and amounts, and a promise or preference in the model's
-own words that gives one is dropped (a small model files the number not to use there). An answer with no field of the form in it is used as written (a model that ignored
-the form loses nothing it wrote).
+own words that gives one is dropped (a small model files the number not to use there).
+An answer with no field of the form in it is used as written (a model that ignored the
+form loses nothing it wrote).
 """
 
 from __future__ import annotations
@@ -139,9 +140,10 @@ _WISH = re.compile(r"\b(please|prefer|rather|best (?:not|if|to)|(?:don't|do not)
 _REFERS_BACK = re.compile(r"\b(?:it|that|them|this|these|those)\b(?!\s+(?:is|was|will)\b)", re.I)
 """A word that stands for something named before ("I'll bring it")."""
 _FIRST_PERSON_FUTURE = re.compile(r"\bI(?:'ll|\u2019ll| will| shall| am going to|'m going to)\b")
+_DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow"
 _DATED = re.compile(
     r"(?<![\w-])\d+(?:[.:,]\d+)*(?:st|nd|rd|th|am|pm)?(?![\w-])"  # a number that is no id
-    r"|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow)\b",
+    rf"|\b({_DAYS})\b",
     re.I,
 )
 _MONEY = re.compile(
@@ -150,11 +152,7 @@ _MONEY = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
-_DAY = re.compile(
-    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow"
-    r"|\d{1,2}(?:st|nd|rd|th))\b",
-    re.I,
-)
+_DAY = re.compile(rf"\b(?:{_DAYS}|\d{{1,2}}(?:st|nd|rd|th))\b", re.I)
 _PAST = re.compile(r"\b(?:went|was|were|came|paid|charged|took|billed|had|did)\b", re.I)
 _FUTURE = re.compile(r"\b(?:will|shall|going to|gonna)\b|'ll\b|\u2019ll\b", re.I)
 _LETTER_RUN = re.compile(r"\b[A-Z](?:[ ,.-]+[A-Z]\b){2,}")
@@ -555,9 +553,7 @@ def assistant_promises(turns: Iterable[str]) -> list[str]:
                     at = day + 1
                     continue
             if _FIRST_PERSON_FUTURE.search(sentence) and _DATED.search(sentence):
-                if at > 0 and _REFERS_BACK.search(sentence):
-                    sentence = f"{sentences[at - 1]} {sentence}"
-                found.append(_as_quote(sentence))
+                found.append(_as_quote(_with_referent(sentences, at)))
             at += 1
     return found
 
@@ -614,7 +610,10 @@ def spelled_names(turns: Iterable[str]) -> list[str]:
             if word in places or _SOMEONE_ELSE.search(sentence):
                 continue
             first = _FIRST_NAME.search(ahead)
-            name = f"{first.group(1)} {word}" if first and first.group(1) not in _NOT_FIRST_NAMES else word
+            if first and first.group(1) not in _NOT_FIRST_NAMES:
+                name = f"{first.group(1)} {word}"
+            else:
+                name = word
             if all(f.split()[-1] != word for f in found):
                 found.append(name)
     return found
@@ -687,10 +686,17 @@ def _quoted(
         for at, sentence in enumerate(sentences):
             if sentence.endswith("?") or not keep(sentence):
                 continue
-            if referent and at > 0 and _REFERS_BACK.search(sentence):
-                sentence = f"{sentences[at - 1]} {sentence}"
-            found.append(_as_quote(sentence))
+            found.append(_as_quote(_with_referent(sentences, at) if referent else sentence))
     return found
+
+
+def _with_referent(sentences: list[str], at: int) -> str:
+    """Sentence ``at``, after the sentence before it when it refers back ("I'll dig that
+    out"): that one says what "that" is."""
+    sentence = sentences[at]
+    if at > 0 and _REFERS_BACK.search(sentence):
+        return f"{sentences[at - 1]} {sentence}"
+    return sentence
 
 
 def _as_quote(sentence: str) -> str:

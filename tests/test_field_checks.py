@@ -118,3 +118,17 @@ def test_a_number_said_in_words_is_checked_in_the_users_turn_and_offered_in_the_
     choice = phone_choice(said, refused="")
     assert choice is not None and choice.options == ("608 555 0174",)
     assert choice.question.splitlines()[:3] == check.question.splitlines()[:3]
+
+
+def test_with_one_number_the_question_quotes_the_latest_user_turn_that_gives_it() -> None:
+    said = [
+        ("user", "My mobile is 07701 402 966."),
+        ("assistant", "Thanks."),
+        ("user", "Sorry, yes, 07701 402 966 is the one to ring."),
+    ]
+    choice = phone_choice(said, refused="")
+    assert choice is not None and choice.options == ("07701 402 966",)
+    assert choice.question.splitlines()[:2] == [
+        'The assistant said: "Thanks."',
+        'The user said: "Sorry, yes, 07701 402 966 is the one to ring."',
+    ]
