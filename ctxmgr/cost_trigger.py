@@ -52,6 +52,11 @@ class CutEstimate:
     """The folded items as the summarizer reads them (transcripts: text tokens)."""
     head_tokens: int = 0
     """The instructions before the cut: a prefix the cache keeps, unless it is too short."""
+    fresh_tokens: int = 0
+    """Of ``folded_tokens``, the model's own spoken replies the response before was not
+    sent: the next response bills them uncached (see ``estimate_cut``)."""
+    fresh_text_tokens: int = 0
+    """The same for its tool calls and their outputs (text)."""
 
 
 def tools_tokens(tools: Sequence[llm.Tool | llm.Toolset], counter: TokenCounter) -> int:
@@ -68,6 +73,7 @@ def estimate_cut(
     protected_ids: Collection[str] = (),
     speech_scale: float = 1.0,
     outside_tokens: int = 0,
+    sent_before: Collection[str] = (),
 ) -> CutEstimate:
     """A compaction cutting everything before the tail window, priced from item counts.
 
@@ -75,10 +81,18 @@ def estimate_cut(
     transcript token of a spoken turn (audio is billed per second; 1 for text).
     ``outside_tokens``: what the provider is sent before the items (tool definitions;
     a realtime session's instructions, which are not an item there).
+    ``sent_before``: ids of the items the response before was sent. What the model
+    produced since (its reply, its tool calls and their outputs) is *fresh*: the next
+    response is the first to be sent it, uncached, unless a compaction folds it first.
+    That is counted only with an empty tail window: otherwise the reply sits in the tail
+    when it could be folded, and it counts as carried, at the cached rate. With an empty
+    tail window, what is kept and new (the turn being answered) is billed uncached either
+    way: it is not counted as re-billed.
     """
     boundary = frozen_boundary(items, counts, tail, protected_ids).index
+    empty_tail = tail.keep_last_turns == 0 and tail.keep_last_tokens == 0
     head = outside_tokens
-    folded = folded_text = kept = 0.0
+    folded = folded_text = kept = fresh = fresh_text = 0.0
     for i, (item, count) in enumerate(zip(items, counts)):
         if i < boundary and is_instruction(item):
             head += count
@@ -87,9 +101,16 @@ def estimate_cut(
         if i < boundary:
             folded += billed
             folded_text += count
-        else:
-            kept += billed
-    return CutEstimate(round(folded), round(kept), round(folded_text), head)
+            if empty_tail and sent_before and item.id not in sent_before:
+                if item.type in ("function_call", "function_call_output"):
+                    fresh_text += count
+                elif isinstance(item, llm.ChatMessage) and item.role == "assistant":
+                    fresh += billed
+        elif not (empty_tail and sent_before and item.id not in sent_before):
+            kept += billed  # (the turn being answered is uncached either way)
+    return CutEstimate(
+        round(folded), round(kept), round(folded_text), head, round(fresh), round(fresh_text)
+    )
 
 
 class CostTrigger:
@@ -149,9 +170,15 @@ class CostTrigger:
 
     def carry_usd(self, cut: CutEstimate) -> float:
         """What one response pays to carry what the compaction would fold, less the
-        summary that would replace it."""
-        carried = max(0, cut.folded_tokens - self.summary_tokens)
-        return carried * self.prices.rate(f"{self.speech}_cached_input")
+        summary that would replace it: the fresh part at the uncached rate, the rest cached."""
+        p, speech = self.prices, self.speech
+        fresh = cut.fresh_tokens + cut.fresh_text_tokens
+        cached = max(0, cut.folded_tokens - fresh - self.summary_tokens)
+        return (
+            cached * p.rate(f"{speech}_cached_input")
+            + cut.fresh_tokens * p.rate(f"{speech}_input")
+            + cut.fresh_text_tokens * p.rate("text_input")
+        )
 
     def compaction_usd(self, cut: CutEstimate) -> float:
         """What a compaction now costs beyond not compacting: the kept part re-billed

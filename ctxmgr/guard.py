@@ -3,7 +3,8 @@
 Pure functions over chat items. ``guard_plan`` repairs a plan (drops what it may
 not touch) or rejects it (returns no plan); it never lets a violation through:
 
-1. the tail window (last N turns, last K tokens) is never touched;
+1. the tail window (last N turns, last K tokens) is never touched; with no tail
+   window, the turn being answered (a user turn no reply follows yet) still is not;
 2. protected ids (remote-only items, placeholders) and everything after the
    oldest of them are never touched; neither is a call in progress (no output
    yet, or livekit's running placeholder) nor anything after it;
@@ -27,6 +28,7 @@ from .chat_items import (
     STRUCTURAL,
     SUMMARY,
     USER_TURN,
+    is_summary,
     is_user_turn_start,
     oldest_in_progress_index,
 )
@@ -89,6 +91,18 @@ class GuardResult:
     """``(item id, reason)`` for every id the plan named and the guard kept."""
 
 
+def _unanswered_turn(items: Sequence[llm.ChatItem]) -> int | None:
+    """Index of the last user turn when no reply follows it: the turn being answered,
+    which even an empty tail window keeps."""
+    for i in range(len(items) - 1, -1, -1):
+        item = items[i]
+        if isinstance(item, llm.ChatMessage) and item.role == "assistant" and not is_summary(item):
+            return None
+        if is_user_turn_start(item):
+            return i
+    return None
+
+
 def frozen_boundary(
     items: Sequence[llm.ChatItem],
     counts: Sequence[int],
@@ -114,6 +128,8 @@ def frozen_boundary(
                     start = i
                     break
         candidates.append((start, "tail_turns"))
+    elif (unanswered := _unanswered_turn(items)) is not None:
+        candidates.append((unanswered, "tail_turns"))
     if tail.keep_last_tokens > 0:
         total, index = 0, len(items)
         while index > 0 and total < tail.keep_last_tokens:

@@ -35,7 +35,7 @@ from . import archive as archives
 from .archive import Archive, ArchivedItem, open_archive, redact
 from .apply import Applier, ApplyOutcome, BeforeDelete, UpdateOutcome
 from .backends import AgentBackend
-from .chat_items import is_instruction, is_summary
+from .chat_items import is_instruction, is_spoken_turn, is_summary
 from .compose import live_union
 from .cost_trigger import CostTrigger, estimate_cut, tools_tokens
 from .events import (
@@ -137,6 +137,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         """The cost rule found a compaction due at the last response."""
         self._outside: tuple[tuple[str, tuple[int, ...]], int] | None = None
         self._sent_text: int | None = None
+        self._sent_spoken = 0
+        """Transcript tokens of speech in the context last sent (see ``report_usage``)."""
+        self._sent_ids: frozenset[str] = frozenset()
+        """The items the last response was sent (fresh items: see ``estimate_cut``)."""
         """Text tokens of the context last sent (what the next usage report bills)."""
         self._usage_pair: tuple[int, int] | None = None
         """(text, billed) tokens of the last response reported since the last compaction."""
@@ -509,7 +513,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def _on_metrics(self, metrics: Any) -> None:
         self._observe(None)  # a response is done: a step waiting for a quiet moment looks now
         if isinstance(metrics, RealtimeModelMetrics) and not metrics.cancelled:
-            local, counts = None, []
+            local, counts, end = None, [], 0
             if self._cost_rule is not None and self._backend is not None:
                 local = self._backend.read_local()
                 counts = self._counter.count_items(local.items)
@@ -518,19 +522,32 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                 while end and _is_output(local.items[end - 1]):
                     end -= 1
                 self._sent_text = sum(counts[:end])
-            self.report_usage(metrics.input_tokens)
+                self._sent_spoken = sum(
+                    c for item, c in zip(local.items[:end], counts) if is_spoken_turn(item)
+                )
+            details = metrics.input_token_details
+            self.report_usage(
+                metrics.input_tokens, audio_tokens=details.audio_tokens if details else None
+            )
             if local is not None:
-                self._on_response(local, counts)
+                self._on_response(local, counts, billed=end)
 
-    def report_usage(self, input_tokens: int) -> None:
+    def report_usage(self, input_tokens: int, *, audio_tokens: int | None = None) -> None:
         """Tell the manager how many input tokens the model was billed for its last response.
 
         Realtime sessions report this on their own. The figure counts what the text
         counter cannot see (audio); the trigger uses it when it is larger, and plans
         are scaled to it. It is dropped after a compaction until the next report.
+        ``audio_tokens``, the part billed as audio when the provider says, tells the cost
+        rule what a transcript token of speech bills (else it learns it from the growth
+        of ``input_tokens`` between responses).
         """
         self._stats.server_input_tokens = input_tokens
-        if self._cost_rule is not None:
+        if self._cost_rule is None:
+            return
+        if audio_tokens and self._sent_spoken:
+            self._learn_speech_scale(audio_tokens / self._sent_spoken)
+        else:
             self._pair_usage(input_tokens)
 
     def _observe(self, _ev: Any) -> None:
@@ -569,7 +586,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if not self._backend.mutable and self._said_append_only:
             return  # append-only: said once, not on every item
         self._recheck = False
-        if self._fires(tokens, len(local.items)):
+        if self._fires(tokens, local.items):
             self._task = asyncio.create_task(self._round(force=False), name="ctxmgr_compaction")
             self._task.add_done_callback(self._after_round)
 
@@ -727,7 +744,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return self._skip("not_running", self._stats.tokens)
         return task.result()
 
-    def _fires(self, tokens: int, items: int) -> bool:
+    def _fires(self, tokens: int, items: Sequence[llm.ChatItem]) -> bool:
         """The trigger, re-armed only once the context grew by the hysteresis gap.
 
         A compaction that left the context at or near the trigger (within half the
@@ -737,9 +754,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         by (high-water - target), a normal cycle's growth, or to get three quarters of
         the way from the high-water mark to ``max_tokens``.
         """
-        if self._cost_due:
+        if self._cost_due and _turn_ended(items):
             return True
-        if not self._trigger.check(tokens=tokens, items=items).fire:
+        if not self._trigger.check(tokens=tokens, items=len(items)).fire:
             return False
         return self._rearm_at is None or tokens >= self._rearm_at
 
@@ -749,9 +766,12 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if self._cost_rule is not None:
             self._cost_rule.reset()
 
-    def _on_response(self, sent: llm.ChatContext, counts: Sequence[int] | None = None) -> None:
-        """A response was sent ``sent`` (whose items count ``counts``, when counted): the cost
-        rule adds what it carried (see ``ctxmgr.cost_trigger``)."""
+    def _on_response(
+        self, sent: llm.ChatContext, counts: Sequence[int] | None = None, billed: int | None = None
+    ) -> None:
+        """A response was sent ``sent`` (whose items count ``counts``, when counted; its first
+        ``billed`` items, when the rest is the response's own output): the cost rule adds
+        what it carried (see ``ctxmgr.cost_trigger``)."""
         rule = self._cost_rule
         if rule is None or self._backend is None:
             return
@@ -765,7 +785,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             protected_ids=self._backend.protected_ids(),
             speech_scale=self._speech_scale,
             outside_tokens=self._outside_tokens(sent),
+            sent_before=self._sent_ids,
         )
+        billed_items = sent.items[:billed]
+        self._sent_ids = frozenset(item.id for item in billed_items)
+        self._sent_spoken = sum(c for item, c in zip(billed_items, counts) if is_spoken_turn(item))
         self._cost_due = rule.on_response(cut)
 
     def _pair_usage(self, billed: int) -> None:
@@ -778,7 +802,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         previous, self._usage_pair = self._usage_pair, (text, billed)
         if previous is None or text <= previous[0] or billed < previous[1]:
             return
-        ratio = min(20.0, max(1.0, (billed - previous[1]) / (text - previous[0])))
+        self._learn_speech_scale((billed - previous[1]) / (text - previous[0]))
+
+    def _learn_speech_scale(self, ratio: float) -> None:
+        ratio = min(20.0, max(1.0, ratio))
         self._speech_scale = ratio if self._speech_scale == 1.0 else 0.8 * self._speech_scale + 0.2 * ratio
 
     def _outside_tokens(self, sent: llm.ChatContext) -> int:
@@ -856,7 +883,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         assert self._backend is not None
         live = self._live()
         tokens = self._measure(self._backend.read_local())
-        if not force and not self._fires(tokens, len(live.items)):
+        if not force and not self._fires(tokens, live.items):
             return self._skip("below_trigger", tokens)
         if not self._backend.mutable:
             self._said_append_only = True
@@ -1206,6 +1233,17 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
 
 class _SummaryTooLate(Exception):
     """A request waited for the summary in vain: the context is over ``max_tokens``."""
+
+
+def _turn_ended(items: Sequence[llm.ChatItem]) -> bool:
+    """Whether the agent's reply closes the context (no user turn waits for one, no tool
+    call for its follow-up): the moment the cost rule compacts, so a turn of several
+    responses is folded whole, its reply included."""
+    for item in reversed(items):
+        if is_instruction(item) or is_summary(item):
+            continue
+        return isinstance(item, llm.ChatMessage) and item.role == "assistant"
+    return False
 
 
 def _is_output(item: llm.ChatItem) -> bool:

@@ -154,3 +154,80 @@ def test_in_a_session_the_rule_compacts_before_the_budget_does_and_bills_less() 
     assert bills["rule"].compactions > bills["mark"].compactions
     assert bills["rule"].peak < 0.8 * 12_000 * 0.6
     assert bills["rule"].cost_usd < bills["mark"].cost_usd
+
+
+def _turns(n: int) -> list[llm.ChatItem]:
+    items: list[llm.ChatItem] = [llm.ChatMessage(id="sys", role="system", content=["be brief " * 20])]
+    for t in range(n):
+        items += [
+            llm.ChatMessage(id=f"u{t}", role="user", content=[f"question {t} " * 5]),
+            llm.ChatMessage(id=f"a{t}", role="assistant", content=[f"answer {t} " * 10]),
+        ]
+    return items
+
+
+@pytest.mark.unit
+def test_with_no_tail_what_the_model_said_since_the_last_response_is_rent_at_full_price() -> None:
+    # the last response was sent turns 0-2 and the question of turn 3; since then the
+    # model answered it and called a tool. The next response sends those uncached
+    # unless a compaction folds them first, and the new question is uncached either way.
+    items = _turns(4)
+    items += [
+        llm.FunctionCall(id="fc", call_id="c1", name="lookup", arguments='{"order": 4417}'),
+        llm.FunctionCallOutput(id="fo", call_id="c1", name="lookup", output="shipped " * 40, is_error=False),
+        llm.ChatMessage(id="u4", role="user", content=["and the refund? " * 3]),
+    ]
+    counts = TokenCounter().count_items(items)
+    sent = {item.id for item in items[:8]}  # sys, u0..a2, u3
+    empty = TailWindow(keep_last_turns=0)
+    cut = estimate_cut(items, counts, empty, sent_before=sent, speech_scale=4.0)
+    assert cut.fresh_tokens == 4 * counts[8]  # a3, billed as speech
+    assert cut.fresh_text_tokens == counts[9] + counts[10]  # the call and its output, text
+    assert cut.kept_tokens == 0  # u4 is being answered: kept, and new either way
+    assert cut.folded_text_tokens == sum(counts[1:11])
+    # a tail window: the reply sat in it when it could have been folded, nothing is fresh
+    one = estimate_cut(items, counts, TailWindow(keep_last_turns=1), sent_before=sent, speech_scale=4.0)
+    assert one.fresh_tokens == one.fresh_text_tokens == 0 and one.kept_tokens == 4 * counts[11]
+    # without the last response's items nothing can be told fresh
+    blind = estimate_cut(items, counts, empty, speech_scale=4.0)
+    assert blind.fresh_tokens == blind.fresh_text_tokens == 0 and blind.kept_tokens == 4 * counts[11]
+    rule = _rule()
+    stale = CutEstimate(cut.folded_tokens, 0, cut.folded_text_tokens)
+    p = PRICES["gpt-realtime"]
+    assert rule.carry_usd(cut) - rule.carry_usd(stale) == pytest.approx(
+        cut.fresh_tokens * (p.rate("audio_input") - p.rate("audio_cached_input"))
+        + cut.fresh_text_tokens * (p.rate("text_input") - p.rate("audio_cached_input"))
+    )
+
+
+@pytest.mark.session
+def test_with_no_tail_the_rule_folds_whole_turns_reply_included_and_bills_less() -> None:
+    # a real AgentSession billed as gpt-4o-mini-realtime, where a reply re-sent as
+    # uncached audio costs more than a summary: with no tail window the rule compacts
+    # once a turn has ended (never between a tool call and its reply), so the first
+    # response after each compaction is sent one spoken turn, the question it answers
+    call = make_call("tool-heavy", 40, 5)
+    prices = PRICES["gpt-4o-mini-realtime"]
+    rows, runs = {}, {}
+    for tail in (0, 1):
+        settings = Settings(
+            policy="realtime", max_tokens=12_000, keep_last_turns=tail,
+            trigger={"budget_fraction": 0.8, "price_model": "gpt-4o-mini-realtime", "cost_margin": 0.5},
+        )
+        result = asyncio.run(
+            run_session(
+                call, name=str(tail), preset=None, settings=settings, budget=12_000,
+                llms=stand_in_llms(call), counter=TokenCounter(),
+            )
+        )
+        rows[tail], runs[tail] = tally(result, CostModel(prices), PRICES["gpt-4o-mini"]), result
+        assert rows[tail].lost == 0 and rows[tail].peak <= 12_000
+    after: list[int] = []
+    previous: set[str] = set()
+    for response in runs[0].responses:
+        ids = {item.item_id for item in response.context}
+        if previous - ids:  # items were removed since the response before: a compaction
+            after.append(sum(item.modality == "audio" for item in response.context))
+        previous = ids
+    assert len(after) >= 10 and after == [1] * len(after)
+    assert rows[0].cost_usd < rows[1].cost_usd

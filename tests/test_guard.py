@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from livekit.agents import llm
 
 from ctxmgr import CompactionPlan, TailWindow, TokenCounter, guard_plan
+from ctxmgr.guard import Boundary, frozen_boundary
 
 from .builders import Ctx
 
@@ -126,3 +128,22 @@ def test_guarded_plan_reports_fresh_token_numbers() -> None:
     assert r.plan is not None
     assert r.plan.tokens_before == counter.count(b.ctx)
     assert r.plan.tokens_after == counter.count(b.ctx.items[4:])
+
+
+@pytest.mark.unit
+def test_an_empty_tail_window_still_keeps_the_turn_being_answered() -> None:
+    items: list[llm.ChatItem] = [
+        llm.ChatMessage(id="u0", role="user", content=["hello"]),
+        llm.ChatMessage(id="a0", role="assistant", content=["hi"]),
+        llm.ChatMessage(id="u1", role="user", content=["my order?"]),
+    ]
+    counts = [5, 5, 5]
+    empty = TailWindow(keep_last_turns=0)
+    assert frozen_boundary(items, counts, empty) == Boundary(2, "tail_turns")
+    # a tool call the answer makes sits after the question: still being answered
+    items.append(llm.FunctionCall(id="fc", call_id="c1", name="lookup", arguments="{}"))
+    items.append(llm.FunctionCallOutput(id="fo", call_id="c1", name="lookup", output="ok", is_error=False))
+    assert frozen_boundary(items, counts + [5, 5], empty) == Boundary(2, "tail_turns")
+    # once the reply is in, every turn may be folded
+    items.append(llm.ChatMessage(id="a1", role="assistant", content=["it shipped"]))
+    assert frozen_boundary(items, counts + [5, 5, 5], empty) == Boundary(6, None)

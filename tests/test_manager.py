@@ -712,3 +712,26 @@ async def test_compactions_archive_off_the_event_loop_and_a_failed_write_keeps_t
             removed = set(result.event.removed_ids)  # type: ignore[union-attr]
             assert removed <= {r.item_id for r in archive.items(m.session_id)}
         await m.aclose()
+
+
+async def test_the_audio_the_provider_reports_tells_the_cost_rule_what_speech_bills() -> None:
+    """Told that the context's speech billed 19 audio tokens a transcript token, the rule
+    sees the model's last reply re-sent as costly uncached audio and compacts at once;
+    with the same totals and no audio count, it learns speech at the text rate from their
+    growth and rents several turns first."""
+    first: dict[bool, int] = {}
+    for told in (True, False):
+        async with running(
+            summarizer=FakeLLM(), policy="realtime", max_tokens=50_000, keep_last_turns=0,
+            trigger={"budget_fraction": 0.8, "price_model": "gpt-4o-mini-realtime",
+                     "speech_billed_as": "audio", "cost_margin": 1.0},
+        ) as (m, log, agent, session):
+            for t in range(12):
+                await session.run(user_input=user_line(t))
+                text = m.counter.count(agent.chat_ctx)
+                m.report_usage(text, audio_tokens=text * 19 if told else None)
+                await asyncio.sleep(0.05)
+                if log.of("compaction_started"):
+                    first[told] = t
+                    break
+    assert first[True] < first.get(False, 12)

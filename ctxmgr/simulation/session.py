@@ -93,7 +93,8 @@ async def run_session(
         sent = billing_view(chat_ctx.items, call, counter, schema_tokens[names], speech=speech)
         result.responses.append(Response(agent.turn, sent))
         if manager is not None:
-            manager.report_usage(sum(item.tokens for item in sent))
+            audio = sum(item.tokens for item in sent if item.modality == "audio")
+            manager.report_usage(sum(item.tokens for item in sent), audio_tokens=audio or None)
 
     agent = SupportAgent(call, on_prompt)
     accounted: set[str] = set()
