@@ -7,6 +7,8 @@ Every policy with a setting (ctxmgr's fixed-fraction trigger, the cost rule's ma
 the OpenAI cookbook's trigger, server truncation's retention ratio) is swept on the
 named TRAINING configurations, and the setting with the lowest median cost / floor
 that keeps every configuration within its budget is written to ``bench/tuned.json``.
+The ``realtime`` preset's setting is the cost rule's best among those that keep the
+last exchange, judged on the audio billings played on the realtime plugin.
 The held-out run reads that file and tunes nothing: it reports HELD_OUT, other
 shapes, seeds and lengths, under every price table, two budgets each. Baselines are
 also shown at their best setting per held-out configuration (an oracle no deployed
@@ -208,6 +210,8 @@ def tune(workers: int) -> dict[str, Any]:
     training = configs(TRAINING_CALLS)
     jobs: list[Job] = [(c, "floor", 1) for c in training]
     jobs += [(c, p, s) for c in training for p, settings in SWEEPS.items() for s in settings]
+    # the realtime preset's candidates (a tail kept) also on the realtime plugin, audio billings
+    jobs += [(c, ON_THE_WIRE, s) for c in _on_the_wire(training) for s in _tailed()]
     res = run_all(jobs, workers)
     tuned: dict[str, Any] = {"training": [list(c) for c in TRAINING_CALLS], "sweeps": {}}
     for policy, settings in SWEEPS.items():
@@ -219,7 +223,21 @@ def tune(workers: int) -> dict[str, Any]:
         ok = [s for s in settings if scores[str(s)]["held"]] or list(settings)
         best = min(ok, key=lambda s: scores[str(s)]["median"])
         tuned["sweeps"][policy] = {"best": best, "scores": scores}
+    wire = _on_the_wire(training)
+    tuned["on_the_wire"] = {
+        str(s): {
+            "median": statistics.median(_ratio(res, c, ON_THE_WIRE, s) for c in wire),
+            "worst": max(_ratio(res, c, ON_THE_WIRE, s) for c in wire),
+            "held": all(_held(res, c, ON_THE_WIRE, s) for c in wire),
+        }
+        for s in _tailed()
+    }
     return tuned
+
+
+def _tailed() -> list[tuple[float, int]]:
+    """The cost rule's settings that keep the last exchange verbatim (a tail of a turn or more)."""
+    return [s for s in SWEEPS["ctxmgr cost rule"] if s[1] >= 1]
 
 
 PRESET = "ctxmgr cost rule, with a tail"
@@ -261,10 +279,11 @@ def _best(tuned: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_a_tail(tuned: dict[str, Any]) -> tuple[float, int]:
-    """The cost rule's best setting on TRAINING among those that keep the last exchange
-    verbatim (a tail of one turn or more): the ``realtime`` preset's."""
-    scores = tuned["sweeps"]["ctxmgr cost rule"]["scores"]
-    settings = [s for s in SWEEPS["ctxmgr cost rule"] if s[1] >= 1]
+    """The ``realtime`` preset's setting: of those that keep the last exchange verbatim,
+    the best on TRAINING's audio billings played on the realtime plugin (lowest median
+    within every budget), which a speech-to-speech model runs."""
+    scores = tuned["on_the_wire"]
+    settings = _tailed()
     ok = [s for s in settings if scores[str(s)]["held"]] or settings
     return min(ok, key=lambda s: scores[str(s)]["median"])
 
@@ -328,7 +347,7 @@ def summaries(held_out: list[Config], res: Results, best: dict[str, Any]) -> lis
     add("ctxmgr cost rule", best["ctxmgr cost rule"], f"margin {margin}, {tail}-turn tail (tuned)")
     if best[PRESET] != best["ctxmgr cost rule"]:
         margin, tail = best[PRESET]
-        add("ctxmgr cost rule", best[PRESET], f"margin {margin}, {tail}-turn tail (tuned with a tail: the realtime preset)")
+        add("ctxmgr cost rule", best[PRESET], f"margin {margin}, {tail}-turn tail (tuned with a tail on the realtime plugin: the realtime preset)")
     fraction, tail = best["ctxmgr fixed trigger"]
     add("ctxmgr fixed trigger", best["ctxmgr fixed trigger"], f"trigger {fraction}, {tail}-turn tail (tuned)")
     if best["ctxmgr fixed trigger"] != SHIPPED:
