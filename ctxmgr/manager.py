@@ -137,11 +137,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         """The cost rule found a compaction due at the last response."""
         self._outside: tuple[tuple[str, tuple[int, ...]], int] | None = None
         self._sent_text: int | None = None
+        """Text tokens of the context last sent (what the next usage report bills)."""
         self._sent_spoken = 0
         """Transcript tokens of speech in the context last sent (see ``report_usage``)."""
         self._sent_ids: frozenset[str] = frozenset()
         """The items the last response was sent (fresh items: see ``estimate_cut``)."""
-        """Text tokens of the context last sent (what the next usage report bills)."""
         self._usage_pair: tuple[int, int] | None = None
         """(text, billed) tokens of the last response reported since the last compaction."""
         self._speech_scale = 1.0
