@@ -321,14 +321,12 @@ class Summarizer:
         for handover in earlier:
             if handover is not None:
                 folded = folded.merge(handover)
-        newer = parse_handover(answer)
-        if newer is None:
+        parsed = parse_handover(answer)
+        if parsed is None:
             # not a handover: as written, after the earlier handover's fields if there is one
             return (f"{folded.render()}\n{answer}" if folded.values else answer), usage
         # a long span's text is read off the event loop
-        given, ledgers, heard, returned = await asyncio.to_thread(_span_ledgers, results, said)
-        earlier_words = words(e for entries in folded.values.values() for e in entries)
-        newer = steady_name(newer.grounded(heard, returned, earlier_words), folded, said)
+        given, ledgers, newer = await asyncio.to_thread(_read_span, parsed, folded, results, said)
         asking = _Asking(self, usage, deadline)
         newer, folded = await asking.checked(newer, folded, said)
         known = " ".join(newer.values.get(ADDRESS, []) + folded.values.get(ADDRESS, []))
@@ -546,12 +544,16 @@ def _earlier_summaries(
     return summaries
 
 
-def _span_ledgers(
-    results: Sequence[tuple[str, str]], said: Sequence[tuple[str, str]]
-) -> tuple[list[tuple[str, str]], Handover, set[str], set[str]]:
+def _read_span(
+    newer: Handover,
+    folded: Handover,
+    results: Sequence[tuple[str, str]],
+    said: Sequence[tuple[str, str]],
+) -> tuple[list[tuple[str, str]], Handover, Handover]:
     """The addresses the user gave (each with its turn), the span's ledgers as a handover,
-    the words of the span's turns and tool outputs, and those of its tool outputs alone
-    (:meth:`Handover.grounded`). ``said``: the span's ``(role, text)`` turns, in order."""
+    and the model's answer ``newer`` with only what the span or the earlier handover
+    ``folded`` gives (:meth:`Handover.grounded`) and its name steadied (:func:`steady_name`).
+    ``said``: the span's ``(role, text)`` turns, in order."""
     user = [text for role, text in said if role == "user"]
     assistant = [text for role, text in said if role == "assistant"]
     given = [(turn, a) for turn in user for a in addresses(turn)]
@@ -564,8 +566,10 @@ def _span_ledgers(
         TOOL_RESULTS: tool_ledger(results),
     }
     returned = words(output for _, output in results)
+    earlier = words(e for entries in folded.values.values() for e in entries)
+    grounded = newer.grounded(words([*user, *assistant]) | returned, returned, earlier)
     found = Handover({k: v for k, v in ledgers.items() if v})
-    return given, found, words([*user, *assistant]) | returned, returned
+    return given, found, steady_name(grounded, folded, said)
 
 
 def _added(
