@@ -521,10 +521,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
                 end = len(local.items)
                 while end and _is_output(local.items[end - 1]):
                     end -= 1
-                self._sent_text = sum(counts[:end])
-                self._sent_spoken = sum(
-                    c for item, c in zip(local.items[:end], counts) if is_spoken_turn(item)
-                )
+                self._note_sent(local.items[:end], counts)
             details = metrics.input_token_details
             self.report_usage(
                 metrics.input_tokens, audio_tokens=details.audio_tokens if details else None
@@ -770,14 +767,16 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self, sent: llm.ChatContext, counts: Sequence[int] | None = None, billed: int | None = None
     ) -> None:
         """A response was sent ``sent`` (whose items count ``counts``, when counted; its first
-        ``billed`` items, when the rest is the response's own output): the cost rule adds
-        what it carried (see ``ctxmgr.cost_trigger``)."""
+        ``billed`` items, when the rest is the response's own output, on a realtime
+        session, which noted them before its usage report): the cost rule adds what it
+        carried (see ``ctxmgr.cost_trigger``)."""
         rule = self._cost_rule
         if rule is None or self._backend is None:
             return
         if counts is None:
             counts = self._counter.count_items(sent.items)
-        self._sent_text = sum(counts)
+        if billed is None:
+            self._note_sent(sent.items, counts)
         cut = estimate_cut(
             sent.items,
             counts,
@@ -787,10 +786,14 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             outside_tokens=self._outside_tokens(sent),
             sent_before=self._sent_ids,
         )
-        billed_items = sent.items[:billed]
-        self._sent_ids = frozenset(item.id for item in billed_items)
-        self._sent_spoken = sum(c for item, c in zip(billed_items, counts) if is_spoken_turn(item))
+        self._sent_ids = frozenset(item.id for item in sent.items[:billed])
         self._cost_due = rule.on_response(cut)
+
+    def _note_sent(self, items: Sequence[llm.ChatItem], counts: Sequence[int]) -> None:
+        """What the next usage report bills: the text and speech of ``items`` (the context
+        a response was sent), whose counts start ``counts``."""
+        self._sent_text = sum(counts[: len(items)])
+        self._sent_spoken = sum(c for item, c in zip(items, counts) if is_spoken_turn(item))
 
     def _pair_usage(self, billed: int) -> None:
         """Learn what the provider bills per transcript token from what it reported for
