@@ -13,6 +13,7 @@ __all__ = [
     "is_instruction",
     "is_summary",
     "is_structural",
+    "is_reply",
     "is_user_turn_start",
     "reaches_server",
     "pair_key",
@@ -79,6 +80,11 @@ def reaches_server(item: llm.ChatItem) -> bool:
 def is_user_turn_start(item: llm.ChatItem) -> bool:
     """A user message: where a turn begins."""
     return isinstance(item, llm.ChatMessage) and item.role == "user" and not is_summary(item)
+
+
+def is_reply(item: llm.ChatItem) -> bool:
+    """An assistant message that is not a summary: the agent's reply."""
+    return isinstance(item, llm.ChatMessage) and item.role == "assistant" and not is_summary(item)
 
 
 def pair_key(item: llm.ChatItem) -> str | None:

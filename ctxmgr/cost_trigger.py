@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from livekit.agents import llm
 
-from .chat_items import is_instruction, is_spoken_turn
+from .chat_items import is_instruction, is_reply, is_spoken_turn
 from .cost import CacheRules, Modality, ModelPrices, load_prices
 from .guard import TailWindow, frozen_boundary
 from .tokens import TokenCounter
@@ -90,7 +90,8 @@ def estimate_cut(
     way: it is not counted as re-billed.
     """
     boundary = frozen_boundary(items, counts, tail, protected_ids).index
-    empty_tail = tail.keep_last_turns == 0 and tail.keep_last_tokens == 0
+    # what the response before was not sent counts apart only with an empty tail window
+    new_apart = tail.keep_last_turns == 0 and tail.keep_last_tokens == 0 and bool(sent_before)
     head = outside_tokens
     folded = folded_text = kept = fresh = fresh_text = 0.0
     for i, (item, count) in enumerate(zip(items, counts)):
@@ -98,15 +99,15 @@ def estimate_cut(
             head += count
             continue
         billed = count * speech_scale if is_spoken_turn(item) else count
+        new = new_apart and item.id not in sent_before
         if i < boundary:
             folded += billed
             folded_text += count
-            if empty_tail and sent_before and item.id not in sent_before:
-                if item.type in ("function_call", "function_call_output"):
-                    fresh_text += count
-                elif isinstance(item, llm.ChatMessage) and item.role == "assistant":
-                    fresh += billed
-        elif not (empty_tail and sent_before and item.id not in sent_before):
+            if new and isinstance(item, (llm.FunctionCall, llm.FunctionCallOutput)):
+                fresh_text += count
+            elif new and is_reply(item):
+                fresh += billed
+        elif not new:
             kept += billed  # (the turn being answered is uncached either way)
     return CutEstimate(
         round(folded), round(kept), round(folded_text), head, round(fresh), round(fresh_text)

@@ -28,7 +28,7 @@ from .chat_items import (
     STRUCTURAL,
     SUMMARY,
     USER_TURN,
-    is_summary,
+    is_reply,
     is_user_turn_start,
     oldest_in_progress_index,
 )
@@ -96,7 +96,7 @@ def _unanswered_turn(items: Sequence[llm.ChatItem]) -> int | None:
     which even an empty tail window keeps."""
     for i in range(len(items) - 1, -1, -1):
         item = items[i]
-        if isinstance(item, llm.ChatMessage) and item.role == "assistant" and not is_summary(item):
+        if is_reply(item):
             return None
         if is_user_turn_start(item):
             return i

@@ -35,7 +35,7 @@ from . import archive as archives
 from .archive import Archive, ArchivedItem, open_archive, redact
 from .apply import Applier, ApplyOutcome, BeforeDelete, UpdateOutcome
 from .backends import AgentBackend
-from .chat_items import is_instruction, is_spoken_turn, is_summary
+from .chat_items import is_instruction, is_reply, is_spoken_turn, is_summary
 from .compose import live_union
 from .cost_trigger import CostTrigger, estimate_cut, tools_tokens
 from .events import (
@@ -1245,15 +1245,13 @@ def _turn_ended(items: Sequence[llm.ChatItem]) -> bool:
     for item in reversed(items):
         if is_instruction(item) or is_summary(item):
             continue
-        return isinstance(item, llm.ChatMessage) and item.role == "assistant"
+        return is_reply(item)
     return False
 
 
 def _is_output(item: llm.ChatItem) -> bool:
     """What a response produces: the agent's reply or a tool call it makes."""
-    return isinstance(item, llm.FunctionCall) or (
-        isinstance(item, llm.ChatMessage) and item.role == "assistant" and not is_summary(item)
-    )
+    return isinstance(item, llm.FunctionCall) or is_reply(item)
 
 
 def _model_of(agent: Agent) -> object:
