@@ -188,6 +188,16 @@ def test_with_no_tail_what_the_model_said_since_the_last_response_is_rent_at_ful
     # a tail window: the reply sat in it when it could have been folded, nothing is fresh
     one = estimate_cut(items, counts, TailWindow(keep_last_turns=1), sent_before=sent, speech_scale=4.0)
     assert one.fresh_tokens == one.fresh_text_tokens == 0 and one.kept_tokens == 4 * counts[11]
+    # a summary written as an assistant message is no reply: the compaction put it there
+    summary = llm.ChatMessage(
+        id="s", role="assistant", content=["<summary>so far</summary>"], extra={"is_summary": True}
+    )
+    with_summary = [items[0], summary, *items[1:]]
+    summarized = estimate_cut(
+        with_summary, TokenCounter().count_items(with_summary), empty,
+        sent_before=sent, speech_scale=4.0,
+    )
+    assert summarized.fresh_tokens == cut.fresh_tokens
     # without the last response's items nothing can be told fresh
     blind = estimate_cut(items, counts, empty, speech_scale=4.0)
     assert blind.fresh_tokens == blind.fresh_text_tokens == 0 and blind.kept_tokens == 4 * counts[11]
