@@ -711,17 +711,29 @@ class Applier:
             )
             union_ids = {i.id for i in self._union()}
             inserted = {i.id for i in final} - union_ids
+
+            def replan_unless_quiet() -> None:
+                """Called as the context is built, with nothing awaited before livekit
+                diffs it: a response or a tool that began while livekit held its locks
+                turns the removals (and edits, sent as delete and create) into a deferral
+                (chaos seed 153: an application's trim sent during a generation)."""
+                nonlocal final, allowed, kept, deferred, quiet
+                if quiet and not self.backend.is_quiescent():
+                    quiet = False
+                    final, allowed, kept, deferred = self._plan_update(
+                        proposed, tail, allow_removals=False, replace=replace
+                    )
+
             try:
                 if allowed and inserted and self.backend.two_step:
                     # insert (everything kept), confirm, then delete what is still allowed
-                    await self.backend.update(
-                        lambda: self._in_server_order(weave(final, self._union()))
-                    )
+                    def with_inserts() -> llm.ChatContext:
+                        replan_unless_quiet()
+                        return self._in_server_order(weave(final, self._union()))
+
+                    await self.backend.update(with_inserts)
                     await self._confirm(inserted, raising=False)
-                    if not self.backend.is_quiescent():
-                        kept += tuple((i, "not_quiescent") for i in sorted(allowed))
-                        deferred, allowed = allowed, frozenset()
-                    else:
+                    if allowed:
                         allowed, more = self._guard_removals(
                             self._union(),
                             allowed - self.backend.pinned_ids(),
@@ -729,17 +741,28 @@ class Applier:
                             self.backend.protected_ids(ignoring=self._in_flight),
                         )
                         kept += more
-                        gone = allowed
-                        await self.backend.update(
-                            lambda: llm.ChatContext([i for i in self._union() if i.id not in gone])
-                        )
+
+                        def without_removed() -> llm.ChatContext:
+                            nonlocal quiet
+                            quiet = self.backend.is_quiescent()  # as the deletes are sent
+                            gone = allowed if quiet else frozenset()
+                            return llm.ChatContext(
+                                [i for i in self._union() if i.id not in gone]
+                            )
+
+                        await self.backend.update(without_removed)
+                        if not quiet:
+                            kept += tuple((i, "not_quiescent") for i in sorted(allowed))
+                            deferred, allowed = allowed, frozenset()
                 else:
                     # items that arrived since the plan are kept: only ``allowed`` may go
-                    await self.backend.update(
-                        lambda: self._in_server_order(
+                    def with_changes() -> llm.ChatContext:
+                        replan_unless_quiet()
+                        return self._in_server_order(
                             weave(final, self._union(), only=self._ids_now() - union_ids)
                         )
-                    )
+
+                    await self.backend.update(with_changes)
             except BaseException:
                 # what left the agent's context before the failure left it on purpose
                 local = {i.id for i in self.backend.read_local().items}

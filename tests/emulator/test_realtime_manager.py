@@ -9,7 +9,13 @@ from emulator_support import Live, plugin_problems
 from livekit.agents import llm, utils
 
 from ctxmgr import CompactionResult, CompactionSkippedEvent, ContextManager, Settings
-from ctxmgr.testing.emulator import CallTool, RealtimeServerEmulator, ResponsePlan, Say
+from ctxmgr.testing.emulator import (
+    CallTool,
+    RealtimeServerEmulator,
+    ResponsePlan,
+    Say,
+    ServerResponse,
+)
 from ctxmgr.summarizer import UNTRANSCRIBED_TURN
 from ctxmgr.testing.fake_llm import FakeLLM
 
@@ -808,5 +814,86 @@ async def test_a_message_removed_mid_compaction_is_not_revived_by_its_summary(
         again = await manager.compact(force=True)
         assert again.status == "applied", again
         assert all("4402" not in i.text for i in emulator.conversation)
+        assert live.violations() == []
+        await manager.aclose()
+
+
+
+async def test_a_removal_waiting_on_livekits_lock_is_deferred_if_a_response_starts_meanwhile(
+    live: Live, emulator: RealtimeServerEmulator
+) -> None:
+    # chaos seed 153: the application's update found a quiet moment, then waited for
+    # livekit's lock (livekit sending a tool output); a response began meanwhile, and the
+    # delete went out during it. Quiet is judged again as the context is built.
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, quiescence_timeout_s=0.2)
+        await _turns(live, 3)
+        items = list(live.agent.chat_ctx.copy().items)
+        first_user = next(i for i in items if i.type == "message" and i.role == "user")
+        lock = live.agent._activity._rt_chat_ctx_lock  # type: ignore[union-attr]
+        await lock.acquire()  # livekit's own update in progress
+        update = asyncio.create_task(
+            live.agent.update_chat_ctx(llm.ChatContext([i for i in items if i != first_user]))
+        )
+        await asyncio.sleep(0.05)  # the update found its quiet moment, and waits on the lock
+        assert not update.done()
+        reply = emulator.commit_response(
+            ResponsePlan(outputs=(Say("Let me explain this slowly.", chunks=10, chunk_delay=0.1),))
+        )
+        await emulator.wait_until(lambda: live.rt_session.has_active_generation)
+        lock.release()
+        await update
+        assert not reply.done.is_set()
+        assert first_user.id not in emulator.deleted_ids
+        await reply.wait_done()
+        await live.session.wait_for_idle()
+        # the deferred removal lands at the next quiet moment
+        await emulator.wait_until(lambda: first_user.id in emulator.deleted_ids)
+        assert live.violations() == []
+        await manager.aclose()
+
+
+@pytest.mark.parametrize("starts_before", ["insert", "delete"])
+async def test_an_update_that_inserts_and_removes_never_deletes_once_a_response_began(
+    live: Live,
+    emulator: RealtimeServerEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    starts_before: str,
+) -> None:
+    # the two-step path of an update (insert, confirm, delete): a response that begins
+    # while either step waits for livekit's locks defers the removal; the insert lands
+    from ctxmgr.backends.agent import AgentBackend
+
+    async with FakeLLM() as summarizer:
+        manager = _manager(live, summarizer, quiescence_timeout_s=0.2)
+        await _turns(live, 3)
+        items = list(live.agent.chat_ctx.copy().items)
+        first_user, second_user = [i for i in items if i.type == "message" and i.role == "user"][:2]
+        redacted = second_user.model_copy(update={"content": ["Turn 1: (redacted)"]})
+        note = llm.ChatMessage(role="assistant", content=["Retrieved note: Leeds."])
+        replies: list[ServerResponse] = []
+        waits = 0
+        original_wait = AgentBackend._until_locks_free
+
+        async def response_begins_during(self: AgentBackend) -> None:
+            nonlocal waits
+            waits += 1
+            if waits == (1 if starts_before == "insert" else 2):
+                plan = ResponsePlan(outputs=(Say("Let me explain this.", chunks=10, chunk_delay=0.1),))
+                replies.append(emulator.commit_response(plan))
+                await emulator.wait_until(lambda: live.rt_session.has_active_generation)
+            await original_wait(self)
+
+        monkeypatch.setattr(AgentBackend, "_until_locks_free", response_begins_during)
+        edited = [redacted if i.id == second_user.id else i for i in items if i != first_user]
+        await live.agent.update_chat_ctx(llm.ChatContext([*edited, note]))
+        assert replies and not replies[0].done.is_set()
+        assert note.id in emulator.item_ids
+        assert first_user.id not in emulator.deleted_ids
+        # an edit is sent as a delete and a create: before the response, or not at all
+        assert (second_user.id in emulator.deleted_ids) is (starts_before == "delete")
+        await replies[0].wait_done()
+        await live.session.wait_for_idle()
+        await emulator.wait_until(lambda: first_user.id in emulator.deleted_ids)
         assert live.violations() == []
         await manager.aclose()
