@@ -59,7 +59,7 @@ from .remote import MirrorKeeper
 from .guard import TailWindow
 from .handoffs import HandoffFollower
 from .plan import CompactionPlan
-from .policy import Policy, TrimPolicy, policy_from_settings
+from .policy import Policy, TrimPolicy, _TurnPolicy, policy_from_settings
 from .recall import RECALL_NOTE, recall_tool
 from .settings import Settings
 from .signals import POLL_INTERVAL_S
@@ -128,6 +128,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._summarizer_llm = summarizer_llm
         self._custom_policy = policy
         self._policy = policy if policy is not None else policy_from_settings(self._settings)
+        self._deep_policy = (
+            self._policy.deepest() if isinstance(self._policy, _TurnPolicy) else self._policy
+        )
         self._trim = TrimPolicy(
             target_tokens=self._settings.effective_target_tokens, tail=self._policy.tail
         )
@@ -894,8 +897,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return self._skip("append_only_model", tokens, detail=why)
         if not self._backend.is_running():
             return self._skip("agent_inactive", tokens)
+        # the cost rule priced a cut down to the tail window: its round cuts that deep
+        policy = self._deep_policy if not force and self._cost_due else self._policy
         try:
-            plan = self._policy.plan(
+            plan = policy.plan(
                 live, counter=self._planning_counter(), protected_ids=self._backend.protected_ids()
             )
         except Exception as e:  # noqa: BLE001 - a custom policy's bug is a failed round

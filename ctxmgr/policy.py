@@ -13,6 +13,7 @@ without the prompt-cache discount, so one deep cut beats many shallow ones.
 
 from __future__ import annotations
 
+import copy
 from bisect import bisect_left
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -112,6 +113,12 @@ class _TurnPolicy:
             tally=tally,
         ).plan
 
+    def deepest(self) -> _TurnPolicy:
+        """This policy cutting as deep as its tail window allows (the cost rule's cut)."""
+        deep = copy.copy(self)
+        object.__setattr__(deep, "target_tokens", 0)
+        return deep
+
     def _select(self, tally: Tally, boundary: Boundary) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The ids to remove: what is removable before the shallowest valid cut that reaches
         the target, else before the deepest valid cut (``target_unreachable``).
@@ -162,7 +169,7 @@ class _TurnPolicy:
             best = next((k for k in range(end, first - 1, -1) if valid(k)), None)
             if best is None:
                 return (), ()
-            notes = ("target_unreachable",)
+            notes = ("target_unreachable",) if self.target_tokens else ()
         return self._ids(tally, best, kept), notes
 
     @staticmethod

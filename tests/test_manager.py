@@ -735,3 +735,36 @@ async def test_the_audio_the_provider_reports_tells_the_cost_rule_what_speech_bi
                     first[told] = t
                     break
     assert first[True] < first.get(False, 12)
+
+
+async def test_the_cost_rule_cuts_down_to_the_tail_whatever_the_target() -> None:
+    """The rule prices a cut of everything before the tail window; its round makes that cut
+    even when ``target_fraction`` would stop far sooner (here the whole context is under the
+    target: the plan reaching it folded one turn, and the next turn re-billed the rest
+    uncached). A compaction forced by hand still cuts to the target."""
+    async with running(
+        summarizer=FakeLLM(), policy="realtime", max_tokens=50_000, keep_last_turns=1,
+        target_fraction=0.5,
+        trigger={"budget_fraction": 0.8, "price_model": "gpt-4o-mini-realtime",
+                 "speech_billed_as": "audio", "cost_margin": 1.0},
+    ) as (m, log, agent, session):
+        for t in range(12):
+            await session.run(user_input=user_line(t))
+            text = m.counter.count(agent.chat_ctx)
+            m.report_usage(text, audio_tokens=text * 19)
+            await settle(m)
+            if log.of("compaction_applied"):
+                break
+        applied = log.of("compaction_applied")
+        assert applied, "the rule never fired"
+        users = [i for i in agent.chat_ctx.items if i.type == "message" and i.role == "user"]
+        assert [u.text_content for u in users] == [user_line(t)]  # only the last turn is left
+        assert applied[0].removed_ids  # type: ignore[attr-defined]
+
+        for t in range(t + 1, t + 4):
+            await session.run(user_input=user_line(t))
+        await settle(m)
+        before = [i.id for i in agent.chat_ctx.items if i.type == "message" and i.role == "user"]
+        forced = await m.compact(force=True)
+        left = [i.id for i in agent.chat_ctx.items if i.type == "message" and i.role == "user"]
+        assert forced.status == "applied" and len(left) == len(before) - 1  # the target is near
