@@ -201,23 +201,6 @@ class CostTrigger:
             + self.summary_tokens * self.summarizer.rate("text_output")
         )
 
-    def fresh_usd(self, cut: CutEstimate) -> float:
-        """What the next response pays to be sent, for the first time and uncached, what
-        the compaction would fold of the model's output since the response before."""
-        p = self.prices
-        return cut.fresh_tokens * p.rate(f"{self.speech}_input") + cut.fresh_text_tokens * p.rate(
-            "text_input"
-        )
-
-    def due_before_next(self, cut: CutEstimate) -> bool:
-        """Whether the rent so far, with the fresh part the next response would certainly
-        pay, pays for a compaction now (before that response, not after it)."""
-        if cut.folded_tokens <= self.summary_tokens or not (
-            cut.fresh_tokens or cut.fresh_text_tokens
-        ):
-            return False
-        return self.rent_usd + self.fresh_usd(cut) >= self.margin * self.compaction_usd(cut)
-
     def on_response(self, cut: CutEstimate) -> bool:
         """A response was sent the context ``cut`` describes: add its carrying cost; is a
         compaction now due?"""

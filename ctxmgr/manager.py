@@ -754,30 +754,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         by (high-water - target), a normal cycle's growth, or to get three quarters of
         the way from the high-water mark to ``max_tokens``.
         """
-        if _turn_ended(items) and (self._cost_due or self._due_before_next(items)):
+        if self._cost_due and _turn_ended(items):
             return True
         if not self._trigger.check(tokens=tokens, items=len(items)).fire:
             return False
         return self._rearm_at is None or tokens >= self._rearm_at
-
-    def _due_before_next(self, items: Sequence[llm.ChatItem]) -> bool:
-        """With an empty tail window, the reply that just closed the turn (and the turn's
-        tool items) will be sent uncached in the next response unless a compaction folds
-        them first: a certain cost, counted before that response rather than after."""
-        rule, backend, tail = self._cost_rule, self._backend, self._policy.tail
-        if rule is None or backend is None or tail.keep_last_turns or tail.keep_last_tokens:
-            return False
-        local = llm.ChatContext(list(items))
-        cut = estimate_cut(
-            items,
-            self._counter.count_items(items),
-            tail,
-            protected_ids=backend.protected_ids(),
-            speech_scale=self._speech_scale,
-            outside_tokens=self._outside_tokens(local),
-            sent_before=self._sent_ids,
-        )
-        return rule.due_before_next(cut)
 
     def _reset_cost_rule(self) -> None:
         self._cost_due = False
