@@ -714,6 +714,25 @@ async def test_compactions_archive_off_the_event_loop_and_a_failed_write_keeps_t
         await m.aclose()
 
 
+AUDIO_PRICED = {
+    "budget_fraction": 0.8,
+    "price_model": "gpt-4o-mini-realtime",
+    "speech_billed_as": "audio",
+    "cost_margin": 1.0,
+}
+"""The cost rule at gpt-4o-mini-realtime prices, speech billed as audio."""
+
+
+async def _spoken_turn(
+    m: ContextManager, agent: object, session: AgentSession, t: int, *, audio_per_token: int | None
+) -> None:
+    """Play turn ``t``, then report its usage as a realtime session would: the context's
+    text tokens, and ``audio_per_token`` audio tokens per transcript token (or none)."""
+    await session.run(user_input=user_line(t))
+    text = m.counter.count(agent.chat_ctx)  # type: ignore[attr-defined]
+    m.report_usage(text, audio_tokens=text * audio_per_token if audio_per_token else None)
+
+
 async def test_the_audio_the_provider_reports_tells_the_cost_rule_what_speech_bills() -> None:
     """Told that the context's speech billed 19 audio tokens a transcript token, the rule
     sees the model's last reply re-sent as costly uncached audio and compacts at once;
@@ -723,13 +742,10 @@ async def test_the_audio_the_provider_reports_tells_the_cost_rule_what_speech_bi
     for told in (True, False):
         async with running(
             summarizer=FakeLLM(), policy="realtime", max_tokens=50_000, keep_last_turns=0,
-            trigger={"budget_fraction": 0.8, "price_model": "gpt-4o-mini-realtime",
-                     "speech_billed_as": "audio", "cost_margin": 1.0},
+            trigger=AUDIO_PRICED,
         ) as (m, log, agent, session):
             for t in range(12):
-                await session.run(user_input=user_line(t))
-                text = m.counter.count(agent.chat_ctx)
-                m.report_usage(text, audio_tokens=text * 19 if told else None)
+                await _spoken_turn(m, agent, session, t, audio_per_token=19 if told else None)
                 await asyncio.sleep(0.05)
                 if log.of("compaction_started"):
                     first[told] = t
@@ -744,14 +760,10 @@ async def test_the_cost_rule_cuts_down_to_the_tail_whatever_the_target() -> None
     uncached). A compaction forced by hand still cuts to the target."""
     async with running(
         summarizer=FakeLLM(), policy="realtime", max_tokens=50_000, keep_last_turns=1,
-        target_fraction=0.5,
-        trigger={"budget_fraction": 0.8, "price_model": "gpt-4o-mini-realtime",
-                 "speech_billed_as": "audio", "cost_margin": 1.0},
+        target_fraction=0.5, trigger=AUDIO_PRICED,
     ) as (m, log, agent, session):
         for t in range(12):
-            await session.run(user_input=user_line(t))
-            text = m.counter.count(agent.chat_ctx)
-            m.report_usage(text, audio_tokens=text * 19)
+            await _spoken_turn(m, agent, session, t, audio_per_token=19)
             await settle(m)
             if log.of("compaction_applied"):
                 break

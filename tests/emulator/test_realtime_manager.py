@@ -32,6 +32,10 @@ async def _turns(live: Live, n: int) -> None:
         await live.session.run(user_input=f"Turn {t}: my name is Ada and my order is {4400 + t}.")
 
 
+def _messages(items: list[llm.ChatItem], role: str) -> list[llm.ChatMessage]:
+    return [i for i in items if isinstance(i, llm.ChatMessage) and i.role == role]
+
+
 def _first_index(events: list[dict], kind: str) -> int:
     return next(n for n, e in enumerate(events) if e["type"] == kind)
 
@@ -596,7 +600,7 @@ async def test_an_update_that_moves_an_item_the_server_has_keeps_the_servers_ord
         manager = _manager(live, summarizer, keep_last_turns=1)
         await _turns(live, 3)
         items = list(live.agent.chat_ctx.copy().items)
-        reply = next(i for i in items if i.type == "message" and i.role == "assistant")
+        reply = _messages(items, "assistant")[0]
         moved = [i for i in items if i.id != reply.id] + [reply]
         note = llm.ChatMessage(role="assistant", content=["Retrieved note: Leeds."])
         await live.agent.update_chat_ctx(llm.ChatContext([*moved, note]))
@@ -623,7 +627,7 @@ async def test_a_text_edit_never_lands_while_a_response_is_in_progress(
         # once the plugin knows (before, no client can tell a response is on its way)
         await emulator.wait_until(lambda: live.rt_session.has_active_generation)
         items = list(live.agent.chat_ctx.copy().items)
-        first_user = next(i for i in items if i.type == "message" and i.role == "user")
+        first_user = _messages(items, "user")[0]
         redacted = first_user.model_copy(update={"content": ["Turn 0: (redacted)"]})
         await live.agent.update_chat_ctx(
             llm.ChatContext([redacted if i.id == first_user.id else i for i in items])
@@ -829,7 +833,7 @@ async def test_a_removal_waiting_on_livekits_lock_is_deferred_if_a_response_star
         manager = _manager(live, summarizer, quiescence_timeout_s=0.2)
         await _turns(live, 3)
         items = list(live.agent.chat_ctx.copy().items)
-        first_user = next(i for i in items if i.type == "message" and i.role == "user")
+        first_user = _messages(items, "user")[0]
         lock = live.agent._activity._rt_chat_ctx_lock  # type: ignore[union-attr]
         await lock.acquire()  # livekit's own update in progress
         update = asyncio.create_task(
@@ -868,7 +872,7 @@ async def test_an_update_that_inserts_and_removes_never_deletes_once_a_response_
         manager = _manager(live, summarizer, quiescence_timeout_s=0.2)
         await _turns(live, 3)
         items = list(live.agent.chat_ctx.copy().items)
-        first_user, second_user = [i for i in items if i.type == "message" and i.role == "user"][:2]
+        first_user, second_user = _messages(items, "user")[:2]
         redacted = second_user.model_copy(update={"content": ["Turn 1: (redacted)"]})
         note = llm.ChatMessage(role="assistant", content=["Retrieved note: Leeds."])
         replies: list[ServerResponse] = []
