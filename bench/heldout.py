@@ -31,6 +31,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
@@ -192,22 +193,23 @@ def run_one(config: Config, policy: str, setting: Any) -> tuple[float, int, int,
 
 
 Job = tuple[Config, str, Any]
+Results = dict[Job, tuple[float, int, int, int]]
 
 
-def run_all(jobs: list[Job], workers: int) -> dict[Job, tuple[float, int, int, int]]:
+def run_all(jobs: list[Job], workers: int) -> Results:
     with ProcessPoolExecutor(workers) as pool:
         results = list(pool.map(run_one, *zip(*jobs), chunksize=1))
     return dict(zip(jobs, results))
 
 
 def _ratio(
-    res: dict[Job, tuple[float, int, int, int]], config: Config, policy: str, s: Any, tail: int = 1
+    res: Results, config: Config, policy: str, s: Any, tail: int = 1
 ) -> float:
     """Cost over the floor whose compactions keep at least ``tail`` turns (1: any)."""
     return res[(config, policy, s)][0] / res[(config, "floor", tail)][0]
 
 
-def _held(res: dict[Job, tuple[float, int, int, int]], config: Config, policy: str, s: Any) -> bool:
+def _held(res: Results, config: Config, policy: str, s: Any) -> bool:
     cost, peak, _, lost = res[(config, policy, s)]
     return peak <= config.budget and lost == 0
 
@@ -222,24 +224,30 @@ def tune(workers: int) -> dict[str, Any]:
     res = run_all(jobs, workers)
     tuned: dict[str, Any] = {"training": [list(c) for c in TRAINING_CALLS], "sweeps": {}}
     for policy, settings in SWEEPS.items():
-        scores = {}
-        for s in settings:
-            ratios = [_ratio(res, c, policy, s) for c in training]
-            held = all(_held(res, c, policy, s) for c in training)
-            scores[str(s)] = {"median": statistics.median(ratios), "worst": max(ratios), "held": held}
-        ok = [s for s in settings if scores[str(s)]["held"]] or list(settings)
-        best = min(ok, key=lambda s: scores[str(s)]["median"])
-        tuned["sweeps"][policy] = {"best": best, "scores": scores}
-    wire = _on_the_wire(training)
-    tuned["on_the_wire"] = {
-        str(s): {
-            "median": statistics.median(_ratio(res, c, ON_THE_WIRE, s) for c in wire),
-            "worst": max(_ratio(res, c, ON_THE_WIRE, s) for c in wire),
-            "held": all(_held(res, c, ON_THE_WIRE, s) for c in wire),
-        }
-        for s in _tailed()
-    }
+        scores = _scores(res, training, policy, settings)
+        tuned["sweeps"][policy] = {"best": _pick(scores, settings), "scores": scores}
+    tuned["on_the_wire"] = _scores(res, _on_the_wire(training), ON_THE_WIRE, _tailed())
     return tuned
+
+
+def _scores(
+    res: Results, calls: list[Config], policy: str, settings: Sequence[Any]
+) -> dict[str, dict[str, Any]]:
+    """Per setting (as ``str``): its median and worst ratio to the floor over ``calls``,
+    and whether it held every budget."""
+    scores = {}
+    for s in settings:
+        ratios = [_ratio(res, c, policy, s) for c in calls]
+        held = all(_held(res, c, policy, s) for c in calls)
+        scores[str(s)] = {"median": statistics.median(ratios), "worst": max(ratios), "held": held}
+    return scores
+
+
+def _pick(scores: dict[str, dict[str, Any]], settings: Sequence[Any]) -> Any:
+    """The setting with the lowest median among those that held every budget (all of
+    them when none did)."""
+    ok = [s for s in settings if scores[str(s)]["held"]] or list(settings)
+    return min(ok, key=lambda s: scores[str(s)]["median"])
 
 
 def _tailed() -> list[tuple[float, int]]:
@@ -289,10 +297,8 @@ def _with_a_tail(tuned: dict[str, Any]) -> tuple[float, int]:
     """The ``realtime`` preset's setting: of those that keep the last exchange verbatim,
     the best on TRAINING's audio billings played on the realtime plugin (lowest median
     within every budget), which a speech-to-speech model runs."""
-    scores = tuned["on_the_wire"]
-    settings = _tailed()
-    ok = [s for s in settings if scores[str(s)]["held"]] or settings
-    return min(ok, key=lambda s: scores[str(s)]["median"])
+    best: tuple[float, int] = _pick(tuned["on_the_wire"], _tailed())
+    return best
 
 
 def _tail(policy: str, setting: Any) -> int | None:
@@ -301,7 +307,6 @@ def _tail(policy: str, setting: Any) -> int | None:
     return _SAME_TAIL.get(policy)
 
 
-Results = dict[Job, tuple[float, int, int, int]]
 
 
 def evaluate(workers: int) -> tuple[list[Config], Results, dict[str, Any]]:
