@@ -82,7 +82,9 @@ BUDGETS = (12_000, 24_000)
 
 SWEEPS: dict[str, tuple[Any, ...]] = {
     "ctxmgr fixed trigger": tuple((f, tail) for f in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9) for tail in (1, 2)),
-    "ctxmgr cost rule": tuple((m, tail) for m in (0.25, 0.5, 1.0, 2.0, 3.0) for tail in (0, 1, 2)),
+    "ctxmgr cost rule": tuple(
+        (m, tail) for m in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0) for tail in (0, 1, 2)
+    ),
     "cookbook summarizer": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
     "server truncation": (0.5, 0.6, 0.7, 0.8, 0.9, None),
 }

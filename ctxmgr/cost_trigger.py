@@ -2,18 +2,36 @@
 
 ```python
 rule = CostTrigger.from_settings(Settings(policy="realtime"))   # None without trigger.price_model
-due = rule.on_response(CutEstimate(folded_tokens=8_200, kept_tokens=900, folded_text_tokens=7_900))
+rule.on_response(CutEstimate(folded_tokens=8_200, kept_tokens=900, folded_text_tokens=7_900))
+due = rule.due(cut_at_turn_end)
 ```
 
 Every response bills the whole context it is sent, the prefix the provider's cache
-still holds at the cached rate. Carrying the part a compaction would fold costs that
-cached rate once per response; a compaction costs once: the part it keeps is billed
-uncached on the next response (the summary at the head changes the prefix) and the
-summarizer is paid to read the folded span and write the summary. The rule rents
-until renting has cost as much as buying (ski rental): it adds up, response by
-response since the last compaction, what carrying the foldable part cost, and
-compacts when that sum reaches what a compaction would cost now. The budget's
-high-water mark still fires on its own: the rule only ever compacts earlier.
+still holds at the cached rate. A compaction has a fixed price: the part it keeps is
+billed uncached on the next response (the summary at the head changes the prefix), and
+the summarizer is paid its instructions, the previous summary and the new one. Reading
+the folded span is not part of that price: every turn is read once, whenever it is
+folded. Between compactions the context grows, so carrying what the next compaction
+would fold costs more with every response.
+
+The rule is the renewal rule for that growth. A cycle of T responses between two
+compactions costs the compaction (K) plus what its responses paid to carry the foldable
+part (R(T)); the cheapest cycle length makes the cost per response (K + R(T)) / T least,
+which is where carrying one more response would cost more than that average. With a
+carrying cost that grows by the same amount each response (c t at response t) and a
+fixed price F each response pays for the reply before it, sent for the first time and
+uncached, that point is
+
+    c T (T + 1) / 2 + F >= K:
+
+the cached rent so far, plus the fresh part the next response would certainly pay,
+reaches the compaction's fixed price. So the rule adds up, response by response since
+the last compaction, what carrying the foldable part cost at the cached rate, and
+compacts at the end of a turn once that rent, with the fresh part the next response
+would pay, reaches ``margin`` x the fixed price (``margin`` 1: the rule as derived).
+When a reply alone costs more than a compaction (speech billed uncached, a cheap
+summarizer) it folds every turn; with short replies it waits. The budget's high-water
+mark still fires on its own: the rule only ever compacts earlier.
 """
 
 from __future__ import annotations
@@ -57,6 +75,9 @@ class CutEstimate:
     sent: the next response bills them uncached (see ``estimate_cut``)."""
     fresh_text_tokens: int = 0
     """The same for its tool calls and their outputs (text)."""
+    prefix_end_spoken: bool | None = None
+    """Whether the context the response before was sent ends in speech (the next response
+    bills the last, partial cache step of it uncached); ``None``: nothing was sent."""
 
 
 def tools_tokens(tools: Sequence[llm.Tool | llm.Toolset], counter: TokenCounter) -> int:
@@ -72,13 +93,16 @@ def estimate_cut(
     *,
     protected_ids: Collection[str] = (),
     speech_scale: float = 1.0,
+    agent_speech_scale: float | None = None,
     outside_tokens: int = 0,
     sent_before: Collection[str] = (),
 ) -> CutEstimate:
     """A compaction cutting everything before the tail window, priced from item counts.
 
     ``counts`` are text tokens per item. ``speech_scale``: what the provider bills per
-    transcript token of a spoken turn (audio is billed per second; 1 for text).
+    transcript token of a spoken turn (audio is billed per second; 1 for text);
+    ``agent_speech_scale``, the same for the agent's own speech when it differs (see
+    ``ctxmgr.speech_rates``).
     ``outside_tokens``: what the provider is sent before the items (tool definitions;
     a realtime session's instructions, which are not an item there).
     ``sent_before``: ids of the items the response before was sent. What the model
@@ -92,13 +116,19 @@ def estimate_cut(
     boundary = frozen_boundary(items, counts, tail, protected_ids).index
     # what the response before was not sent counts apart only with an empty tail window
     new_apart = tail.keep_last_turns == 0 and tail.keep_last_tokens == 0 and bool(sent_before)
+    agent_scale = speech_scale if agent_speech_scale is None else agent_speech_scale
     head = outside_tokens
     folded = folded_text = kept = fresh = fresh_text = 0.0
+    end_spoken: bool | None = None
     for i, (item, count) in enumerate(zip(items, counts)):
+        if item.id in sent_before:
+            end_spoken = is_spoken_turn(item)
         if i < boundary and is_instruction(item):
             head += count
             continue
-        billed = count * speech_scale if is_spoken_turn(item) else count
+        billed = float(count)
+        if is_spoken_turn(item):
+            billed *= agent_scale if is_reply(item) else speech_scale
         new = new_apart and item.id not in sent_before
         if i < boundary:
             folded += billed
@@ -110,12 +140,19 @@ def estimate_cut(
         elif not new:
             kept += billed  # (the turn being answered is uncached either way)
     return CutEstimate(
-        round(folded), round(kept), round(folded_text), head, round(fresh), round(fresh_text)
+        round(folded),
+        round(kept),
+        round(folded_text),
+        head,
+        round(fresh),
+        round(fresh_text),
+        end_spoken,
     )
 
 
 class CostTrigger:
-    """Compacts when carrying the foldable part has cost what a compaction would.
+    """Compacts when carrying the foldable part, with the reply the next response would
+    send fresh, has cost what a compaction's fixed price is (the renewal rule above).
 
     Args:
         prices: the conversation model's price list.
@@ -123,8 +160,8 @@ class CostTrigger:
         speech: how the conversation's turns are billed (``audio`` on a speech-to-speech
             model, ``text`` on a pipeline or a text-only session).
         summary_tokens: the summary's expected size.
-        margin: compact when the rent reaches ``margin`` x the compaction's cost (1: the
-            break-even of the ski-rental rule).
+        margin: compact when the rent and the fresh part reach ``margin`` x the
+            compaction's fixed price (1: the rule as derived).
         rules: the provider's prompt-cache rules.
     """
 
@@ -170,20 +207,37 @@ class CostTrigger:
         )
 
     def carry_usd(self, cut: CutEstimate) -> float:
-        """What one response pays to carry what the compaction would fold, less the
-        summary that would replace it: the fresh part at the uncached rate, the rest cached."""
-        p, speech = self.prices, self.speech
+        """What one response pays, at the cached rate, to carry what the compaction would
+        fold, less the summary that would replace it. The fresh part is not rent: it is
+        paid once whenever it is sent (see ``fresh_usd``)."""
         fresh = cut.fresh_tokens + cut.fresh_text_tokens
         cached = max(0, cut.folded_tokens - fresh - self.summary_tokens)
-        return (
-            cached * p.rate(f"{speech}_cached_input")
-            + cut.fresh_tokens * p.rate(f"{speech}_input")
-            + cut.fresh_text_tokens * p.rate("text_input")
+        return cached * self.prices.rate(f"{self.speech}_cached_input")
+
+    def fresh_usd(self, cut: CutEstimate) -> float:
+        """What the next response pays, uncached, to be sent for the first time what the
+        compaction would fold of the model's output since the response before."""
+        p = self.prices
+        return cut.fresh_tokens * p.rate(f"{self.speech}_input") + cut.fresh_text_tokens * p.rate(
+            "text_input"
         )
 
+    def step_usd(self, cut: CutEstimate) -> float:
+        """What the next response pays, on average, for the cache's last partial step: hits
+        count in whole steps, so half a step of the end of the context the response
+        before was sent is billed uncached again (a compaction's first response, billed
+        uncached whole, does not pay it)."""
+        if cut.prefix_end_spoken is None:
+            return 0.0
+        kind = self.speech if cut.prefix_end_spoken else "text"
+        p = self.prices
+        return self.rules.step_tokens / 2 * (p.rate(f"{kind}_input") - p.rate(f"{kind}_cached_input"))
+
     def compaction_usd(self, cut: CutEstimate) -> float:
-        """What a compaction now costs beyond not compacting: the kept part re-billed
-        uncached once, and the summarizer."""
+        """A compaction's fixed price: the kept part re-billed uncached once, and the
+        summarizer's instructions, the previous summary it re-reads and the summary it
+        writes. Reading the folded span is not counted: each item is read once, whenever
+        it is folded."""
         p, speech = self.prices, self.speech
         text_extra = p.rate("text_input") - p.rate("text_cached_input")
         # after the cut only the instructions stay a common prefix: too short, it is not cached
@@ -194,25 +248,28 @@ class CostTrigger:
         )
         if self.summarizer is None:
             return rebill
-        read = cut.folded_text_tokens + SUMMARY_PROMPT_TOKENS
+        read = SUMMARY_PROMPT_TOKENS + self.summary_tokens
         return (
             rebill
             + read * self.summarizer.rate("text_input")
             + self.summary_tokens * self.summarizer.rate("text_output")
         )
 
-    def on_response(self, cut: CutEstimate) -> bool:
-        """A response was sent the context ``cut`` describes: add its carrying cost; is a
-        compaction now due?"""
+    def on_response(self, cut: CutEstimate) -> None:
+        """A response was sent the context ``cut`` describes: add what it paid to carry
+        the foldable part."""
+        step = self.step_usd(cut) if self.responses else 0.0
         self.responses += 1
-        self.rent_usd += self.carry_usd(cut)
-        return self.due(cut)
+        self.rent_usd += self.carry_usd(cut) + self.fresh_usd(cut) + step
 
     def due(self, cut: CutEstimate) -> bool:
-        """Whether the rent so far pays for a compaction now."""
-        if cut.folded_tokens <= self.summary_tokens:
+        """Whether a compaction now, cutting as ``cut`` says, is due: the rent so far and
+        the fresh part the next response would pay reach ``margin`` x its fixed price.
+        Never before a response since the last compaction (or the last reset)."""
+        if not self.responses or cut.folded_tokens <= self.summary_tokens:
             return False
-        return self.rent_usd >= self.margin * self.compaction_usd(cut)
+        nxt = self.carry_usd(cut) + self.fresh_usd(cut) + self.step_usd(cut)
+        return nxt * self.responses >= self.margin * self.compaction_usd(cut) + self.rent_usd
 
     def reset(self) -> None:
         """A compaction was applied (or found nothing to fold): renting starts over."""

@@ -63,6 +63,7 @@ from .policy import Policy, TrimPolicy, _TurnPolicy, policy_from_settings
 from .recall import RECALL_NOTE, recall_tool
 from .settings import Settings
 from .signals import POLL_INTERVAL_S
+from .speech_rates import SpeechRates
 from .summarizer import Summarizer, summary_message
 from .telemetry import compaction_span
 from .tokens import TokenCounter
@@ -137,18 +138,19 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._trigger = Trigger.from_settings(self._settings)
         self._cost_rule = CostTrigger.from_settings(self._settings)
         self._cost_due = False
-        """The cost rule found a compaction due at the last response."""
+        """The cost rule found a compaction due when the trigger was last checked."""
         self._outside: tuple[tuple[str, tuple[int, ...]], int] | None = None
         self._sent_text: int | None = None
         """Text tokens of the context last sent (what the next usage report bills)."""
-        self._sent_spoken = 0
-        """Transcript tokens of speech in the context last sent (see ``report_usage``)."""
+        self._sent_spoken = (0, 0)
+        """Transcript tokens of the user's and the agent's speech in the context last sent
+        (see ``report_usage``)."""
         self._sent_ids: frozenset[str] = frozenset()
         """The items the last response was sent (fresh items: see ``estimate_cut``)."""
         self._usage_pair: tuple[int, int] | None = None
         """(text, billed) tokens of the last response reported since the last compaction."""
-        self._speech_scale = 1.0
-        """Billed tokens per transcript token of a spoken turn, learnt from usage reports."""
+        self._speech = SpeechRates()
+        """Billed tokens per transcript token of each speaker's turns, learnt from usage reports."""
         self._counter = TokenCounter(
             model=self._settings.model,
             encoding=self._settings.encoding,
@@ -545,8 +547,9 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         self._stats.server_input_tokens = input_tokens
         if self._cost_rule is None:
             return
-        if audio_tokens and self._sent_spoken:
-            self._learn_speech_scale(audio_tokens / self._sent_spoken)
+        user, agent = self._sent_spoken
+        if audio_tokens and user + agent:
+            self._speech.observe(user_tokens=user, agent_tokens=agent, audio_tokens=audio_tokens)
         else:
             self._pair_usage(input_tokens)
 
@@ -754,11 +757,31 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         by (high-water - target), a normal cycle's growth, or to get three quarters of
         the way from the high-water mark to ``max_tokens``.
         """
-        if self._cost_due and _turn_ended(items):
+        self._cost_due = _turn_ended(items) and self._cost_rule_due(items)
+        if self._cost_due:
             return True
         if not self._trigger.check(tokens=tokens, items=len(items)).fire:
             return False
         return self._rearm_at is None or tokens >= self._rearm_at
+
+    def _cost_rule_due(self, items: Sequence[llm.ChatItem]) -> bool:
+        """The cost rule at the end of a turn: is a compaction folding down to the tail
+        window due now, the reply that closed the turn priced as the next response would
+        send it (fresh, with an empty tail window)?"""
+        rule, backend = self._cost_rule, self._backend
+        if rule is None or backend is None:
+            return False
+        cut = estimate_cut(
+            items,
+            self._counter.count_items(items),
+            self._policy.tail,
+            protected_ids=backend.protected_ids(),
+            speech_scale=self._speech.user,
+            agent_speech_scale=self._speech.agent,
+            outside_tokens=self._outside_tokens(llm.ChatContext(list(items))),
+            sent_before=self._sent_ids,
+        )
+        return rule.due(cut)
 
     def _reset_cost_rule(self) -> None:
         self._cost_due = False
@@ -785,18 +808,21 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             counts,
             self._policy.tail,
             protected_ids=self._backend.protected_ids(),
-            speech_scale=self._speech_scale,
+            speech_scale=self._speech.user,
+            agent_speech_scale=self._speech.agent,
             outside_tokens=self._outside_tokens(sent),
             sent_before=self._sent_ids,
         )
         self._sent_ids = frozenset(item.id for item in sent.items[:billed])
-        self._cost_due = rule.on_response(cut)
+        rule.on_response(cut)
 
     def _note_sent(self, items: Sequence[llm.ChatItem], counts: Sequence[int]) -> None:
         """What the next usage report bills: the text and speech of ``items`` (the context
         a response was sent), whose counts start ``counts``."""
         self._sent_text = sum(counts[: len(items)])
-        self._sent_spoken = sum(c for item, c in zip(items, counts) if is_spoken_turn(item))
+        spoken = [(item, c) for item, c in zip(items, counts) if is_spoken_turn(item)]
+        agent = sum(c for item, c in spoken if is_reply(item))
+        self._sent_spoken = (sum(c for _, c in spoken) - agent, agent)
 
     def _pair_usage(self, billed: int) -> None:
         """Learn what the provider bills per transcript token from what it reported for
@@ -808,11 +834,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         previous, self._usage_pair = self._usage_pair, (text, billed)
         if previous is None or text <= previous[0] or billed < previous[1]:
             return
-        self._learn_speech_scale((billed - previous[1]) / (text - previous[0]))
-
-    def _learn_speech_scale(self, ratio: float) -> None:
-        ratio = min(20.0, max(1.0, ratio))
-        self._speech_scale = ratio if self._speech_scale == 1.0 else 0.8 * self._speech_scale + 0.2 * ratio
+        self._speech.observe_ratio((billed - previous[1]) / (text - previous[0]))
 
     def _outside_tokens(self, sent: llm.ChatContext) -> int:
         """What the model is sent besides ``sent``'s items: the tool definitions, and on a
