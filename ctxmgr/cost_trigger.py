@@ -2,36 +2,32 @@
 
 ```python
 rule = CostTrigger.from_settings(Settings(policy="realtime"))   # None without trigger.price_model
-rule.on_response(CutEstimate(folded_tokens=8_200, kept_tokens=900, folded_text_tokens=7_900))
-due = rule.due(cut_at_turn_end)
+rule.on_response(cut_sent)      # each response: what it paid to carry the foldable part
+due = rule.due(cut_now)         # at the end of a turn: is a compaction due?
 ```
 
 Every response bills the whole context it is sent, the prefix the provider's cache
-still holds at the cached rate. A compaction has a fixed price: the part it keeps is
-billed uncached on the next response (the summary at the head changes the prefix), and
-the summarizer is paid its instructions, the previous summary and the new one. Reading
-the folded span is not part of that price: every turn is read once, whenever it is
-folded. Between compactions the context grows, so carrying what the next compaction
-would fold costs more with every response.
+still holds at the cached rate. A compaction has a fixed price (K): the part it keeps
+is billed uncached on the next response (the summary at the head changes the prefix),
+and the summarizer is paid its instructions, the previous summary it re-reads and the
+summary it writes. Reading the folded span is not part of it: each item is read once,
+whenever it is folded. Not compacting has a price per response (m): carrying the part a
+compaction would fold at the cached rate, sending the model's latest output (its reply,
+its tool calls) for the first time, uncached, and re-billing the cache's last partial
+step (hits count in whole steps). A compaction resets m: the context it leaves holds
+nothing to carry, and the first response after it is billed uncached whole, in K.
 
-The rule is the renewal rule for that growth. A cycle of T responses between two
-compactions costs the compaction (K) plus what its responses paid to carry the foldable
-part (R(T)); the cheapest cycle length makes the cost per response (K + R(T)) / T least,
-which is where carrying one more response would cost more than that average. With a
-carrying cost that grows by the same amount each response (c t at response t) and a
-fixed price F each response pays for the reply before it, sent for the first time and
-uncached, that point is
-
-    c T (T + 1) / 2 + F >= K:
-
-the cached rent so far, plus the fresh part the next response would certainly pay,
-reaches the compaction's fixed price. So the rule adds up, response by response since
-the last compaction, what carrying the foldable part cost at the cached rate, and
-compacts at the end of a turn once that rent, with the fresh part the next response
-would pay, reaches ``margin`` x the fixed price (``margin`` 1: the rule as derived).
-When a reply alone costs more than a compaction (speech billed uncached, a cheap
-summarizer) it folds every turn; with short replies it waits. The budget's high-water
-mark still fires on its own: the rule only ever compacts earlier.
+A cycle of T responses between two compactions costs K + m_1 + ... + m_T, and m only
+grows within a cycle (the context only grows). The cheapest cost per response is then
+reached at the first T where one more response would cost more than the cycle's
+average so far: m_(T+1) x T >= K + m_1 + ... + m_T. That is the rule, checked when a
+turn ends (a turn of several responses is folded whole), with m_(T+1) priced from the
+context as it is then. With a carrying cost that grows by the same amount every
+response it is exactly the best cycle length (sqrt(2K/c) responses for growth c);
+what it loses to the offline floor comes from growth that changes from one cycle to
+the next (a large tool output) and from the budget. ``margin`` scales K (1: the rule
+as derived). The budget's high-water mark still fires on its own: the rule only ever
+compacts earlier.
 """
 
 from __future__ import annotations
@@ -151,8 +147,8 @@ def estimate_cut(
 
 
 class CostTrigger:
-    """Compacts when carrying the foldable part, with the reply the next response would
-    send fresh, has cost what a compaction's fixed price is (the renewal rule above).
+    """Compacts when one more response would cost more than the cycle's average so far
+    (the renewal rule above).
 
     Args:
         prices: the conversation model's price list.
@@ -160,8 +156,8 @@ class CostTrigger:
         speech: how the conversation's turns are billed (``audio`` on a speech-to-speech
             model, ``text`` on a pipeline or a text-only session).
         summary_tokens: the summary's expected size.
-        margin: compact when the rent and the fresh part reach ``margin`` x the
-            compaction's fixed price (1: the rule as derived).
+        margin: what the compaction's fixed price counts for in the cycle's cost (1:
+            the rule as derived; less compacts sooner).
         rules: the provider's prompt-cache rules.
     """
 
@@ -184,9 +180,12 @@ class CostTrigger:
         self.margin = margin
         self.rules = rules
         self.rent_usd = 0.0
-        """What carrying the foldable part has cost since the last compaction."""
+        """What the responses since the last compaction paid for not compacting."""
         self.responses = 0
         """Responses since the last compaction."""
+        self.start_usd = 0.0
+        """What the cycle's first response paid to carry: next to nothing after a
+        compaction; a preloaded history, or what a compaction could not fold, before."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CostTrigger | None:
@@ -255,23 +254,32 @@ class CostTrigger:
             + self.summary_tokens * self.summarizer.rate("text_output")
         )
 
+    def response_usd(self, cut: CutEstimate, *, first: bool = False) -> float:
+        """What a response sent the context ``cut`` describes pays for not compacting:
+        the carrying, the fresh part and (unless it is the ``first`` after a compaction,
+        billed uncached whole) the cache's partial step."""
+        step = 0.0 if first else self.step_usd(cut)
+        return self.carry_usd(cut) + self.fresh_usd(cut) + step
+
     def on_response(self, cut: CutEstimate) -> None:
-        """A response was sent the context ``cut`` describes: add what it paid to carry
-        the foldable part."""
-        step = self.step_usd(cut) if self.responses else 0.0
+        """A response was sent the context ``cut`` describes: add what it paid."""
+        if not self.responses:
+            self.start_usd = self.carry_usd(cut)
+        self.rent_usd += self.response_usd(cut, first=not self.responses)
         self.responses += 1
-        self.rent_usd += self.carry_usd(cut) + self.fresh_usd(cut) + step
 
     def due(self, cut: CutEstimate) -> bool:
-        """Whether a compaction now, cutting as ``cut`` says, is due: the rent so far and
-        the fresh part the next response would pay reach ``margin`` x its fixed price.
-        Never before a response since the last compaction (or the last reset)."""
+        """Whether a compaction now, cutting as ``cut`` says, is due: one more response
+        would pay more than the cycle's average so far, ``margin`` x the fixed price
+        and the rent over the responses since the last compaction. Never before a
+        response since the last compaction (or reset)."""
         if not self.responses or cut.folded_tokens <= self.summary_tokens:
             return False
-        nxt = self.carry_usd(cut) + self.fresh_usd(cut) + self.step_usd(cut)
-        return nxt * self.responses >= self.margin * self.compaction_usd(cut) + self.rent_usd
+        cycle = self.margin * self.compaction_usd(cut) + self.rent_usd
+        cycle -= self.start_usd * self.responses  # not growth: a compaction ends it for good
+        return self.response_usd(cut) * self.responses >= cycle
 
     def reset(self) -> None:
-        """A compaction was applied (or found nothing to fold): renting starts over."""
-        self.rent_usd = 0.0
+        """A compaction was applied (or found nothing to fold): a new cycle starts."""
+        self.rent_usd = self.start_usd = 0.0
         self.responses = 0
