@@ -184,8 +184,9 @@ class CostTrigger:
         self.responses = 0
         """Responses since the last compaction."""
         self.start_usd = 0.0
-        """What the cycle's first response paid to carry: next to nothing after a
-        compaction; a preloaded history, or what a compaction could not fold, before."""
+        """What the cycle's first response paid to carry when no compaction opened it (a
+        preloaded history): not growth, a compaction ends it for good."""
+        self._after_compaction = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CostTrigger | None:
@@ -263,7 +264,7 @@ class CostTrigger:
 
     def on_response(self, cut: CutEstimate) -> None:
         """A response was sent the context ``cut`` describes: add what it paid."""
-        if not self.responses:
+        if not self.responses and not self._after_compaction:
             self.start_usd = self.carry_usd(cut)
         self.rent_usd += self.response_usd(cut, first=not self.responses)
         self.responses += 1
@@ -279,7 +280,9 @@ class CostTrigger:
         cycle -= self.start_usd * self.responses  # not growth: a compaction ends it for good
         return self.response_usd(cut) * self.responses >= cycle
 
-    def reset(self) -> None:
-        """A compaction was applied (or found nothing to fold): a new cycle starts."""
+    def reset(self, *, compacted: bool = True) -> None:
+        """A compaction was applied (``compacted``) or found nothing to fold: a new cycle
+        starts."""
         self.rent_usd = self.start_usd = 0.0
         self.responses = 0
+        self._after_compaction = compacted

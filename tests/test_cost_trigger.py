@@ -30,33 +30,121 @@ def _rule(model: str = "gpt-realtime", speech: str = "audio", margin: float = 1.
     )
 
 
+def _growing(step: int, n: int, *, start: int = 0, fresh: int = 0) -> list[CutEstimate]:
+    """The cuts of ``n`` responses of a cycle opened by a compaction, whose foldable part
+    grows ``step`` tokens a response after the summary (500) and a ``start`` it opens with,
+    each response after the first sending a ``fresh`` reply."""
+    cuts = []
+    for r in range(1, n + 1):
+        new = fresh if r > 1 else 0  # the compaction before folded the reply before
+        cuts.append(CutEstimate(
+            folded_tokens=500 + start + step * r + new, kept_tokens=0,
+            folded_text_tokens=start + step * r, fresh_tokens=new,
+        ))
+    return cuts
+
+
+def _first_due(rule: CostTrigger, cuts: list[CutEstimate]) -> int | None:
+    """Responses sent before the rule found a compaction due (checked after each one,
+    with the next response's cut), or None."""
+    for t, (sent, following) in enumerate(zip(cuts, cuts[1:]), start=1):
+        rule.on_response(sent)
+        if rule.due(following):
+            return t
+    return None
+
+
 @pytest.mark.unit
-def test_it_fires_once_the_carried_cost_reaches_the_compactions() -> None:
+def test_a_compactions_fixed_price_leaves_reading_the_folded_span_out() -> None:
     rule = _rule()
     cut = CutEstimate(folded_tokens=6_000, kept_tokens=300, folded_text_tokens=2_000, head_tokens=2_000)
     # carrying 5,500 tokens (6,000 less the summary) at $0.40/M: $0.0022 a response
     assert rule.carry_usd(cut) == pytest.approx(5_500 * 0.40e-6)
     # the tail re-billed as audio, the summary as text (with the head's 80 tokens past its
-    # last whole 128-token cache step), the summarizer's read and write
-    expected = 300 * 31.6e-6 + (500 + 80) * 3.6e-6 + (2_000 + 450) * 0.15e-6 + 500 * 0.60e-6
+    # last whole 128-token cache step), the summarizer's instructions, the previous
+    # summary it re-reads and the summary it writes
+    expected = 300 * 31.6e-6 + (500 + 80) * 3.6e-6 + (450 + 500) * 0.15e-6 + 500 * 0.60e-6
     assert rule.compaction_usd(cut) == pytest.approx(expected)
-    due = [rule.on_response(cut) for _ in range(8)]
-    first = due.index(True)
-    assert first + 1 == -(-expected // rule.carry_usd(cut))  # ceil: the first response that pays
-    assert all(due[first:])
+    longer = CutEstimate(folded_tokens=60_000, kept_tokens=300, folded_text_tokens=20_000, head_tokens=2_000)
+    assert rule.compaction_usd(longer) == rule.compaction_usd(cut)  # each item is read once anyway
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("model", "speech", "step"), [
+    ("gpt-realtime", "audio", 40), ("gpt-realtime", "audio", 400),
+    ("gpt-4o-mini", "text", 60), ("gpt-4o-mini-realtime", "audio", 15),
+])
+def test_under_steady_growth_it_ends_the_cycle_at_its_cheapest_length(
+    model: str, speech: str, step: int
+) -> None:
+    # the cost per response of a cycle of T responses, K + m_1 + ... + m_T over T, is
+    # least at one T; the rule, which sees one response at a time, compacts right there
+    rule = _rule(model, speech)
+    rule.reset()  # a compaction opened the cycle
+    cuts = _growing(step, 400)
+    k = rule.compaction_usd(cuts[0])
+    paid = [rule.response_usd(c, first=r == 0) for r, c in enumerate(cuts)]
+    average = [(k + sum(paid[:t])) / t for t in range(1, len(cuts))]
+    best = min(range(len(average)), key=average.__getitem__) + 1
+    assert 2 <= best < 300
+    assert _first_due(rule, cuts) == best
     rule.reset()
-    assert rule.rent_usd == 0 and not rule.due(cut)
+    assert rule.rent_usd == 0 and rule.responses == 0 and not rule.due(cuts[-1])
 
 
 @pytest.mark.unit
 def test_a_higher_margin_waits_longer_and_nothing_foldable_never_fires() -> None:
-    cut = CutEstimate(folded_tokens=6_000, kept_tokens=300, folded_text_tokens=2_000)
-    eager, patient = _rule(margin=0.5), _rule(margin=2.0)
-    first = [next(n for n in range(1, 100) if r.on_response(cut)) for r in (eager, patient)]
-    assert first[0] < first[1]
-    idle = _rule()
-    small = CutEstimate(folded_tokens=400, kept_tokens=300, folded_text_tokens=400)
-    assert not any(idle.on_response(small) for _ in range(1_000))  # less than the summary
+    cuts = _growing(100, 200)
+    eager, exact, patient = (_first_due(_rule(margin=m), cuts) for m in (0.5, 1.0, 2.0))
+    assert eager is not None and exact is not None and patient is not None
+    assert eager < exact < patient
+    small = [CutEstimate(folded_tokens=400 + r, kept_tokens=300, folded_text_tokens=400) for r in range(99)]
+    assert _first_due(_rule(), small) is None  # never more than the summary would be
+
+
+@pytest.mark.unit
+def test_a_reply_that_bills_more_than_a_compaction_is_folded_before_it_is_sent() -> None:
+    # gpt-4o-mini-realtime: a reply re-sent as uncached audio costs more than a summary
+    rule = _rule("gpt-4o-mini-realtime")
+    rule.reset()
+    cuts = _growing(20, 10, fresh=300)
+    assert rule.fresh_usd(cuts[1]) > rule.compaction_usd(cuts[1])
+    assert _first_due(rule, cuts) == 1
+    # the same reply at text prices is cheap: the rule waits for the carrying to grow
+    text = _rule("gpt-4o-mini", "text")
+    later = _first_due(text, _growing(20, 400, fresh=300))
+    assert later is not None and later > 5
+
+
+@pytest.mark.unit
+def test_the_next_response_pays_half_a_cache_step_of_what_the_last_one_ended_with() -> None:
+    rule, p = _rule(), PRICES["gpt-realtime"]
+    spoken = CutEstimate(6_000, 0, 2_000, prefix_end_spoken=True)
+    text = CutEstimate(6_000, 0, 2_000, prefix_end_spoken=False)
+    assert rule.step_usd(spoken) == pytest.approx(64 * (p.rate("audio_input") - p.rate("audio_cached_input")))
+    assert rule.step_usd(text) == pytest.approx(64 * (p.rate("text_input") - p.rate("text_cached_input")))
+    assert rule.step_usd(CutEstimate(6_000, 0, 2_000)) == 0  # nothing was sent before
+    # the first response after a compaction is billed uncached whole: no partial step
+    assert rule.response_usd(spoken, first=True) == rule.carry_usd(spoken)
+    assert rule.response_usd(spoken) == pytest.approx(rule.carry_usd(spoken) + rule.step_usd(spoken))
+
+
+@pytest.mark.unit
+def test_what_a_cycle_starts_carrying_is_folded_once_carrying_it_has_cost_a_compaction() -> None:
+    # a preloaded history that does not grow: a compaction removes it for good, so the
+    # rule rents it only until renting has cost what the compaction does (ski rental)
+    rule = _rule()
+    rule.reset(compacted=False)  # as attached to a preloaded history
+    cuts = _growing(0, 400, start=3_000)
+    k, carry = rule.compaction_usd(cuts[0]), rule.carry_usd(cuts[0])
+    assert _first_due(rule, cuts) == -(-k // carry)
+    # the same history at the start of a cycle a compaction opened is what every cycle
+    # starts with (it could not be folded): only growth pays for the next compaction
+    opened = _rule()
+    opened.reset()
+    assert _first_due(opened, cuts) is None
+    # a cycle that starts from nothing and does not grow never pays for one
+    assert _first_due(_rule(), _growing(0, 400, start=0)) is None
 
 
 @pytest.mark.unit
@@ -96,6 +184,10 @@ def test_estimate_splits_the_context_at_the_tail_and_bills_speech_at_its_scale()
     assert spoken.folded_tokens == counts[1] + 3 * sum(counts[2:10])
     assert spoken.kept_tokens == 3 * cut.kept_tokens
     assert spoken.folded_text_tokens == cut.folded_text_tokens
+    # the agent's speech at its own rate
+    both = estimate_cut(items, counts, tail, speech_scale=3.0, agent_speech_scale=5.0)
+    assert both.folded_tokens == counts[1] + 3 * sum(counts[2:10:2]) + 5 * sum(counts[3:10:2])
+    assert both.kept_tokens == 3 * sum(counts[10::2]) + 5 * sum(counts[11::2])
 
 
 @pytest.mark.unit
@@ -201,13 +293,15 @@ def test_with_no_tail_what_the_model_said_since_the_last_response_is_rent_at_ful
     # without the last response's items nothing can be told fresh
     blind = estimate_cut(items, counts, empty, speech_scale=4.0)
     assert blind.fresh_tokens == blind.fresh_text_tokens == 0 and blind.kept_tokens == 4 * counts[11]
-    rule = _rule()
-    stale = CutEstimate(cut.folded_tokens, 0, cut.folded_text_tokens)
-    p = PRICES["gpt-realtime"]
-    assert rule.carry_usd(cut) - rule.carry_usd(stale) == pytest.approx(
-        cut.fresh_tokens * (p.rate("audio_input") - p.rate("audio_cached_input"))
-        + cut.fresh_text_tokens * (p.rate("text_input") - p.rate("audio_cached_input"))
+    # the fresh part is paid once, uncached, by the next response; the rest is carried cached
+    rule, p = _rule(), PRICES["gpt-realtime"]
+    assert rule.fresh_usd(cut) == pytest.approx(
+        cut.fresh_tokens * p.rate("audio_input") + cut.fresh_text_tokens * p.rate("text_input")
     )
+    carried = cut.folded_tokens - cut.fresh_tokens - cut.fresh_text_tokens - 500
+    assert rule.carry_usd(cut) == pytest.approx(carried * p.rate("audio_cached_input"))
+    assert cut.prefix_end_spoken is True  # the last response was sent u3, speech
+    assert one.prefix_end_spoken is True and blind.prefix_end_spoken is None
 
 
 @pytest.mark.session
@@ -222,7 +316,7 @@ def test_with_no_tail_the_rule_folds_whole_turns_reply_included_and_bills_less()
     for tail in (0, 1):
         settings = Settings(
             policy="realtime", max_tokens=12_000, keep_last_turns=tail,
-            trigger={"budget_fraction": 0.8, "price_model": "gpt-4o-mini-realtime", "cost_margin": 0.5},
+            trigger={"budget_fraction": 0.8, "price_model": "gpt-4o-mini-realtime"},
         )
         result = asyncio.run(
             run_session(
@@ -240,4 +334,8 @@ def test_with_no_tail_the_rule_folds_whole_turns_reply_included_and_bills_less()
             after.append(sum(item.modality == "audio" for item in response.context))
         previous = ids
     assert len(after) >= 10 and after == [1] * len(after)
+    # the agent's speech bills ~4.9 audio tokens per transcript token here, the caller's
+    # ~2.3: priced at one rate for both, a reply looks cheaper than a compaction about one
+    # turn in four (30 compactions in 40 turns); learnt per speaker, 34
+    assert rows[0].compactions >= 33
     assert rows[0].cost_usd < rows[1].cost_usd
