@@ -23,10 +23,15 @@ reached at the first T where one more response would cost more than the cycle's
 average so far: m_(T+1) x T >= K + m_1 + ... + m_T. That is the rule, checked when a
 turn ends (a turn of several responses is folded whole), with m_(T+1) priced from the
 context as it is then. With a carrying cost that grows by the same amount every
-response it is exactly the best cycle length (sqrt(2K/c) responses for growth c);
-what it loses to the offline floor comes from growth that changes from one cycle to
-the next (a large tool output) and from the budget. ``margin`` scales K (1: the rule
-as derived). The budget's high-water mark still fires on its own: the rule only ever
+response it is exactly the best cycle length (sqrt(2K/c) responses for growth c).
+
+That rule assumes every cycle grows as this one: what a cycle carries without growing
+(a preloaded history, one large tool output) raises every response's cost alike and
+never the average's slope, yet a compaction removes it for good. So the rule also
+compacts once carrying, at the cached rate, has cost K since the last compaction (ski
+rental: rent until renting has cost the price of buying), whichever comes first; under
+steady growth both say the same response. ``margin`` scales K (1: the rule as
+derived). The budget's high-water mark still fires on its own: the rule only ever
 compacts earlier.
 """
 
@@ -147,8 +152,8 @@ def estimate_cut(
 
 
 class CostTrigger:
-    """Compacts when one more response would cost more than the cycle's average so far
-    (the renewal rule above).
+    """Compacts when one more response would cost more than the cycle's average so far,
+    or carrying has cost a compaction (the two rules above).
 
     Args:
         prices: the conversation model's price list.
@@ -183,10 +188,8 @@ class CostTrigger:
         """What the responses since the last compaction paid for not compacting."""
         self.responses = 0
         """Responses since the last compaction."""
-        self.start_usd = 0.0
-        """What the cycle's first response paid to carry when no compaction opened it (a
-        preloaded history): not growth, a compaction ends it for good."""
-        self._after_compaction = False
+        self.carried_usd = 0.0
+        """Of ``rent_usd``, what carrying cost at the cached rate."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CostTrigger | None:
@@ -264,25 +267,24 @@ class CostTrigger:
 
     def on_response(self, cut: CutEstimate) -> None:
         """A response was sent the context ``cut`` describes: add what it paid."""
-        if not self.responses and not self._after_compaction:
-            self.start_usd = self.carry_usd(cut)
         self.rent_usd += self.response_usd(cut, first=not self.responses)
+        self.carried_usd += self.carry_usd(cut)
         self.responses += 1
 
     def due(self, cut: CutEstimate) -> bool:
         """Whether a compaction now, cutting as ``cut`` says, is due: one more response
-        would pay more than the cycle's average so far, ``margin`` x the fixed price
-        and the rent over the responses since the last compaction. Never before a
-        response since the last compaction (or reset)."""
+        would pay more than the cycle's average so far (``margin`` x the fixed price and
+        the rent, over the responses since the last compaction), or carrying has cost
+        ``margin`` x the fixed price already. Never before a response since the last
+        compaction."""
         if not self.responses or cut.folded_tokens <= self.summary_tokens:
             return False
-        cycle = self.margin * self.compaction_usd(cut) + self.rent_usd
-        cycle -= self.start_usd * self.responses  # not growth: a compaction ends it for good
-        return self.response_usd(cut) * self.responses >= cycle
+        price = self.margin * self.compaction_usd(cut)
+        if self.carried_usd >= price:
+            return True
+        return self.response_usd(cut) * self.responses >= price + self.rent_usd
 
-    def reset(self, *, compacted: bool = True) -> None:
-        """A compaction was applied (``compacted``) or found nothing to fold: a new cycle
-        starts."""
-        self.rent_usd = self.start_usd = 0.0
+    def reset(self) -> None:
+        """A compaction was applied (or found nothing to fold): a new cycle starts."""
+        self.rent_usd = self.carried_usd = 0.0
         self.responses = 0
-        self._after_compaction = compacted

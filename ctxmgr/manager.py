@@ -783,11 +783,11 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         )
         return rule.due(cut)
 
-    def _reset_cost_rule(self, *, compacted: bool = True) -> None:
+    def _reset_cost_rule(self) -> None:
         self._cost_due = False
         self._usage_pair = None  # the context shrank: growth is measured afresh
         if self._cost_rule is not None:
-            self._cost_rule.reset(compacted=compacted)
+            self._cost_rule.reset()
 
     def _on_response(
         self, sent: llm.ChatContext, counts: Sequence[int] | None = None, billed: int | None = None
@@ -928,7 +928,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         except Exception as e:  # noqa: BLE001 - a custom policy's bug is a failed round
             return self._fail(utils.shortuuid("compaction_"), "plan", e)
         if plan is None:
-            self._reset_cost_rule(compacted=False)  # nothing to fold: a new cycle starts
+            self._reset_cost_rule()  # nothing to fold: a new cycle starts
             return self._skip("nothing_to_compact", tokens)
         resting = plan.action == "summarize" and time.monotonic() < self._summarizer_rests_until
         if resting and plan.fallback != "trim":

@@ -80,7 +80,6 @@ def test_under_steady_growth_it_ends_the_cycle_at_its_cheapest_length(
     # the cost per response of a cycle of T responses, K + m_1 + ... + m_T over T, is
     # least at one T; the rule, which sees one response at a time, compacts right there
     rule = _rule(model, speech)
-    rule.reset()  # a compaction opened the cycle
     cuts = _growing(step, 400)
     k = rule.compaction_usd(cuts[0])
     paid = [rule.response_usd(c, first=r == 0) for r, c in enumerate(cuts)]
@@ -89,7 +88,7 @@ def test_under_steady_growth_it_ends_the_cycle_at_its_cheapest_length(
     assert 2 <= best < 300
     assert _first_due(rule, cuts) == best
     rule.reset()
-    assert rule.rent_usd == 0 and rule.responses == 0 and not rule.due(cuts[-1])
+    assert rule.rent_usd == rule.carried_usd == rule.responses == 0 and not rule.due(cuts[-1])
 
 
 @pytest.mark.unit
@@ -106,7 +105,6 @@ def test_a_higher_margin_waits_longer_and_nothing_foldable_never_fires() -> None
 def test_a_reply_that_bills_more_than_a_compaction_is_folded_before_it_is_sent() -> None:
     # gpt-4o-mini-realtime: a reply re-sent as uncached audio costs more than a summary
     rule = _rule("gpt-4o-mini-realtime")
-    rule.reset()
     cuts = _growing(20, 10, fresh=300)
     assert rule.fresh_usd(cuts[1]) > rule.compaction_usd(cuts[1])
     assert _first_due(rule, cuts) == 1
@@ -130,19 +128,14 @@ def test_the_next_response_pays_half_a_cache_step_of_what_the_last_one_ended_wit
 
 
 @pytest.mark.unit
-def test_what_a_cycle_starts_carrying_is_folded_once_carrying_it_has_cost_a_compaction() -> None:
-    # a preloaded history that does not grow: a compaction removes it for good, so the
-    # rule rents it only until renting has cost what the compaction does (ski rental)
+def test_what_does_not_grow_is_rented_until_carrying_it_has_cost_a_compaction() -> None:
+    # a preloaded history, or one large tool output, that does not grow: the cycle's
+    # average never rises, but a compaction removes it for good, so the rule rents it only
+    # until renting has cost what the compaction does (ski rental)
     rule = _rule()
-    rule.reset(compacted=False)  # as attached to a preloaded history
     cuts = _growing(0, 400, start=3_000)
     k, carry = rule.compaction_usd(cuts[0]), rule.carry_usd(cuts[0])
     assert _first_due(rule, cuts) == -(-k // carry)
-    # the same history at the start of a cycle a compaction opened is what every cycle
-    # starts with (it could not be folded): only growth pays for the next compaction
-    opened = _rule()
-    opened.reset()
-    assert _first_due(opened, cuts) is None
     # a cycle that starts from nothing and does not grow never pays for one
     assert _first_due(_rule(), _growing(0, 400, start=0)) is None
 
