@@ -37,7 +37,7 @@ def test_preset_file_values_apply() -> None:
     assert s.summarizer.role == "system"
     assert s.effective_target_tokens == int(s.max_tokens * 0.05)
     assert s.high_water_tokens == int(s.max_tokens * 0.8)
-    assert (s.trigger.price_model, s.trigger.cost_margin) == ("gpt-realtime", 0.25)
+    assert (s.trigger.price_model, s.trigger.cost_margin) == ("gpt-realtime", 0.75)
 
 
 def test_keyword_beats_env_beats_dotenv_beats_preset(
