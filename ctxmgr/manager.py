@@ -541,8 +541,8 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         counter cannot see (audio); the trigger uses it when it is larger, and plans
         are scaled to it. It is dropped after a compaction until the next report.
         ``audio_tokens``, the part billed as audio when the provider says, tells the cost
-        rule what a transcript token of speech bills (else it learns it from the growth
-        of ``input_tokens`` between responses).
+        rule what a transcript token of each speaker's speech bills (``SpeechRates``;
+        else it learns one rate from the growth of ``input_tokens`` between responses).
         """
         self._stats.server_input_tokens = input_tokens
         if self._cost_rule is None:
@@ -914,9 +914,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         if not force and not self._fires(tokens, live.items):
             return self._skip("below_trigger", tokens)
         if not self._backend.mutable:
-            self._said_append_only = True
+            said, self._said_append_only = self._said_append_only, True
             why = getattr(self._backend, "append_only_reason", None) or ""
-            return self._skip("append_only_model", tokens, detail=why)
+            # said once: a compact() after a triggered round said it gets the result only
+            return self._skip("append_only_model", tokens, detail=why, emit=not said)
         if not self._backend.is_running():
             return self._skip("agent_inactive", tokens)
         # the cost rule priced a cut down to the tail window: its round cuts that deep
@@ -1147,13 +1148,20 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     # -- reporting -----------------------------------------------------------------------
 
     def _skip(
-        self, reason: SkipReason, tokens: int, request_id: str | None = None, detail: str = ""
+        self,
+        reason: SkipReason,
+        tokens: int,
+        request_id: str | None = None,
+        detail: str = "",
+        *,
+        emit: bool = True,
     ) -> CompactionResult:
         self._stats.skipped += 1
         event = CompactionSkippedEvent(reason, tokens, request_id, detail)
         if reason not in ("below_trigger", "already_running"):
             logger.debug("compaction skipped", extra={"reason": reason, "tokens": tokens})
-        self.emit("compaction_skipped", event)
+        if emit:
+            self.emit("compaction_skipped", event)
         return CompactionResult("skipped", event)
 
     def _fail(
