@@ -39,14 +39,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
+from itertools import compress, repeat
+from operator import mul, not_
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from livekit.agents import llm
 
-from .chat_items import is_instruction, is_reply, is_spoken_turn
+from .chat_items import CALL, INSTRUCTION, MESSAGE, OUTPUT, USER_TURN, kind_of
 from .cost import CacheRules, Modality, ModelPrices, load_prices
 from .guard import TailWindow, frozen_boundary
+from .tally import Tally
 from .tokens import TokenCounter
 
 if TYPE_CHECKING:
@@ -97,6 +100,7 @@ def estimate_cut(
     agent_speech_scale: float | None = None,
     outside_tokens: int = 0,
     sent_before: Collection[str] = (),
+    tally: Tally | None = None,
 ) -> CutEstimate:
     """A compaction cutting everything before the tail window, priced from item counts.
 
@@ -113,33 +117,35 @@ def estimate_cut(
     when it could be folded, and it counts as carried, at the cached rate. With an empty
     tail window, what is kept and new (the turn being answered) is billed uncached either
     way: it is not counted as re-billed.
+    ``tally``: ``items``' tally, when the caller has one: its facts are read instead of
+    the items (the same answer, faster: the manager prices the context every response).
     """
-    boundary = frozen_boundary(items, counts, tail, protected_ids).index
+    b = frozen_boundary(items, counts, tail, protected_ids, tally=tally).index
+    ids = tally.ids if tally is not None else [item.id for item in items]
+    kinds = tally.kinds if tally is not None else [kind_of(item) for item in items]
+    agent_scale = speech_scale if agent_speech_scale is None else agent_speech_scale
+    scale = {MESSAGE: agent_scale, MESSAGE | USER_TURN: speech_scale}  # the spoken turns
+    billed = list(map(mul, counts, map(scale.get, kinds, repeat(1.0))))
+    # before the boundary: the instructions stay (the head), the rest is folded
+    instructions = sum(c for k, c in zip(kinds[:b], counts[:b]) if k & INSTRUCTION)
+    head = outside_tokens + instructions
+    folded_text = sum(counts[:b]) - instructions
+    folded = sum(x for k, x in zip(kinds[:b], billed[:b]) if not k & INSTRUCTION)
+    sent = list(map(sent_before.__contains__, ids)) if sent_before else [False] * len(ids)
+    last_sent = next((i for i in range(len(sent) - 1, -1, -1) if sent[i]), None)
+    end_spoken = None if last_sent is None else kinds[last_sent] in scale
     # what the response before was not sent counts apart only with an empty tail window
     new_apart = tail.keep_last_turns == 0 and tail.keep_last_tokens == 0 and bool(sent_before)
-    agent_scale = speech_scale if agent_speech_scale is None else agent_speech_scale
-    head = outside_tokens
-    folded = folded_text = kept = fresh = fresh_text = 0.0
-    end_spoken: bool | None = None
-    for i, (item, count) in enumerate(zip(items, counts)):
-        if item.id in sent_before:
-            end_spoken = is_spoken_turn(item)
-        if i < boundary and is_instruction(item):
-            head += count
-            continue
-        billed = float(count)
-        if is_spoken_turn(item):
-            billed *= agent_scale if is_reply(item) else speech_scale
-        new = new_apart and item.id not in sent_before
-        if i < boundary:
-            folded += billed
-            folded_text += count
-            if new and isinstance(item, (llm.FunctionCall, llm.FunctionCallOutput)):
-                fresh_text += count
-            elif new and is_reply(item):
-                fresh += billed
-        elif not new:
-            kept += billed  # (the turn being answered is uncached either way)
+    fresh = fresh_text = 0.0
+    kept = sum(billed[b:])
+    if new_apart:
+        for i in compress(range(len(sent)), map(not_, sent)):
+            if i >= b:
+                kept -= billed[i]  # (the turn being answered is uncached either way)
+            elif kinds[i] & (CALL | OUTPUT):
+                fresh_text += counts[i]
+            elif kinds[i] == MESSAGE:  # the agent's reply
+                fresh += billed[i]
     return CutEstimate(
         round(folded),
         round(kept),

@@ -35,7 +35,7 @@ from . import archive as archives
 from .archive import Archive, ArchivedItem, open_archive, redact
 from .apply import Applier, ApplyOutcome, BeforeDelete, UpdateOutcome
 from .backends import AgentBackend
-from .chat_items import is_instruction, is_reply, is_spoken_turn, is_summary
+from .chat_items import MESSAGE, USER_TURN, is_instruction, is_reply, is_summary
 from .compose import live_union
 from .cost_trigger import CostTrigger, estimate_cut, tools_tokens
 from .events import (
@@ -65,6 +65,7 @@ from .settings import Settings
 from .signals import POLL_INTERVAL_S
 from .speech_rates import SpeechRates
 from .summarizer import Summarizer, summary_message
+from .tally import Tally
 from .telemetry import compaction_span
 from .tokens import TokenCounter
 from .triggers import Trigger
@@ -518,21 +519,21 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
     def _on_metrics(self, metrics: Any) -> None:
         self._observe(None)  # a response is done: a step waiting for a quiet moment looks now
         if isinstance(metrics, RealtimeModelMetrics) and not metrics.cancelled:
-            local, counts, end = None, [], 0
+            local, tally, end = None, None, 0
             if self._cost_rule is not None and self._backend is not None:
                 local = self._backend.read_local()
-                counts = self._counter.count_items(local.items)
+                tally = self._counter.tally(local.items)
                 # what this usage billed: the context before the response's own output
                 end = len(local.items)
                 while end and _is_output(local.items[end - 1]):
                     end -= 1
-                self._note_sent(local.items[:end], counts)
+                self._note_sent(tally, end)
             details = metrics.input_token_details
             self.report_usage(
                 metrics.input_tokens, audio_tokens=details.audio_tokens if details else None
             )
             if local is not None:
-                self._on_response(local, counts, billed=end)
+                self._on_response(local, tally, billed=end)
 
     def report_usage(self, input_tokens: int, *, audio_tokens: int | None = None) -> None:
         """Tell the manager how many input tokens the model was billed for its last response.
@@ -771,15 +772,17 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         rule, backend = self._cost_rule, self._backend
         if rule is None or backend is None:
             return False
+        tally = self._counter.tally(items)
         cut = estimate_cut(
             items,
-            self._counter.count_items(items),
+            tally.counts,
             self._policy.tail,
             protected_ids=backend.protected_ids(),
             speech_scale=self._speech.user,
             agent_speech_scale=self._speech.agent,
             outside_tokens=self._outside_tokens(llm.ChatContext(list(items))),
             sent_before=self._sent_ids,
+            tally=tally,
         )
         return rule.due(cut)
 
@@ -790,39 +793,41 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             self._cost_rule.reset()
 
     def _on_response(
-        self, sent: llm.ChatContext, counts: Sequence[int] | None = None, billed: int | None = None
+        self, sent: llm.ChatContext, tally: Tally | None = None, billed: int | None = None
     ) -> None:
-        """A response was sent ``sent`` (whose items count ``counts``, when counted; its first
-        ``billed`` items, when the rest is the response's own output, on a realtime
+        """A response was sent ``sent`` (whose items' tally is ``tally``, when taken; its
+        first ``billed`` items, when the rest is the response's own output, on a realtime
         session, which noted them before its usage report): the cost rule adds what it
         carried (see ``ctxmgr.cost_trigger``)."""
         rule = self._cost_rule
         if rule is None or self._backend is None:
             return
-        if counts is None:
-            counts = self._counter.count_items(sent.items)
+        if tally is None:
+            tally = self._counter.tally(sent.items)
         if billed is None:
-            self._note_sent(sent.items, counts)
+            self._note_sent(tally, len(tally.ids))
         cut = estimate_cut(
             sent.items,
-            counts,
+            tally.counts,
             self._policy.tail,
             protected_ids=self._backend.protected_ids(),
             speech_scale=self._speech.user,
             agent_speech_scale=self._speech.agent,
             outside_tokens=self._outside_tokens(sent),
             sent_before=self._sent_ids,
+            tally=tally,
         )
-        self._sent_ids = frozenset(item.id for item in sent.items[:billed])
+        self._sent_ids = frozenset(tally.ids[:billed])
         rule.on_response(cut)
 
-    def _note_sent(self, items: Sequence[llm.ChatItem], counts: Sequence[int]) -> None:
-        """What the next usage report bills: the text and speech of ``items`` (the context
-        a response was sent), whose counts start ``counts``."""
-        self._sent_text = sum(counts[: len(items)])
-        spoken = [(item, c) for item, c in zip(items, counts) if is_spoken_turn(item)]
-        agent = sum(c for item, c in spoken if is_reply(item))
-        self._sent_spoken = (sum(c for _, c in spoken) - agent, agent)
+    def _note_sent(self, tally: Tally, end: int) -> None:
+        """What the next usage report bills: the text and speech of the first ``end``
+        items of ``tally`` (the context a response was sent)."""
+        counts, kinds = tally.counts[:end], tally.kinds[:end]
+        self._sent_text = sum(counts)
+        user = sum(c for k, c in zip(kinds, counts) if k == MESSAGE | USER_TURN)
+        agent = sum(c for k, c in zip(kinds, counts) if k == MESSAGE)  # the agent's speech
+        self._sent_spoken = (user, agent)
 
     def _pair_usage(self, billed: int) -> None:
         """Learn what the provider bills per transcript token from what it reported for

@@ -332,3 +332,30 @@ def test_with_no_tail_the_rule_folds_whole_turns_reply_included_and_bills_less()
     # turn in four (30 compactions in 40 turns); learnt per speaker, 34
     assert rows[0].compactions >= 33
     assert rows[0].cost_usd < rows[1].cost_usd
+
+
+@pytest.mark.unit
+def test_the_estimate_from_the_counters_tally_is_the_estimate_from_the_items() -> None:
+    # the manager prices the context every response from the counter's tally (plain
+    # tuples: a livekit item's fields cost ~50 ns a read); the answer must not change
+    import random
+
+    rng = random.Random(5)
+    for _ in range(60):
+        items = _turns(rng.randint(1, 12))
+        items.insert(rng.randint(1, len(items)), llm.ChatMessage(
+            id="s", role="system", content=["<summary>so far</summary>"], extra={"is_summary": True}
+        ))
+        at = rng.randint(1, len(items))
+        items[at:at] = [
+            llm.FunctionCall(id="fc", call_id="c1", name="lookup", arguments='{"order": 4417}'),
+            llm.FunctionCallOutput(id="fo", call_id="c1", name="lookup", output="shipped " * 9, is_error=False),
+        ]
+        counter = TokenCounter()
+        counts = counter.count_items(items)
+        sent = {item.id for item in rng.sample(items, rng.randint(0, len(items)))}
+        tail = TailWindow(keep_last_turns=rng.choice([0, 1, 2]))
+        kw = {"sent_before": sent, "speech_scale": 2.3, "agent_speech_scale": 4.9, "outside_tokens": 300}
+        assert estimate_cut(items, counts, tail, tally=counter.tally(items), **kw) == estimate_cut(
+            items, counts, tail, **kw
+        )
