@@ -35,9 +35,9 @@ from . import archive as archives
 from .archive import Archive, ArchivedItem, open_archive, redact
 from .apply import Applier, ApplyOutcome, BeforeDelete, UpdateOutcome
 from .backends import AgentBackend
-from .chat_items import MESSAGE, USER_TURN, is_instruction, is_reply, is_summary
+from .chat_items import INSTRUCTION, MESSAGE, USER_TURN, is_instruction, is_reply, is_summary
 from .compose import live_union
-from .cost_trigger import CostTrigger, estimate_cut, tools_tokens
+from .cost_trigger import CostTrigger, CutEstimate, estimate_cut, tools_tokens
 from .events import (
     CompactionAppliedEvent,
     CompactionFailedEvent,
@@ -758,7 +758,7 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         by (high-water - target), a normal cycle's growth, or to get three quarters of
         the way from the high-water mark to ``max_tokens``.
         """
-        self._cost_due = _turn_ended(items) and self._cost_rule_due(items)
+        self._cost_due = self._cost_rule_due(items)
         if self._cost_due:
             return True
         if not self._trigger.check(tokens=tokens, items=len(items)).fire:
@@ -769,22 +769,10 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
         """The cost rule at the end of a turn: is a compaction folding down to the tail
         window due now, the reply that closed the turn priced as the next response would
         send it (fresh, with an empty tail window)?"""
-        rule, backend = self._cost_rule, self._backend
-        if rule is None or backend is None:
+        rule = self._cost_rule
+        if rule is None or self._backend is None or not _turn_ended(items):
             return False
-        tally = self._counter.tally(items)
-        cut = estimate_cut(
-            items,
-            tally.counts,
-            self._policy.tail,
-            protected_ids=backend.protected_ids(),
-            speech_scale=self._speech.user,
-            agent_speech_scale=self._speech.agent,
-            outside_tokens=self._outside_tokens(llm.ChatContext(list(items))),
-            sent_before=self._sent_ids,
-            tally=tally,
-        )
-        return rule.due(cut)
+        return rule.due(self._price_cut(items, self._counter.tally(items)))
 
     def _reset_cost_rule(self) -> None:
         self._cost_due = False
@@ -806,19 +794,25 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             tally = self._counter.tally(sent.items)
         if billed is None:
             self._note_sent(tally, len(tally.ids))
-        cut = estimate_cut(
-            sent.items,
+        cut = self._price_cut(sent.items, tally)
+        self._sent_ids = frozenset(tally.ids[:billed])
+        rule.on_response(cut)
+
+    def _price_cut(self, items: Sequence[llm.ChatItem], tally: Tally) -> CutEstimate:
+        """What the cost rule prices: a cut of ``items`` (whose tally is ``tally``) down
+        to the tail window, fresh items told apart by the last response's ids."""
+        assert self._backend is not None
+        return estimate_cut(
+            items,
             tally.counts,
             self._policy.tail,
             protected_ids=self._backend.protected_ids(),
             speech_scale=self._speech.user,
             agent_speech_scale=self._speech.agent,
-            outside_tokens=self._outside_tokens(sent),
+            outside_tokens=self._outside_tokens(tally),
             sent_before=self._sent_ids,
             tally=tally,
         )
-        self._sent_ids = frozenset(tally.ids[:billed])
-        rule.on_response(cut)
 
     def _note_sent(self, tally: Tally, end: int) -> None:
         """What the next usage report bills: the text and speech of the first ``end``
@@ -841,14 +835,16 @@ class ContextManager(rtc.EventEmitter[EventTypes]):
             return
         self._speech.observe_ratio((billed - previous[1]) / (text - previous[0]))
 
-    def _outside_tokens(self, sent: llm.ChatContext) -> int:
-        """What the model is sent besides ``sent``'s items: the tool definitions, and on a
-        realtime session the instructions (not an item there). Counted once per change."""
+    def _outside_tokens(self, sent: Tally) -> int:
+        """What the model is sent besides the items ``sent`` tallies: the tool definitions,
+        and on a realtime session the instructions (not an item there). Counted once per
+        change."""
         agent = self._agent
         if agent is None:
             return 0
         tools = list(agent.tools)
-        instructions = "" if any(is_instruction(i) for i in sent.items) else str(agent.instructions)
+        has_instructions = any(kind & INSTRUCTION for kind in sent.kinds)
+        instructions = "" if has_instructions else str(agent.instructions)
         key = (instructions, tuple(id(t) for t in tools))
         if self._outside is None or self._outside[0] != key:
             total = tools_tokens(tools, self._counter) + self._counter.count_text(instructions)
