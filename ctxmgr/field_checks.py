@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .handover import ADDRESS, PHONE, Handover, name_words, phones
+from .handover import ADDRESS, PHONE, Handover, _digits, name_words, phones
 
 __all__ = [
     "Check", "PhoneChoice", "around", "field_checks", "phone_choice", "picked", "yes_or_no",
@@ -190,7 +190,3 @@ def _first_number(text: str) -> str:
     """The first number of ``text`` with six digits or more (a phone field may name the
     number not to use after it), else ``text``."""
     return next((n.strip() for n in _NUMBER.findall(text) if len(_digits(n)) >= 6), text)
-
-
-def _digits(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())

@@ -13,25 +13,29 @@ fact it was shown cannot lose it:
   old entry whose ids and numbers the new answer does not already hold, then the
   new entries.
 
-The model's name for the user is dropped when it is the assistant's own, or when it
-would replace an earlier name with one that no user turn of the span introduces
-(:func:`steady_name`): a small model names whoever the turns talk about.
+The model's name for the user is dropped when it is the assistant's own (or one the
+user opens a turn addressing: "Oh, Kylie, before I forget"), or when it would replace
+an earlier name with one that no user turn of the span introduces (:func:`steady_name`):
+a small model names whoever the turns talk about.
 
 What happened is cut to its first two sentences (a small model may echo the
 conversation there), and a new sentence of it stays only when it is in the third
-person and the rest of the handover holds every name and number it gives
-(:meth:`Handover.story_checked`): a small model tells the story wrong most often,
-"Omar called Mrs Price" of a caller whose landlord, Mrs Price, told him to ring.
+person, the rest of the handover holds every name and number it gives, and it does
+not tell a promised amount as done (:meth:`Handover.story_checked`): a small model tells
+the story wrong most often, "Omar called Mrs Price" of a caller whose landlord, Mrs
+Price, told him to ring, or "the assistant reversed the charge" of a refund promised
+for Friday.
 
 Ledgers are taken from the folded items in code and added whatever the model wrote:
 the ids that tool outputs returned (:func:`tool_ledger`), what the user said they
 will do (:func:`commitments`) and what the assistant committed to by a day or for an
 amount (:func:`assistant_promises`), in their own words, the ids the assistant read back
-(:func:`read_back_ids`), what the user asked for in passing (:func:`wishes`), and the
-name the user spelled out (:func:`spelled_names`; it replaces the model's unless that
-holds it). An entry written twice is kept once (a small model may loop). A phone
-number is dropped from the ids and amounts, and a promise or preference in the model's
-own words that gives one is dropped (a small model files the number not to use there).
+(:func:`read_back_ids`), what the user asked for in passing (:func:`wishes`) or where
+the assistant says it is recorded (:func:`acknowledged_wishes`), and the name the user
+spelled out (:func:`spelled_names`; it replaces the model's unless that holds it). An
+entry written twice is kept once (a small model may loop). A phone number is dropped
+from the ids and amounts, and a promise or preference in the model's own words that
+gives one is dropped (a small model files the number not to use there).
 An answer with no field of the form in it is used as written (a model that ignored the
 form loses nothing it wrote).
 """
@@ -44,9 +48,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
-    "FIELDS", "FORM", "Handover", "addresses", "agent_names", "assistant_promises", "commitments",
-    "name_words", "parse_handover", "phones", "read_back_ids", "spelled_names", "steady_name",
-    "tool_ledger", "wishes", "words",
+    "FIELDS", "FORM", "Handover", "acknowledged_wishes", "addresses", "agent_names",
+    "assistant_promises", "commitments", "confirmed_phone", "name_words", "parse_handover", "phones",
+    "read_back_ids", "spelled_names", "steady_name", "tool_ledger", "wishes", "words",
 ]
 
 
@@ -86,6 +90,10 @@ FIELDS: tuple[Field, ...] = (
     Field("Open tasks", "", "single"),
     Field(STORY, " (two sentences)", "single"),
 )
+
+MAX_MODEL_ENTRIES = 3
+"""Entries of the model's own a promise or preference field keeps from one answer
+(:meth:`Handover.bounded`); the ledgers' quotes are added after."""
 
 FORM = "\n".join(f"{f.label}{f.hint}:" for f in FIELDS)
 """The form as the prompt shows it, one field a line."""
@@ -130,6 +138,8 @@ _TENS_WORDS = {
 }
 _NUMBER_VALUES = {**_DIGIT_WORDS, **_TENS_WORDS}
 _NUMBER_WORD = "|".join([*_NUMBER_VALUES, "hundred", "thousand", "double", "triple"])
+_NUMBER_PAIR = re.compile(rf"\b(?:{_NUMBER_WORD})\W+(?:{_NUMBER_WORD})\b", re.I)
+"""Two number words in a row: part of a number said in words ("nine one seven six")."""
 _NUMBER_RUN = re.compile(rf"\b(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*\b", re.I)
 """A number said in words: "twelve", "forty-five", "oh seven seven double one"."""
 _SPOKEN_RUN = re.compile(
@@ -137,6 +147,18 @@ _SPOKEN_RUN = re.compile(
 )
 """Numbers said in words, in groups ("six oh eight, five five five... oh one seven four")."""
 _WISH = re.compile(r"\b(please|prefer|rather|best (?:not|if|to)|(?:don't|do not) want)\b", re.I)
+_RECORDED = re.compile(
+    r"\b(?:noted|note|notes|understood|flag(?:ged)?|remarks|written|"
+    r"I'll (?:add|pass|put|pop|set|stick|tick|mark|make sure|tell|ask)|"
+    r"I've (?:put|added|set|marked|flagged|written)|"
+    r"on (?:the|your) (?:account|file|job|booking|order))\b",
+    re.I,
+)
+"""How the assistant says it has recorded what the user asked for."""
+_TAKEN_OFF = re.compile(
+    r"\b(?:off|remove[ds]?|removing|delete[ds]?|deleting|not|don't|never|old|instead)\b", re.I
+)
+"""A sentence that takes a number off, or says not to use it."""
 _REFERS_BACK = re.compile(r"\b(?:it|that|them|this|these|those)\b(?!\s+(?:is|was|will)\b)", re.I)
 """A word that stands for something named before ("I'll bring it")."""
 _FIRST_PERSON_FUTURE = re.compile(r"\bI(?:'ll|\u2019ll| will| shall| am going to|'m going to)\b")
@@ -147,10 +169,16 @@ _DATED = re.compile(
     re.I,
 )
 _MONEY = re.compile(
-    r"(?:[£$€₹¥]|\bRs\.?) ?(?P<number>\d+(?:[.,]\d+)*)"
+    r"(?:[£$€₹¥₦₱₩₪₺₽]|\bRs\.?) ?(?P<number>\d+(?:[.,]\d+)*)"
     r"|\b(?P<number2>\d+(?:[.,]\d+)*) ?(?:pounds?|quid|dollars?|euros?|rupees?|pence|cents?|bucks)\b",
     re.I,
 )
+_DONE = re.compile(
+    r"\b(?:has|have|had|was|were) (?:been |already )?\w+ed\b|\b(?:refunded|credited|reversed|"
+    r"waived|paid|sent|issued|processed|applied|removed|deducted|returned)\b",
+    re.I,
+)
+"""A sentence that tells something as done."""
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
 _DAY = re.compile(rf"\b(?:{_DAYS}|\d{{1,2}}(?:st|nd|rd|th))\b", re.I)
 _PAST = re.compile(r"\b(?:went|was|were|came|paid|charged|took|billed|had|did)\b", re.I)
@@ -190,6 +218,13 @@ _SELF_INTRO = re.compile(
 )
 """How a user gives their name: "I'm Ana", "this is Mrs Price", "Niamh Gallagher. It
 might be under...", "Dev Sharma here", "Aoife Dunne is the name"."""
+_VOCATIVE = re.compile(
+    r"^\W*(?:(?:[Aa]nd|[Oo]h|[Oo]kay|[Ss]o|[Ss]orry|[Ll]isten|[Hh]ey|[Ww]ell)\W+)*"
+    r"([A-Z][a-z]+), (?=[a-z])",
+    re.M,
+)
+"""A user turn that opens by addressing someone ("And Kylie, whatever you do", "Bisi,
+sorry, ..."): the assistant, or someone in the room; not the user."""
 _NOT_FIRST_NAMES = _NOT_NAMES | frozenset(
     # how a caller's turn starts
     "Hi Hello Hey Sorry Yeah Yep Okay Oh Well Thanks Mine Um Uh Right Sure".split()
@@ -209,6 +244,29 @@ def phones(text: str) -> list[str]:
     eight, five five five, oh one seven four" is "608 555 0174")."""
     written = [(m.start(), m.group(0)) for m in _PHONE.finditer(text) if _is_phone(m.group(0))]
     return [number for _, number in sorted(written + _spoken_phones(text))]
+
+
+def confirmed_phone(said: Sequence[tuple[str, str]]) -> str | None:
+    """The last phone number the assistant reads back, as it reads it, from a number the
+    user gave in ``said`` (``(role, text)`` turns, in order): "Done, 520-555-0138 is your
+    primary now", "07492 118 306, got it". A question ("And contact number 6784 2216?")
+    or a sentence that takes a number off or away ("I'll take 01736 731 480 off") reads
+    back no number to use; ``None`` when the assistant reads back none."""
+    given = {_digits(number)[-7:] for role, text in said if role == "user" for number in phones(text)}
+    found = None
+    for role, text in said:
+        if role != "assistant":
+            continue
+        for sentence in _SENTENCE_END.split(" ".join(text.split())):
+            if sentence.endswith("?") or _TAKEN_OFF.search(sentence):
+                continue
+            read = [n for n in phones(sentence) if _digits(n)[-7:] in given]
+            found = read[-1] if read else found
+    return found
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
 
 
 def _spoken_phones(text: str) -> list[tuple[int, str]]:
@@ -345,15 +403,39 @@ class Handover:
                 values[f.label] = kept
         return Handover(values)
 
+    def bounded(self) -> Handover:
+        """This handover (a model's answer) with at most ``MAX_MODEL_ENTRIES`` entries in a
+        promise or preference field, none written under both promise fields: a small model
+        may write variations of one sentence until its tokens run out ("I will not call the
+        helpdesk number", "I will not call the support number", ...), or copy one list under
+        both parties, whose promise it is unknown. Each pushes the summary past its size,
+        where it is cut, and the fields after it are lost."""
+        both = set(self.values.get(ASSISTANT_PROMISED, [])) & set(
+            self.values.get(USER_PROMISED, [])
+        )
+        values = {
+            label: [e for e in entries if e not in both][:MAX_MODEL_ENTRIES]
+            if label in (ASSISTANT_PROMISED, USER_PROMISED, PREFERENCES)
+            else entries
+            for label, entries in self.values.items()
+        }
+        return Handover({label: entries for label, entries in values.items() if entries})
+
     def story_checked(self, previous: Handover) -> Handover:
         """This handover with only the sentences of a new story (one ``previous`` does not
-        have) that are in the third person and whose names and numbers the other fields
-        hold; with none left, ``previous``'s story stands."""
+        have) that are in the third person, whose names and numbers the other fields hold,
+        and that do not tell a promised amount as done ("The assistant reversed the
+        ₦25,000" of a refund promised for Friday); with none left, ``previous``'s story
+        stands."""
         story = self.values.get(STORY, [])
         if not story or story == previous.values.get(STORY, []):
             return self
         held = words(e for label, es in self.values.items() if label != STORY for e in es)
-        kept = [s for s in _SENTENCE_END.split(story[0]) if _vouched(s, held)]
+        promised = {a for e in self.values.get(ASSISTANT_PROMISED, []) for a in _money(e)}
+        kept = [
+            s for s in _SENTENCE_END.split(story[0])
+            if _vouched(s, held) and not (_DONE.search(s) and _money(s) & promised)
+        ]
         values = dict(self.values)
         checked = [" ".join(kept)] if kept else previous.values.get(STORY, [])
         if checked:
@@ -516,9 +598,9 @@ def assistant_promises(turns: Iterable[str]) -> list[str]:
     """What the assistant's ``turns`` (oldest first) commit to by a day or for an amount,
     quoted as said; questions and sentences with a phone number are skipped:
 
-    - a sentence that names an amount of money ("$85", "62.50 pounds", or a number the
-      turn gave as money before) and is not only about the past ("a charge went on your
-      card on Sunday"), with the day it names, else with the next sentence of its turn
+    - a sentence that names an amount of money ("$85", "62.50 pounds", or a number a
+      turn so far gave as money: "that 389" after "$389") and is not only about the past
+      ("a charge went on your card on Sunday"), with the day it names, else with the next sentence of its turn
       that names one, within two, the two joined by " … " ("the $95 fee, I'll put that
       back on your Visa. … I can have Derek out to you Thursday the 12th.");
     - else an "I'll ..." sentence (:func:`commitments`) with a number or a day in it: "I'll
@@ -527,9 +609,9 @@ def assistant_promises(turns: Iterable[str]) -> list[str]:
     The assistant words these many ways ("that fee is coming off", "we're taking $450
     off", "I am waiving it"); a small model drops them, or gives them to the user."""
     found = []
+    amounts: set[str] = set()  # of the turns so far: "that 389" of "$389" a turn before
     for text in turns:
         sentences = _SENTENCE_END.split(" ".join(text.split()))
-        amounts: set[str] = set()
         at = 0
         while at < len(sentences):
             sentence = sentences[at]
@@ -641,10 +723,14 @@ def steady_name(newer: Handover, earlier: Handover, said: Sequence[tuple[str, st
 def agent_names(said: Sequence[tuple[str, str]]) -> set[str]:
     """The names the assistant goes by in ``said`` (``(role, text)`` turns): the one it
     introduces itself with ("Kerry speaking", "this is Imran") and the one the user greets
-    or thanks it by ("Hi Deirdre, ...", "thank you, Imran.")."""
+    or thanks it by ("Hi Deirdre, ...", "thank you, Imran."), and the one the user opens a
+    turn addressing ("Oh, Kylie, before I forget")."""
     found: set[str] = set()
     for role, text in said:
-        found |= _named(_AGENT_INTRO if role == "assistant" else _GREETED, text)
+        if role == "assistant":
+            found |= _named(_AGENT_INTRO, text)
+        else:
+            found |= _named(_GREETED, text) | _named(_VOCATIVE, text)
     return found - _NOT_NAMES
 
 
@@ -670,6 +756,48 @@ def wishes(turns: Iterable[str]) -> list[str]:
         lambda s: bool(_WISH.search(s))
         and len(s.split()) > 3
         and not phones(s),
+    )
+
+
+def acknowledged_wishes(said: Sequence[tuple[str, str]]) -> list[str]:
+    """What the user asked for where the assistant's next turn says it is recorded
+    ("noted", "understood", "I'll put that on the job", "in the driver notes"), however
+    the user worded it ("the driver can't drop it on the driveway. ... Stick it on the
+    front lawn"): the sentences of the user's turn that share a word with the
+    acknowledgement ("Front lawn, keep off the driveway"), else its last three, quoted
+    as said.
+    ``said``: ``(role, text)`` turns, in order.
+
+    An acknowledgement with a digit in it reads a number back, and a sentence with a
+    phone, an address, an id or a number said or spelled out is the other fields'
+    business: both are skipped, as are questions and sentences of three words or fewer."""
+    found = []
+    for (asker, text), (replier, reply) in zip(said, said[1:]):
+        if asker != "user" or replier != "assistant":
+            continue
+        if not _RECORDED.search(reply) or any(c.isdigit() for c in reply):
+            continue
+        sentences = [
+            s for s in _SENTENCE_END.split(" ".join(text.split()))
+            if not s.endswith("?") and len(s.split()) > 3 and not _holds_detail(s)
+        ]
+        echoed = [s for s in sentences if _stems(s) & _stems(reply)]
+        found += [_as_quote(s) for s in echoed or sentences[-3:]]
+    return list(dict.fromkeys(found))
+
+
+def _stems(text: str) -> set[str]:
+    """The first five letters of each word of ``text`` longer than four letters, lower
+    case: "Front lawn, keep off the driveway" shares "drive" with "the driver can't"."""
+    return {w[:5] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 4}
+
+
+def _holds_detail(sentence: str) -> bool:
+    """Whether ``sentence`` gives a phone, an address, an id, or a number said in words
+    or a word spelled out."""
+    return bool(
+        phones(sentence) or addresses(sentence) or _ids(sentence)
+        or _LETTER_RUN.search(sentence) or _NUMBER_PAIR.search(sentence)
     )
 
 

@@ -40,8 +40,9 @@ from .field_checks import (
 )
 from .handover import (
     ADDRESS, ASSISTANT_PROMISED, FORM, IDS, NAME, PHONE, PREFERENCES, TOOL_RESULTS,
-    USER_PROMISED, Handover, addresses, assistant_promises, commitments, holds_address,
-    parse_handover, read_back_ids, spelled_names, steady_name, tool_ledger, wishes, words,
+    USER_PROMISED, Handover, acknowledged_wishes, addresses, assistant_promises, commitments,
+    confirmed_phone, holds_address, parse_handover, read_back_ids, spelled_names, steady_name,
+    tool_ledger, wishes, words,
 )
 from .log import logger
 from .settings import SummarizerSettings
@@ -328,7 +329,11 @@ class Summarizer:
         # a long span's text is read off the event loop
         given, ledgers, newer = await asyncio.to_thread(_read_span, parsed, folded, results, said)
         asking = _Asking(self, usage, deadline)
-        newer, folded = await asking.checked(newer, folded, said)
+        confirmed = confirmed_phone(said)
+        if confirmed is not None:
+            # the number the assistant read back stands: no check or choice asked of it
+            newer = Handover({**newer.values, PHONE: [confirmed]})
+        newer, folded = await asking.checked(newer, folded, said, phone_confirmed=confirmed)
         known = " ".join(newer.values.get(ADDRESS, []) + folded.values.get(ADDRESS, []))
         asked = [(turn, a) for turn, a in given if not holds_address(known, a)]
         for turn, address in asked[-MAX_ADDRESS_QUESTIONS:]:
@@ -403,13 +408,21 @@ class _Asking:
         return None if reply is None else yes_or_no(reply)
 
     async def checked(
-        self, newer: Handover, folded: Handover, said: Sequence[tuple[str, str]]
+        self,
+        newer: Handover,
+        folded: Handover,
+        said: Sequence[tuple[str, str]],
+        *,
+        phone_confirmed: str | None = None,
     ) -> tuple[Handover, Handover]:
         """``newer`` and ``folded`` without the address or phone a check refused
         (:mod:`ctxmgr.field_checks`); a refused phone, or none at all, gives way to the
-        user's number the model picks."""
+        user's number the model picks. ``phone_confirmed``: the phone the assistant read
+        back (:func:`~ctxmgr.handover.confirmed_phone`), neither checked nor chosen."""
         refused = None
         for check in field_checks(newer, folded, said):
+            if check.label == PHONE and phone_confirmed is not None:
+                continue
             if await self.ask(check.question) is not False:
                 continue
             logger.debug("a check refused a value", extra={"field": check.label})
@@ -562,12 +575,12 @@ def _read_span(
         IDS: read_back_ids(said),
         ASSISTANT_PROMISED: assistant_promises(assistant),
         USER_PROMISED: commitments(user),
-        PREFERENCES: wishes(user),
+        PREFERENCES: list(dict.fromkeys(wishes(user) + acknowledged_wishes(said))),
         TOOL_RESULTS: tool_ledger(results),
     }
     returned = words(output for _, output in results)
     earlier = words(e for entries in folded.values.values() for e in entries)
-    grounded = newer.grounded(words([*user, *assistant]) | returned, returned, earlier)
+    grounded = newer.bounded().grounded(words([*user, *assistant]) | returned, returned, earlier)
     found = Handover({k: v for k, v in ledgers.items() if v})
     return given, found, steady_name(grounded, folded, said)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ctxmgr.handover import (
-    FIELDS, NAME, Handover, addresses, agent_names, assistant_promises, commitments,
-    parse_handover, phones, read_back_ids, spelled_names, steady_name, tool_ledger, wishes, words,
+    FIELDS, NAME, Handover, acknowledged_wishes, addresses, agent_names, assistant_promises,
+    commitments, confirmed_phone, parse_handover, phones, read_back_ids, spelled_names, steady_name, tool_ledger, wishes, words,
 )
 
 pytestmark = pytest.mark.unit
@@ -139,6 +139,18 @@ def test_a_new_story_keeps_only_sentences_the_rest_of_the_handover_vouches_for()
         assert "What happened" not in Handover({**form, "What happened": [told]}).story_checked(
             Handover()
         ).values
+    # a promised amount told as done is no story ("reversed" of a refund due on Friday)
+    promised = {
+        **form,
+        "The assistant promised": ['"The ₦18,500 comes back to your account by Friday."'],
+    }
+    for done in ("Omar was refunded ₦18,500.", "The assistant reversed the ₦18,500 charge."):
+        told = f"Omar rang about bins. {done}"
+        checked = Handover({**promised, "What happened": [told]}).story_checked(Handover())
+        assert checked.values["What happened"] == ["Omar rang about bins."], done
+    told = "Omar rang about bins. The ₦18,500 is due back on Friday."
+    checked = Handover({**promised, "What happened": [told]}).story_checked(Handover())
+    assert checked.values["What happened"] == [told]
     # a story the previous handover already had is not checked again
     kept = Handover({"What happened": ["Mrs Price rang."]})
     assert kept.story_checked(kept).values == kept.values
@@ -224,12 +236,16 @@ def test_an_amount_of_money_is_a_promise_with_the_day_it_comes_by() -> None:
         # the day comes a sentence later; the phrasing is no "I'll ..."
         "Good news. The 40 pound call-out charge I am waiving for you. Our engineer is "
         "local. You'll have the part by Wednesday, the 18th. Anything else?",
+        "I can see $212 twice on the account.",
+        # an amount a turn before gave as money, named bare
+        "Sorry about that. You'll get that 212 back by Monday.",
     ]
     assert assistant_promises(said) == [
         '"So that $85 drop fee is coming off, and the car gets to you Friday the 14th."',
         '"The €38,50 for the locker I transfer back today."',
         '"The 40 pound call-out charge I am waiving for you. … You\'ll have the part by '
         'Wednesday, the 18th."',
+        '"You\'ll get that 212 back by Monday."',
     ]
 
 
@@ -285,6 +301,26 @@ def test_the_assistant_goes_by_the_name_it_gives_and_the_one_the_user_greets_it_
     assert agent_names(said) == {"Shauna", "Imran", "Deirdre"}
 
 
+def test_a_name_the_user_opens_a_turn_addressing_is_not_theirs() -> None:
+    said = [
+        ("assistant", "Good morning, Greenway Removals."),
+        ("user", "Oh, Priya, before I forget, the van can't park out front."),
+        ("user", "So Marek, sorry, where was I?"),
+        ("user", "Tomasz, T-O-M-A-S-Z. Nowak."),  # a name then its spelling: an introduction
+        ("user", "Okay, Dana. That's me."),
+    ]
+    assert {"Priya", "Marek"} <= agent_names(said)
+    assert not {"Tomasz", "Dana"} & agent_names(said)
+    earlier = Handover({NAME: ["Tomasz Nowak"]})
+    for addressed in ("Priya", "Marek"):
+        # neither replaces the user's name, nor is taken for it with no name before
+        assert steady_name(Handover({NAME: [addressed]}), earlier, said).values == {}
+        assert steady_name(Handover({NAME: [addressed]}), Handover(), said).values == {}
+    # a caller who opens with their own name and a full stop introduces themselves
+    newer = Handover({NAME: ["Dana Whyte"]})
+    assert steady_name(newer, earlier, [("user", "Dana Whyte. I'm calling for my dad.")]) == newer
+
+
 def test_a_name_for_the_user_stays_unless_the_user_gives_another() -> None:
     earlier = Handover({NAME: ["Bernie Comeau"]})
     said = [
@@ -337,6 +373,35 @@ def test_what_the_user_asks_for_in_passing_is_quoted() -> None:
     ]
 
 
+def test_what_the_assistant_says_it_recorded_is_quoted_from_the_user_s_turn() -> None:
+    said = [
+        ("user", "One thing. The lift is out, so the crew can't bring anything up that way. "
+                 "They'll have to use the stairs at the back."),
+        ("assistant", "Back stairs, no lift. I've put that on the job sheet."),
+        ("user", "Great. The cat hides under the bed, ignore her."),
+        ("assistant", "Ha, will do."),  # no record of it: not quoted
+        ("user", "The gate code is 4471, and it's 12 Orchard Row."),
+        ("assistant", "Understood."),  # a number or an address: other fields' business
+        ("user", "My mobile is oh seven seven double oh, one two three."),
+        ("assistant", "Noted."),  # a number said in words too
+        ("user", "Could you text rather than call?"),
+        ("assistant", "Noted."),  # a question
+        ("user", "No peanuts in anything, my son is allergic."),
+        ("assistant", "0161 555 0199, noted."),  # a number read back, not a wish recorded
+        ("user", "Nothing with sesame either. My daughter reacts to it, it's bad."),
+        ("assistant", "Understood, I'll flag it for the kitchen."),
+    ]
+    assert acknowledged_wishes(said) == [
+        # the sentence the acknowledgement echoes ("Back stairs")
+        '"They\'ll have to use the stairs at the back."',
+        # none echoed: the turn's last three sentences
+        '"Nothing with sesame either."',
+        '"My daughter reacts to it, it\'s bad."',
+    ]
+    # a wish recorded twice is quoted once
+    assert acknowledged_wishes(said[:2] + said[:2]) == acknowledged_wishes(said[:2])
+
+
 def test_an_address_is_found_with_or_without_a_street_word() -> None:
     said = (
         "We relocated in March; the house is 3 Ffordd Eryri, Bangor, and the van lives at "
@@ -364,6 +429,40 @@ def test_a_promise_or_wish_in_the_model_s_words_that_gives_a_phone_number_is_dro
         "The assistant promised": ["refund 25 pounds"],
         "The user promised": ['"I\'ll be on 0161 555 0199 all day."'],  # a quote: as said
         "Tool results": ["lookup: phone 0161 555 0100"],
+    }
+
+
+def test_the_phone_to_use_is_the_last_number_the_assistant_reads_back_from_the_user() -> None:
+    said = [
+        ("assistant", "I've got 0131 496 0000 as your main number."),  # not the user's
+        ("user", "That's the office. Try my mobile, oh seven nine four six, two one five, "
+                 "eight eight three. Or my sister, 07946 600 127."),
+        ("assistant", "And contact number 07946 600 127?"),  # a question
+        ("user", "No, hers is only for emergencies."),
+        ("assistant", "07946 215 883, got it. I'll take 07946 600 127 off."),  # taken off
+    ]
+    assert confirmed_phone(said) == "07946 215 883"
+    assert confirmed_phone(said[:4]) is None
+    # a later read-back of another number the user gave replaces it
+    later = [("user", "Actually use the landline, 0161 764 2290."), ("assistant", "Done, 0161 764 2290.")]
+    assert confirmed_phone(said + later) == "0161 764 2290"
+
+
+def test_an_answer_keeps_three_promises_or_wishes_a_field_and_none_given_to_both() -> None:
+    copied = ["return the blouse by Friday", "send the receipt by Friday"]
+    answer = Handover({
+        "User's name": ["Ana Lopez"],
+        "Ids and amounts": [f"P-{n}" for n in range(5)],  # ids are not capped
+        "The assistant promised": [*copied, "waive the fee", "ring back at six"],
+        "The user promised": [*copied, "bring the form"],
+        "Preferences": [f"no calls on day {n}" for n in range(5)],
+    })
+    assert answer.bounded().values == {
+        "User's name": ["Ana Lopez"],
+        "Ids and amounts": [f"P-{n}" for n in range(5)],
+        "The assistant promised": ["waive the fee", "ring back at six"],
+        "The user promised": ["bring the form"],
+        "Preferences": [f"no calls on day {n}" for n in range(3)],
     }
 
 

@@ -674,6 +674,38 @@ async def test_a_phone_the_model_left_out_is_picked_among_the_users_even_said_in
     assert not any("Which number" in q for q in _questions(fake))
 
 
+async def test_a_looping_answer_keeps_three_entries_a_field_and_the_fields_after_it() -> None:
+    looped = "\n".join(
+        f"- I will not call the {who} number" for who in ("office", "helpdesk", "support",
+                                                         "engineer", "branch", "sales")
+    )
+    answer = FORM_ANSWER.replace("The user promised: none", f"The user promised:\n{looped}")
+    async with FakeLLM(_forms(answer)) as fake:
+        result = await Summarizer(fake, SummarizerSettings(max_summary_tokens=140)).summarize(
+            [ANA]
+        )
+    assert result.text.count("I will not call") == 3
+    # all six would push the summary past its size, and its last fields would be cut
+    assert result.text.endswith("What happened: Ana moved her appointment.")
+    assert not result.truncated
+
+
+async def test_the_number_the_assistant_read_back_is_the_phone_and_asks_nothing() -> None:
+    span = [
+        ANA,
+        _msg("assistant", "I have 01223 760 000 on file, is that still right?"),
+        _msg("user", "No, that's reception. Ring 07311 482 906, and my husband is 07311 482 111."),
+        _msg("assistant", "07311 482 906, lovely. I won't use the reception line."),
+    ]
+    # the model files the husband's number: the read-back stands, with no phone question
+    answer = FORM_ANSWER.replace("01223 760 114 (not 01223 760 000)", "07311 482 111")
+    async with FakeLLM(_forms(answer)) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert "Phone number to use: 07311 482 906\n" in result.text
+    assert not any("phoned on" in q or "Which number" in q for q in _questions(fake))
+    assert any("address" in q for q in _questions(fake))  # the address is still checked
+
+
 async def test_a_stale_address_the_check_refuses_leaves_the_earlier_handover_too() -> None:
     earlier = _msg("system", FORM_ANSWER, is_summary=True)
     span = [
