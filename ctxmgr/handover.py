@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "FIELDS", "FORM", "Handover", "acknowledged_wishes", "addresses", "agent_names",
-    "assistant_promises", "commitments", "confirmed_phone", "name_words", "parse_handover", "phones",
-    "read_back_ids", "spelled_names", "steady_name", "tool_ledger", "wishes", "words",
+    "assistant_promises", "commitments", "confirmed_phone", "name_words", "parse_handover",
+    "phones", "read_back_ids", "spelled_names", "steady_name", "tool_ledger", "wishes", "words",
 ]
 
 
@@ -252,7 +252,7 @@ def confirmed_phone(said: Sequence[tuple[str, str]]) -> str | None:
     primary now", "07492 118 306, got it". A question ("And contact number 6784 2216?")
     or a sentence that takes a number off or away ("I'll take 01736 731 480 off") reads
     back no number to use; ``None`` when the assistant reads back none."""
-    given = {_digits(number)[-7:] for role, text in said if role == "user" for number in phones(text)}
+    given = {_digits(n)[-7:] for role, text in said if role == "user" for n in phones(text)}
     found = None
     for role, text in said:
         if role != "assistant":
@@ -600,9 +600,10 @@ def assistant_promises(turns: Iterable[str]) -> list[str]:
 
     - a sentence that names an amount of money ("$85", "62.50 pounds", or a number a
       turn so far gave as money: "that 389" after "$389") and is not only about the past
-      ("a charge went on your card on Sunday"), with the day it names, else with the next sentence of its turn
-      that names one, within two, the two joined by " … " ("the $95 fee, I'll put that
-      back on your Visa. … I can have Derek out to you Thursday the 12th.");
+      ("a charge went on your card on Sunday"), with the day it names, else with the
+      next sentence of its turn that names one, within two, the two joined by " … "
+      ("the $95 fee, I'll put that back on your Visa. … I can have Derek out to you
+      Thursday the 12th.");
     - else an "I'll ..." sentence (:func:`commitments`) with a number or a day in it: "I'll
       check" comes before most tool calls.
 

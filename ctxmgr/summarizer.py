@@ -327,9 +327,10 @@ class Summarizer:
             # not a handover: as written, after the earlier handover's fields if there is one
             return (f"{folded.render()}\n{answer}" if folded.values else answer), usage
         # a long span's text is read off the event loop
-        given, ledgers, newer = await asyncio.to_thread(_read_span, parsed, folded, results, said)
+        given, ledgers, newer, confirmed = await asyncio.to_thread(
+            _read_span, parsed, folded, results, said
+        )
         asking = _Asking(self, usage, deadline)
-        confirmed = confirmed_phone(said)
         if confirmed is not None:
             # the number the assistant read back stands: no check or choice asked of it
             newer = Handover({**newer.values, PHONE: [confirmed]})
@@ -562,10 +563,11 @@ def _read_span(
     folded: Handover,
     results: Sequence[tuple[str, str]],
     said: Sequence[tuple[str, str]],
-) -> tuple[list[tuple[str, str]], Handover, Handover]:
+) -> tuple[list[tuple[str, str]], Handover, Handover, str | None]:
     """The addresses the user gave (each with its turn), the span's ledgers as a handover,
-    and the model's answer ``newer`` with only what the span or the earlier handover
-    ``folded`` gives (:meth:`Handover.grounded`) and its name steadied (:func:`steady_name`).
+    the model's answer ``newer`` with only what the span or the earlier handover
+    ``folded`` gives (:meth:`Handover.grounded`) and its name steadied (:func:`steady_name`),
+    and the phone the assistant read back (:func:`confirmed_phone`), if any.
     ``said``: the span's ``(role, text)`` turns, in order."""
     user = [text for role, text in said if role == "user"]
     assistant = [text for role, text in said if role == "assistant"]
@@ -582,7 +584,7 @@ def _read_span(
     earlier = words(e for entries in folded.values.values() for e in entries)
     grounded = newer.bounded().grounded(words([*user, *assistant]) | returned, returned, earlier)
     found = Handover({k: v for k, v in ledgers.items() if v})
-    return given, found, steady_name(grounded, folded, said)
+    return given, found, steady_name(grounded, folded, said), confirmed_phone(said)
 
 
 def _added(

@@ -6,7 +6,8 @@ import pytest
 
 from ctxmgr.handover import (
     FIELDS, NAME, Handover, acknowledged_wishes, addresses, agent_names, assistant_promises,
-    commitments, confirmed_phone, parse_handover, phones, read_back_ids, spelled_names, steady_name, tool_ledger, wishes, words,
+    commitments, confirmed_phone, parse_handover, phones, read_back_ids, spelled_names,
+    steady_name, tool_ledger, wishes, words,
 )
 
 pytestmark = pytest.mark.unit
@@ -444,7 +445,10 @@ def test_the_phone_to_use_is_the_last_number_the_assistant_reads_back_from_the_u
     assert confirmed_phone(said) == "07946 215 883"
     assert confirmed_phone(said[:4]) is None
     # a later read-back of another number the user gave replaces it
-    later = [("user", "Actually use the landline, 0161 764 2290."), ("assistant", "Done, 0161 764 2290.")]
+    later = [
+        ("user", "Actually use the landline, 0161 764 2290."),
+        ("assistant", "Done, 0161 764 2290."),
+    ]
     assert confirmed_phone(said + later) == "0161 764 2290"
 
 
