@@ -39,9 +39,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import mul, not_
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from livekit.agents import llm

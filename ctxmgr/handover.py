@@ -778,12 +778,8 @@ def acknowledged_wishes(said: Sequence[tuple[str, str]]) -> list[str]:
             continue
         if not _RECORDED.search(reply) or any(c.isdigit() for c in reply):
             continue
-        sentences = [
-            s for s in _SENTENCE_END.split(" ".join(text.split()))
-            if not s.endswith("?") and len(s.split()) > 3 and not _holds_detail(s)
-        ]
-        echoed = [s for s in sentences if _stems(s) & _stems(reply)]
-        found += [_as_quote(s) for s in echoed or sentences[-3:]]
+        quotes = _quoted([text], lambda s: len(s.split()) > 3 and not _holds_detail(s))
+        found += [q for q in quotes if _stems(q) & _stems(reply)] or quotes[-3:]
     return list(dict.fromkeys(found))
 
 
