@@ -48,6 +48,12 @@ CHOICE_SYSTEM = "Answer with the number only."
 """The system prompt of :data:`PHONE_CHOICE`."""
 
 _NUMBER = re.compile(r"\+?\(?\d[\d ()./-]*\d")
+_AVOID = re.compile(
+    r"\b(?:don't|do not|never|not|no longer|wrong|old|cut off|no signal|voicemail|"
+    r"nobody answers|ignore|lost)\b",
+    re.I,
+)
+"""A sentence that says not to use the number it gives."""
 
 
 @dataclass(frozen=True)
@@ -93,16 +99,19 @@ def field_checks(
 
 def phone_choice(said: Sequence[tuple[str, str]], refused: str) -> PhoneChoice | None:
     """The question that picks the phone among the numbers the user's turns gave (in
-    digits or in words), but ``refused`` (the phone a check refused, or ``""``); ``None``
-    when they gave no other."""
-    gone = _digits(_first_number(refused))
+    digits or in words), but ``refused`` (the phone a check refused, or ``""``) and, unless
+    no other is left, those a sentence gives alone and says not to use ("no signal",
+    "don't use it"); ``None`` when they gave no other."""
+    gone = {_digits(_first_number(refused))}
     given: dict[int, list[str]] = {}  # the numbers of each user turn that gives some
     for at, (role, text) in enumerate(said):
         if role == "user" and (numbers := phones(text)):
             given[at] = numbers
-    options = tuple(dict.fromkeys(
-        number for numbers in given.values() for number in numbers if _digits(number) != gone
-    ))
+            gone |= _avoided(text)
+    every = [number for numbers in given.values() for number in numbers]
+    options = tuple(dict.fromkeys(n for n in every if _digits(n) not in gone)) or tuple(
+        dict.fromkeys(n for n in every if _digits(n) != _digits(_first_number(refused)))
+    )
     if not options:
         return None
     if len(options) == 1:
@@ -113,6 +122,16 @@ def phone_choice(said: Sequence[tuple[str, str]], refused: str) -> PhoneChoice |
     return PhoneChoice(
         options, PHONE_CHOICE.format(said=quote, options=" or ".join(options))
     )
+
+
+def _avoided(turn: str) -> set[str]:
+    """The digits of each number a sentence of ``turn`` gives alone and says not to use
+    ("The mobile, 07701 402 966, is mine, but there's no signal out here")."""
+    return {
+        _digits(numbers[0])
+        for sentence in re.split(r"(?<=[.!?])\s+", turn)
+        if len(numbers := phones(sentence)) == 1 and _AVOID.search(sentence)
+    }
 
 
 def yes_or_no(reply: str) -> bool | None:

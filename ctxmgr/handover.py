@@ -29,13 +29,17 @@ for Friday.
 Ledgers are taken from the folded items in code and added whatever the model wrote:
 the ids that tool outputs returned (:func:`tool_ledger`), what the user said they
 will do (:func:`commitments`) and what the assistant committed to by a day or for an
-amount (:func:`assistant_promises`), in their own words, the ids the assistant read back
-(:func:`read_back_ids`), what the user asked for in passing (:func:`wishes`) or where
-the assistant says it is recorded (:func:`acknowledged_wishes`), and the name the user
-spelled out (:func:`spelled_names`; it replaces the model's unless that holds it). An
-entry written twice is kept once (a small model may loop). A phone number is dropped
-from the ids and amounts, and a promise or preference in the model's own words that
-gives one is dropped (a small model files the number not to use there).
+amount (:func:`assistant_promises`), in their own words, the ids one party read back to
+the other (:func:`read_back_ids`), what the user asked for in passing (:func:`wishes`)
+or where the assistant says it is recorded or agrees to it
+(:func:`acknowledged_wishes`), and the name the user spelled out or the assistant
+called the user by (:func:`name_ledger`; it replaces the model's unless that holds
+it). An entry written twice is kept once (a small model may loop). A phone number is
+dropped from the ids and amounts, and a promise or preference in the model's own words
+that gives one is dropped (a small model files the number not to use there). Of the
+model's own answer, an id the turns call old is dropped (:meth:`Handover.without_ids`),
+and a promise that repeats the other party's words moves to that party's field
+(:meth:`Handover.attributed`).
 An answer with no field of the form in it is used as written (a model that ignored the
 form loses nothing it wrote).
 """
@@ -49,8 +53,9 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "FIELDS", "FORM", "Handover", "acknowledged_wishes", "addresses", "agent_names",
-    "assistant_promises", "commitments", "confirmed_phone", "name_words", "parse_handover",
-    "phones", "read_back_ids", "spelled_names", "steady_name", "tool_ledger", "wishes", "words",
+    "assistant_promises", "commitments", "confirmed_phone", "echoed_names", "name_ledger",
+    "name_words", "parse_handover", "phones", "read_back_ids", "spelled_names", "stale_ids",
+    "steady_name", "tool_ledger", "wishes", "words",
 ]
 
 
@@ -95,19 +100,28 @@ MAX_MODEL_ENTRIES = 3
 """Entries of the model's own a promise or preference field keeps from one answer
 (:meth:`Handover.bounded`); the ledgers' quotes are added after."""
 
+ATTRIBUTION_SHARE = 0.6
+"""The share of a promise's words one sentence of the other party must hold for
+:meth:`Handover.attributed` to move it to that party's field."""
+
 FORM = "\n".join(f"{f.label}{f.hint}:" for f in FIELDS)
 """The form as the prompt shows it, one field a line."""
 
 _NONE = re.compile(
-    r"^(none( yet| so far)?|n/?a|nothing|not (given|mentioned|stated)|unknown|-)\.?$", re.I
+    r"^(none( yet| so far)?|n/?a|nothing|not (given|mentioned|stated)|unknown|-"
+    r"|no( specific| other| further| particular)? (promises?|preferences?|tasks?|results?)"
+    r"( (made|given|mentioned|stated|yet))?)\.?$",
+    re.I,
 )
-"""An empty field, as models write it ("none yet" is copied from the prompt's first fold)."""
+"""An empty field, as models write it ("none yet" is copied from the prompt's first fold,
+"No specific promises")."""
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _SCAFFOLD = re.compile(
     r"^(summary so far|conversation to summarize)\s*:?\s*$|^</?[a-z_]+(\s[^>]*)?>$", re.I
 )
 _TOKEN = re.compile(r"\w(?:[\w\-./]*\w)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CLAUSE_END = re.compile(r"(?<=[.!?;])\s+")
 _CALENDAR = (
     "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
     "April|May|June|July|August|September|October|November|December"
@@ -115,17 +129,55 @@ _CALENDAR = (
 _ADDRESS = re.compile(
     r"\b(?P<street>(?:(?:Flat|Unit|Apartment|Suite) \d+[A-Za-z]?,? (?:\d+[A-Za-z]?,? )?"
     r"|\d+[A-Za-z]?,? )"
-    rf"(?!(?:{_CALENDAR})\b)[A-Z][a-z]+(?: [A-Z][a-z]+){{0,3}})"
+    rf"(?:\d+(?:st|nd|rd|th) )?(?!(?:{_CALENDAR})\b)[A-Z][a-z]+(?: [A-Z][a-z]+){{0,3}})"
     r"(?:, [A-Z][a-z]+(?: [A-Z][a-z]+)?)?"
 )
-"""A house or flat number and capitalised words (a street, a named house or estate), then
-the town if one follows: "Flat 3, 60 Canal Street, Leeds", "3 Ffordd Eryri, Bangor"."""
+"""A house or flat number and capitalised words (a street, a named house or estate; a
+numbered street too), then the town if one follows: "Flat 3, 60 Canal Street, Leeds",
+"3 Ffordd Eryri, Bangor", "14, 9th Main Road"."""
+_STREET_FIRST = re.compile(
+    r"\b(?P<street>(?:(?:Via|Viale|Piazza|Corso|Calle|Carrer|Avenida|Plaza|Paseo|Rua|Ulica)"
+    r"(?: [a-z]{1,3})? [A-Z][\w']+(?: [A-Z][\w']+){0,2}"
+    r"|[A-Z][a-zäöüßåø]+(?:straat|weg|laan|gracht|plein|kade|dijk|singel|steeg|straße|strasse"
+    r"|gasse|allee|platz|gatan|vägen|gata|gade|vej|veien|vei)"
+    rf"|(?!(?:{_CALENDAR})\b)[A-Z][a-z]+(?: [A-Z][a-z]+){{0,2}}"
+    r"(?= \d{1,4}[A-Za-z]?,? \d{4,5}\b(?! ?\d)))"
+    r" \d{1,4}(?: ?[A-Za-z]\b)?)"
+    r"(?:, [A-Z][a-z]+(?: [A-Z][a-z]+)?)?"
+)
+"""A street named before its house number, as in much of Europe: a street word
+("Biltstraat 112", "Via Roma 12", "Kanaalweg 27 A"), or any capitalised words when a
+postcode follows ("Lange Haven 88, 3111 CK")."""
+_NAMED_HOUSE = re.compile(
+    r"\b(?P<street>[A-Z][a-z]+(?: [A-Z][a-z]+)? "
+    r"(?:Cottage|Steading|Farm|House|Barn|Lodge|Manor|Croft|Grange|Villa|Mill))"
+    r"(?:, [A-Z][a-z]+(?: [A-Z][a-z]+)?)+"
+)
+"""A named house and its town, with no number: "Kirkton Steading, Glenfarg"."""
+_ADDRESS_FORMS = (_ADDRESS, _STREET_FIRST, _NAMED_HOUSE)
+_DIGIT_GROUPS = re.compile(r"(?<![\w.,/-])\d+(?:[ -]\d+)*(?![\w]|[.,]\d)")
+"""A number in groups ("4402 1187 63", "0392-117")."""
+_PHONE_WORDS = re.compile(
+    r"\b(?:phone|mobile|cell|landline|whatsapp|text|ring|call|reach|contact)\b", re.I
+)
+_STALE = re.compile(
+    r"\b(?:old|older|previous|former|cancell?ed|lapsed?|expired|ran out|run out|closed|"
+    r"ignore|no longer|replaced|wrong)\b|^\W*no\b",
+    re.I,
+)
+"""A sentence that says something is old or not the one: "that's the old card", "No,
+58412 is from May"."""
 _ID = re.compile(
     r"(?<![\w-])(?=[A-Z0-9/-]*\d)(?=[A-Z0-9/-]*[A-Z])[A-Z0-9]+(?:[-/][A-Z0-9]+)*"
     r"(?: [A-Z]{2,4}\b)?(?![\w-])"
 )
 """An id as said: capitals and digits, ``-`` or ``/`` inside ("MB-218845", "QX7R2M",
 "KM19 XTD")."""
+_AFTER_ADDRESS = re.compile(
+    "(?:" + "|".join(p.pattern.replace("(?P<street>", "(?:") for p in _ADDRESS_FORMS) + ")"
+    r"[,\s]+(?:[A-Z][a-z]+[,\s]+){0,2}[A-Z0-9]+(?: [A-Z0-9]+)?"
+)
+"""An address and the postcode after it ("18 Jalan Kembangan, Singapore 419133")."""
 _DIGIT_WORDS = {
     "oh": 0, "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9,
@@ -151,17 +203,45 @@ _RECORDED = re.compile(
     r"\b(?:noted|note|notes|understood|flag(?:ged)?|remarks|written|"
     r"I'll (?:add|pass|put|pop|set|stick|tick|mark|make sure|tell|ask)|"
     r"I've (?:put|added|set|marked|flagged|written)|"
-    r"on (?:the|your) (?:account|file|job|booking|order))\b",
+    r"I'm (?:putting|adding|popping|setting|marking|flagging|noting|writing)|"
+    r"on (?:the|your|his|her|their) (?:account|file|job|booking|order|profile|record|notes))\b",
     re.I,
 )
 """How the assistant says it has recorded what the user asked for."""
+_AGREED = re.compile(
+    r"^\W*(?:of course|absolutely|sure|certainly|definitely|no problem|will do|noted|"
+    r"understood|yes|yeah|yep)\b",
+    re.I,
+)
+"""How the assistant's turn opens when it agrees to what the user asked."""
+_REQUEST = re.compile(
+    r"\b(?:could|can|would) (?:we|you|they|someone|somebody|the \w+)\b"
+    r"(?! (?:see|tell|check|confirm|find|look|give|explain|read)\b)"
+    r"|\bany (?:way|chance)\b|\b(?:will|won't|would) you\?$",
+    re.I,
+)
+"""A question that asks for something ("could we wait outside?", "any way we could do
+it on the lawn?", "you won't give me a diesel, will you?"), not for information
+("can you check the balance?")."""
 _TAKEN_OFF = re.compile(
     r"\b(?:off|remove[ds]?|removing|delete[ds]?|deleting|not|don't|never|old|instead)\b", re.I
 )
 """A sentence that takes a number off, or says not to use it."""
 _REFERS_BACK = re.compile(r"\b(?:it|that|them|this|these|those)\b(?!\s+(?:is|was|will)\b)", re.I)
 """A word that stands for something named before ("I'll bring it")."""
-_FIRST_PERSON_FUTURE = re.compile(r"\bI(?:'ll|\u2019ll| will| shall| am going to|'m going to)\b")
+_FIRST_PERSON_FUTURE = re.compile(
+    r"\bI(?:'ll|\u2019ll| will| shall| am going to|'m going to| am gonna|'m gonna)\b"
+)
+_PLANNED = re.compile(
+    r"\b(?:I|we)\b(?! (?:was|were|had|did|went|got|paid|am|have|need|want|think|know|can't|"
+    r"don't|do|lost|moved|bought|left|sent|called|rang|put)\b)(?:'m| am| are|'re)? (?:\w+ )?"
+    r"(?:come|bring|send|drop|give|call|ring|email|post|pay|get|cut|pick|put|take|leave|"
+    r"fetch|collect|book|print|walk|stack|shift|submit|text|phone)\b",
+    re.I,
+)
+"""An errand the speaker plans in the present tense ("tomorrow morning I come past the
+shop and I give you the key", "Saturday we come and cut the padlock off"), with
+:data:`_DAY` in the sentence."""
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow"
 _DATED = re.compile(
     r"(?<![\w-])\d+(?:[.:,]\d+)*(?:st|nd|rd|th|am|pm)?(?![\w-])"  # a number that is no id
@@ -225,6 +305,13 @@ _VOCATIVE = re.compile(
 )
 """A user turn that opens by addressing someone ("And Kylie, whatever you do", "Bisi,
 sorry, ..."): the assistant, or someone in the room; not the user."""
+_FULL_NAME = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b")
+"""Capitalised words in a row: a first name and a surname ("Doreen Ashworth")."""
+_PLACE_WORDS = frozenset(
+    "Road Street Lane Avenue Close Drive Way Court Place Square Terrace Crescent Gardens "
+    "Farm Cottage House Barn Lodge Mill Manor Steading Estate Boulevard".split()
+)
+"""How a place's name ends ("Kestrel Barn", "Main Road"): no person's."""
 _NOT_FIRST_NAMES = _NOT_NAMES | frozenset(
     # how a caller's turn starts
     "Hi Hello Hey Sorry Yeah Yep Okay Oh Well Thanks Mine Um Uh Right Sure".split()
@@ -369,6 +456,26 @@ class Handover:
         values = {k: [e for e in v if k != label or e != entry] for k, v in self.values.items()}
         return Handover({k: v for k, v in values.items() if v})
 
+    def without_ids(self, stale: set[str]) -> Handover:
+        """This handover (a model's answer) without the ids of ``stale``
+        (:func:`stale_ids`) in its ids and amounts: a small model lists the card the
+        caller said was the old one beside the new."""
+        entries = [
+            re.sub(r"\s*,(\s*,)+", ",", _without(e, stale)).strip(" ,;:")
+            for e in self.values.get(IDS, [])
+        ]
+        values = {**self.values, IDS: [e for e in entries if re.search(r"\w", e)]}
+        return Handover({label: kept for label, kept in values.items() if kept})
+
+    def without_id_phone(self, ids: Iterable[str]) -> Handover:
+        """This handover (a model's answer) without its phone when that is one of ``ids``
+        (:func:`read_back_ids`): a small model files the account number as the number to
+        ring."""
+        phone = (self.values.get(PHONE) or [""])[0]
+        if phone and _digits(phone) in {_digits(i) for i in ids}:
+            return self.without(PHONE, phone)
+        return self
+
     def unquoted(self) -> Handover:
         """This handover without the entries the ledgers quote (``"..."``): what the model
         is shown of the earlier handover (shown quotes, a small model copies sentences
@@ -421,6 +528,41 @@ class Handover:
         }
         return Handover({label: entries for label, entries in values.items() if entries})
 
+    def attributed(self, said: Sequence[tuple[str, str]], earlier: Handover) -> Handover:
+        """This handover (a model's answer) with each promise of its own words under the
+        party whose words it repeats: one whose words of four letters or more
+        (:func:`_stems`) are mostly in a sentence of the other party's turns of ``said``,
+        or in an entry of ``earlier``'s field for that party, more than in any of its own
+        field's party, moves to the other promise field. A small model copies "I'll put
+        a note on your file" of the assistant under the user, or the user's "I'll phone
+        the surgery" under the assistant. A quote of the ledgers, or an entry neither
+        says, stays where it is. ``said``: the span's ``(role, text)`` turns, in order;
+        ``earlier``: the handover so far."""
+        parties = {ASSISTANT_PROMISED: "assistant", USER_PROMISED: "user"}
+        sentences = [
+            (role, _stems(s, shortest=4)) for role, text in said
+            for s in _SENTENCE_END.split(text)
+        ] + [
+            (role, _stems(e, shortest=4)) for label, role in parties.items()
+            for e in earlier.values.get(label, [])
+        ]
+        values = {label: list(entries) for label, entries in self.values.items()}
+        for label, party in parties.items():
+            other = next(o for o in parties if o != label)
+            for entry in self.values.get(label, []):
+                stems = _stems(entry, shortest=4)
+                if entry.startswith('"') or len(stems) < 2:
+                    continue
+                share = {role: 0.0 for role in parties.values()}
+                for role, held in sentences:
+                    if role in share:
+                        share[role] = max(share[role], len(stems & held) / len(stems))
+                theirs = share[parties[other]]
+                if theirs >= ATTRIBUTION_SHARE and theirs > share[party]:
+                    values[label].remove(entry)
+                    values[other] = list(dict.fromkeys([*values.get(other, []), entry]))
+        return Handover({label: entries for label, entries in values.items() if entries})
+
     def story_checked(self, previous: Handover) -> Handover:
         """This handover with only the sentences of a new story (one ``previous`` does not
         have) that are in the third person, whose names and numbers the other fields hold,
@@ -445,12 +587,15 @@ class Handover:
         return Handover(values)
 
     def render(self) -> str:
-        """The handover as text, in the form's order: a field with several entries as a
-        list under its label, one entry a line; empty fields say ``none``."""
+        """The handover as text, in the form's order: a list field with several entries,
+        or with one of several sentences, as a list under its label, one entry a line (on
+        the label's line, a quote's second sentence reads as the label's own); empty
+        fields say ``none``."""
         lines = []
         for f in FIELDS:
             entries = self.values.get(f.label, [])
-            if len(entries) > 1:
+            sentences = len(_SENTENCE_END.split(entries[0])) if entries else 0
+            if len(entries) > 1 or (f.kind == "list" and sentences > 1):
                 lines += [f"{f.label}:", *(f"- {entry}" for entry in entries)]
             else:
                 lines.append(f"{f.label}: {entries[0] if entries else 'none'}")
@@ -485,8 +630,9 @@ def parse_handover(text: str) -> Handover | None:
     if STORY in values:
         values[STORY] = [" ".join(_SENTENCE_END.split(values[STORY][0])[:2])]
     if IDS in values:
-        # a phone number is no id: a small model files the number not to use here too
-        values[IDS] = [e for e in map(_without_phones, values[IDS]) if e]
+        # a phone number is no id: a small model files the number not to use here too;
+        # nor is an entry with no digit ("Account name: ...", "Dog: none")
+        values[IDS] = [e for e in map(_without_phones, values[IDS]) if _digits(e)]
     for label in (ASSISTANT_PROMISED, USER_PROMISED, PREFERENCES):
         # nor a promise or a wish of the model's own words ("Please use the phone number
         # 010 466 3082", "I will put 902-555-0181 off the file"): the phone field's
@@ -586,12 +732,18 @@ def tool_ledger(outputs: Iterable[tuple[str, str]]) -> list[str]:
 
 def commitments(turns: Iterable[str]) -> list[str]:
     """Each sentence of ``turns`` (one speaker's, oldest first) in which the speaker says
-    what they will do ("I'll ...", "I will ...", "I'm going to ..."), quoted as said;
-    questions are skipped; one that refers back ("I'll dig that out") after the sentence
-    before it.
+    what they will do ("I'll ...", "I will ...", "I'm going to ...", "I'm gonna ...", or
+    an errand planned for a day in the present tense: "tomorrow I come past the shop and
+    I give you the key"), quoted as said; questions are skipped; one that refers back
+    ("I'll dig that out") after the sentence before it.
 
     A small model tends to drop these, or give the user's to the assistant."""
-    return _quoted(turns, lambda s: bool(_FIRST_PERSON_FUTURE.search(s)), referent=True)
+    return _quoted(
+        turns,
+        lambda s: bool(_FIRST_PERSON_FUTURE.search(s))
+        or bool(_PLANNED.search(s) and _DAY.search(s)),
+        referent=True,
+    )
 
 
 def assistant_promises(turns: Iterable[str]) -> list[str]:
@@ -601,9 +753,9 @@ def assistant_promises(turns: Iterable[str]) -> list[str]:
     - a sentence that names an amount of money ("$85", "62.50 pounds", or a number a
       turn so far gave as money: "that 389" after "$389") and is not only about the past
       ("a charge went on your card on Sunday"), with the day it names, else with the
-      next sentence of its turn that names one, within two, the two joined by " … "
-      ("the $95 fee, I'll put that back on your Visa. … I can have Derek out to you
-      Thursday the 12th.");
+      next sentence of its turn that names one, within two, the two joined by " … " as
+      one promise ("the $95 fee, I'll put that back on your Visa … I can have Derek out
+      to you Thursday the 12th.");
     - else an "I'll ..." sentence (:func:`commitments`) with a number or a day in it: "I'll
       check" comes before most tool calls.
 
@@ -631,8 +783,10 @@ def assistant_promises(turns: Iterable[str]) -> list[str]:
                     None,
                 )
                 if day is not None:
-                    quote = " … ".join(dict.fromkeys((sentence, sentences[day])))
-                    found.append(_as_quote(quote))
+                    # one promise: the amount's full stop gives way to the ellipsis
+                    if day > at:
+                        sentence = f"{sentence.rstrip('.')} … {sentences[day]}"
+                    found.append(_as_quote(sentence))
                     at = day + 1
                     continue
             if _FIRST_PERSON_FUTURE.search(sentence) and _DATED.search(sentence):
@@ -651,18 +805,113 @@ def _only_past(sentence: str) -> bool:
 
 
 def read_back_ids(turns: Sequence[tuple[str, str]]) -> list[str]:
-    """Each id a user turn gave that the assistant's next turn repeats (its first such),
-    oldest first: the id the call goes by ("It's MB-218845." "Thanks, MB-218845 is in
-    your name. There's also MB-210845..."). ``turns``: ``(role, text)``, in order."""
+    """Each id one party says and the other's next turn says back, oldest first, as
+    written: the id the call goes by ("It's MB-218845." "Thanks, MB-218845 is in your
+    name."; "WCE, then eight eight four one three." "WCE-88413 is live."; "Werkbon
+    60412." ... "Six-oh-four-one-two."). An id is capitals and digits (``_ID``) or a
+    number of five digits or more that is no phone or amount, said in digits, in words,
+    or letter by letter; an echo in a sentence that says it is old or takes it back
+    ("No, 58412 is from May", "You've an older record too, LR15 HBV") is none.
+    ``turns``: ``(role, text)``, in order."""
     found: list[str] = []
     for (role, text), (next_role, reply) in zip(turns, turns[1:]):
-        if role != "user" or next_role != "assistant":
+        if role == next_role:
             continue
-        given = set(_ids(text))
-        echoed = [i for i in _ids(reply) if i in given]
-        if echoed and echoed[0] not in found:
-            found.append(echoed[0])
-    return found
+        heard = _read_out(text)
+        for sentence in _CLAUSE_END.split(" ".join(reply.split())):
+            if _STALE.search(sentence):
+                continue
+            echoed = [i for i in _id_numbers(sentence) if _says(heard, i)]
+            echoed += [i for i in _id_numbers(text) if _says(_read_out(sentence), i)]
+            echoed = [i for i in echoed if not _phone_like(i, f"{text} {reply}")]
+            found += [i for i in echoed if all(_key(i) != _key(f) for f in found)]
+    return list(dict.fromkeys(found))
+
+
+def stale_ids(turns: Sequence[tuple[str, str]]) -> set[str]:
+    """The ids of ``turns`` (``(role, text)``, in order) said to be old, cancelled or
+    not the one ("39467. Ah no, hang on, that's the old card"; "One more tag is under
+    this account, 8HNW2K1?" "That one is old"), in the sentence that says them, the next
+    one, or the other party's next turn, and never read back (:func:`read_back_ids`),
+    as :func:`_key` gives them."""
+    kept = {_key(i) for i in read_back_ids(turns)}
+    found: set[str] = set()
+    for at, (role, text) in enumerate(turns):
+        sentences = _CLAUSE_END.split(" ".join(text.split()))
+        answer = next((t for r, t in turns[at + 1 : at + 2] if r != role), "")
+        for n, sentence in enumerate(sentences):
+            near = [*sentences[n : n + 2], _CLAUSE_END.split(answer)[0]]
+            if any(_STALE.search(s) for s in near):
+                found |= {_key(i) for i in _id_numbers(sentence) if not _phone_like(i, text)}
+    return found - kept
+
+
+def _without(entry: str, stale: set[str]) -> str:
+    for number in _id_numbers(entry):
+        if _key(number) in stale:
+            entry = entry.replace(number, "")
+    return entry
+
+
+def _id_numbers(text: str) -> list[str]:
+    """The ids of ``text`` as written: capitals and digits (``_ID``), or numbers of five
+    digits or more, in groups, that are no phone or amount ("40918", "4402 1187 63")."""
+    taken = [m.group(0) for m in _MONEY.finditer(text)] + phones(text) + addresses(text)
+    taken += [m.group(0) for m in _AFTER_ADDRESS.finditer(text)]
+    numbers = [m.group(0) for m in _DIGIT_GROUPS.finditer(text) if len(_digits(m.group(0))) >= 5]
+    return [
+        i for i in _ids(text) + numbers
+        if len(_key(i)) >= 5 and not any(i in t for t in taken)
+    ]
+
+
+def _phone_like(number: str, said: str) -> bool:
+    """Whether ``number`` is a phone number as ``said`` talks of it: seven digits or
+    more, where it talks of phones ("Mine is nine eight four five zero, ...")."""
+    return len(_digits(number)) >= 7 and bool(_PHONE_WORDS.search(said))
+
+
+def _read_out(text: str) -> list[str]:
+    """The letters and digits ``text`` reads out, in order, upper case, a token each:
+    single letters and digits, digit words ("oh", "double") and words with a digit in
+    them or in capitals; other words are skipped ("C, 7, Q- no, Q, not O- X" reads
+    C 7 Q Q O X)."""
+    out, repeat = [], 1
+    for word in re.findall(r"[A-Za-z0-9]+", text):
+        lowered = word.lower()
+        if lowered in ("double", "triple"):
+            repeat = 2 if lowered == "double" else 3
+            continue
+        if lowered in _DIGIT_WORDS:
+            out += [str(_DIGIT_WORDS[lowered])] * repeat
+        elif len(word) == 1 or any(c.isdigit() for c in word) or word.isupper():
+            out += [word.upper()] * repeat
+        repeat = 1
+    return out
+
+
+def _says(heard: list[str], number: str) -> bool:
+    """Whether ``heard`` (:func:`_read_out`) reads out ``number``: its letters and digits
+    from tokens in a row, two single letters or digits at most skipped between them (a
+    caller corrects a letter as they go)."""
+    key = _key(number)
+
+    def reads(at: int, rest: str, skipped: int) -> bool:
+        if not rest:
+            return True
+        if at == len(heard):
+            return False
+        token = heard[at]
+        if rest.startswith(token) and reads(at + 1, rest[len(token) :], skipped):
+            return True
+        return rest != key and len(token) == 1 and skipped < 2 and reads(at + 1, rest, skipped + 1)
+
+    return any(reads(at, key, 0) for at in range(len(heard)))
+
+
+def _key(number: str) -> str:
+    """An id's letters and digits, upper case."""
+    return "".join(c for c in number.upper() if c.isalnum())
 
 
 def spelled_names(turns: Iterable[str]) -> list[str]:
@@ -700,6 +949,57 @@ def spelled_names(turns: Iterable[str]) -> list[str]:
             if all(f.split()[-1] != word for f in found):
                 found.append(name)
     return found
+
+
+def echoed_names(said: Sequence[tuple[str, str]]) -> list[str]:
+    """The full names a user turn of ``said`` (``(role, text)`` turns, in order) gives
+    and the assistant's next turn calls the user by, by one of their words ("It's Mrs
+    Ashworth. Doreen Ashworth." "I'll speak up, Mrs Ashworth."; "Aoife Dunne is the
+    name." "Have you the booking reference there, Aoife?"), oldest first. A name in a
+    sentence about someone of the user's ("my colleague, Sanne Visser"), one the
+    assistant goes by (:func:`agent_names`), or a place's ("Kestrel Barn") is none."""
+    agents = agent_names(said)
+    found: list[str] = []
+    for (role, text), (next_role, reply) in zip(said, said[1:]):
+        if role != "user" or next_role != "assistant":
+            continue
+        places = " ".join(addresses(text))
+        given = [
+            (name, any(re.search(rf"\b{p}\b", reply) for p in name.split()))
+            for sentence in _SENTENCE_END.split(" ".join(text.split()))
+            if not _SOMEONE_ELSE.search(sentence)
+            for name in _FULL_NAME.findall(sentence)
+        ]
+        # or the assistant says in full a name the user gave in parts ("Dijkstra. ...
+        # Femke." "Femke Dijkstra, thank you.")
+        given += [
+            (name, True) for name in _FULL_NAME.findall(reply)
+            if all(re.search(rf"\b{p}\b", text) for p in name.split())
+        ]
+        for name, called in given:
+            parts = name.split()
+            if any(p in _NOT_FIRST_NAMES or p in agents or p in places for p in parts):
+                continue
+            if parts[-1] in _PLACE_WORDS:
+                continue
+            if called and name not in found:
+                found.append(name)
+    return found
+
+
+def name_ledger(said: Sequence[tuple[str, str]], earlier: Handover) -> list[str]:
+    """The user's name as the span's turns give it: the name the user spelled out
+    (:func:`spelled_names`), in full when the assistant called the user by a full name
+    holding it (:func:`echoed_names`); else the first name the assistant called the user
+    by, unless it shares no word with the name ``earlier`` gives (the next spans talk
+    of others: "Mr Finch", a farm). ``said``: ``(role, text)`` turns, in order."""
+    spelled = spelled_names([text for role, text in said if role == "user"])[-1:]
+    echoed = echoed_names(said)
+    if spelled:
+        surname = spelled[0].split()[-1]
+        return [next((e for e in echoed if surname in e.split()), spelled[0])]
+    was = set(name_words((earlier.values.get(NAME) or [""])[0]))
+    return [e for e in echoed[:1] if not was or was & set(e.split())]
 
 
 def steady_name(newer: Handover, earlier: Handover, said: Sequence[tuple[str, str]]) -> Handover:
@@ -750,13 +1050,10 @@ def _named(pattern: re.Pattern[str], text: str) -> set[str]:
 def wishes(turns: Iterable[str]) -> list[str]:
     """Each sentence of the user's ``turns`` that asks for something ("please ...", "I'd
     prefer ...", "it's best not to ...", "I don't want ..."), quoted as said; questions,
-    sentences of three words or fewer and those with a phone number (the phone field's
-    business) are skipped."""
+    sentences of three words or fewer and those with a phone, an address, an id, or a
+    number said or spelled out (the other fields' business) are skipped."""
     return _quoted(
-        turns,
-        lambda s: bool(_WISH.search(s))
-        and len(s.split()) > 3
-        and not phones(s),
+        turns, lambda s: bool(_WISH.search(s)) and len(s.split()) > 3 and not _holds_detail(s)
     )
 
 
@@ -766,27 +1063,37 @@ def acknowledged_wishes(said: Sequence[tuple[str, str]]) -> list[str]:
     the user worded it ("the driver can't drop it on the driveway. ... Stick it on the
     front lawn"): the sentences of the user's turn that share a word with the
     acknowledgement ("Front lawn, keep off the driveway"), else its last three, quoted
-    as said.
+    as said; and a question that asks for something ("could we wait outside rather than
+    in the waiting room?") where the next turn records it or opens by agreeing ("Of
+    course", "Absolutely").
     ``said``: ``(role, text)`` turns, in order.
 
     An acknowledgement with a digit in it reads a number back, and a sentence with a
     phone, an address, an id or a number said or spelled out is the other fields'
-    business: both are skipped, as are questions and sentences of three words or fewer."""
+    business: both are skipped, as are other questions and sentences of three words or
+    fewer."""
     found = []
     for (asker, text), (replier, reply) in zip(said, said[1:]):
         if asker != "user" or replier != "assistant":
             continue
-        if not _RECORDED.search(reply) or any(c.isdigit() for c in reply):
+        if any(c.isdigit() for c in reply):
             continue
-        quotes = _quoted([text], lambda s: len(s.split()) > 3 and not _holds_detail(s))
-        found += [q for q in quotes if _stems(q) & _stems(reply)] or quotes[-3:]
+        if _AGREED.search(reply) or _RECORDED.search(reply):
+            found += [
+                _as_quote(s) for s in _SENTENCE_END.split(" ".join(text.split()))
+                if s.endswith("?") and _REQUEST.search(s) and not _holds_detail(s)
+            ]
+        if _RECORDED.search(reply):
+            quotes = _quoted([text], lambda s: len(s.split()) > 3 and not _holds_detail(s))
+            found += [q for q in quotes if _stems(q) & _stems(reply)] or quotes[-3:]
     return list(dict.fromkeys(found))
 
 
-def _stems(text: str) -> set[str]:
-    """The first five letters of each word of ``text`` longer than four letters, lower
-    case: "Front lawn, keep off the driveway" shares "drive" with "the driver can't"."""
-    return {w[:5] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 4}
+def _stems(text: str, shortest: int = 5) -> set[str]:
+    """The first five letters of each word of ``text`` of ``shortest`` letters or more,
+    lower case: "Front lawn, keep off the driveway" shares "drive" with "the driver
+    can't"."""
+    return {w[:5] for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= shortest}
 
 
 def _holds_detail(sentence: str) -> bool:
@@ -839,13 +1146,22 @@ def _is_phone(number: str) -> bool:
 
 def addresses(text: str) -> list[str]:
     """The addresses in ``text`` (a house, flat or unit number and capitalised words, with
-    or without a street word, then the town if one follows), in order."""
-    return [m.group(0) for m in _ADDRESS.finditer(text)]
+    or without a street word, or a street and its number, then the town if one follows),
+    in order."""
+    found = sorted(
+        (m for pattern in _ADDRESS_FORMS for m in pattern.finditer(text)),
+        key=lambda m: (m.start(), -m.end()),
+    )
+    kept: list[re.Match[str]] = []
+    for m in found:
+        if not kept or m.start() >= kept[-1].end():
+            kept.append(m)
+    return [m.group(0) for m in kept]
 
 
 def holds_address(text: str, address: str) -> bool:
     """Whether ``text`` names ``address`` (its number and street, any case or spacing)."""
-    found = _ADDRESS.match(address)
+    found = next((m for pattern in _ADDRESS_FORMS if (m := pattern.match(address))), None)
     street = found.group("street") if found else address
 
     def fold(t: str) -> str:

@@ -41,8 +41,8 @@ from .field_checks import (
 from .handover import (
     ADDRESS, ASSISTANT_PROMISED, FORM, IDS, NAME, PHONE, PREFERENCES, TOOL_RESULTS,
     USER_PROMISED, Handover, acknowledged_wishes, addresses, assistant_promises, commitments,
-    confirmed_phone, holds_address, parse_handover, read_back_ids, spelled_names, steady_name,
-    tool_ledger, wishes, words,
+    confirmed_phone, holds_address, name_ledger, parse_handover, read_back_ids, stale_ids,
+    steady_name, tool_ledger, wishes, words,
 )
 from .log import logger
 from .settings import SummarizerSettings
@@ -573,7 +573,7 @@ def _read_span(
     assistant = [text for role, text in said if role == "assistant"]
     given = [(turn, a) for turn in user for a in addresses(turn)]
     ledgers = {
-        NAME: spelled_names(user)[-1:],
+        NAME: name_ledger(said, folded),
         IDS: read_back_ids(said),
         ASSISTANT_PROMISED: assistant_promises(assistant),
         USER_PROMISED: commitments(user),
@@ -582,7 +582,13 @@ def _read_span(
     }
     returned = words(output for _, output in results)
     earlier = words(e for entries in folded.values.values() for e in entries)
-    grounded = newer.bounded().grounded(words([*user, *assistant]) | returned, returned, earlier)
+    grounded = (
+        newer.attributed(said, folded)
+        .bounded()
+        .grounded(words([*user, *assistant]) | returned, returned, earlier)
+        .without_ids(stale_ids(said))
+        .without_id_phone(ledgers[IDS])
+    )
     found = Handover({k: v for k, v in ledgers.items() if v})
     return given, found, steady_name(grounded, folded, said), confirmed_phone(said)
 

@@ -86,8 +86,13 @@ def test_a_refused_phone_gives_way_to_a_choice_among_the_others_the_user_gave() 
 
 
 def test_with_one_number_left_the_choice_is_a_yes_or_no_and_with_none_there_is_none() -> None:
+    # the mobile, said alone in a sentence that says it has no signal, is no option...
     choice = phone_choice(SAID, refused="4402 1187 63")
-    assert choice is not None and choice.options == ("01577 830 442", "(520) 555-0138")
+    assert choice is not None and choice.options == ("01577 830 442",)
+    # ... unless no other is left; a sentence with two numbers leaves both to the model
+    two = [("user", "Ring 0161 555 0199, not my old work line 0113 496 0000.")]
+    choice = phone_choice(two, refused="")
+    assert choice is not None and choice.options == ("0161 555 0199", "0113 496 0000")
     choice = phone_choice(SAID, refused="01577 830 442")
     assert choice is not None and choice.options == ("(520) 555-0138",)
     assert choice.question.endswith("Should the user be phoned on (520) 555-0138? Answer yes or no.")

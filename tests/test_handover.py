@@ -6,8 +6,8 @@ import pytest
 
 from ctxmgr.handover import (
     FIELDS, NAME, Handover, acknowledged_wishes, addresses, agent_names, assistant_promises,
-    commitments, confirmed_phone, parse_handover, phones, read_back_ids, spelled_names,
-    steady_name, tool_ledger, wishes, words,
+    commitments, confirmed_phone, echoed_names, name_ledger, parse_handover, phones,
+    read_back_ids, spelled_names, stale_ids, steady_name, tool_ledger, wishes, words,
 )
 
 pytestmark = pytest.mark.unit
@@ -18,7 +18,8 @@ def test_a_sloppy_answer_is_read_bullets_bold_echoed_tags_and_all() -> None:
         "Summary so far:\n<summary_so_far>\n**User's name:** Dev Sharma\n"
         "- Ids and amounts (orders, accounts):\n  - AC-55810\n  - 20 pounds credit\n"
         "Current address: N/A\nTool results: none yet\nWhat happened (two sentences): Dev called.\n"
-        "He was upset.\n</summary_so_far>"
+        "He was upset.\nThe user promised: No specific promises\nPreferences: No preferences "
+        "given\n</summary_so_far>"
     )
     assert parsed is not None
     assert parsed.values == {
@@ -92,12 +93,20 @@ def test_an_entry_of_the_model_s_at_the_old_address_in_other_words_is_dropped() 
 
 
 def test_a_rendered_handover_reads_back_the_same() -> None:
-    handover = Handover({f.label: [f"{f.label} value"] for f in FIELDS})
+    handover = Handover({f.label: [f"{f.label} value 7"] for f in FIELDS})
     assert parse_handover(handover.render()) == handover
     several = Handover({"Ids and amounts": ["AC-55810", "20 pounds"], "Open tasks": ["call"]})
     assert "Ids and amounts:\n- AC-55810\n- 20 pounds\n" in several.render()
     assert parse_handover(several.render()) == several
     assert "Open tasks: none" in Handover({}).render()
+    # a list field's one entry of several sentences is listed too; a single field's not
+    quoted = Handover({
+        "The user promised": ['"Right. I\'ll send the photos."'],
+        "What happened": ["Ana called. She moved."],
+    })
+    assert "The user promised:\n- \"Right. I'll send the photos.\"\n" in quoted.render()
+    assert "What happened: Ana called. She moved." in quoted.render()
+    assert parse_handover(quoted.render()) == quoted
 
 
 def test_what_a_tool_returned_is_kept_whatever_the_model_wrote() -> None:
@@ -192,10 +201,16 @@ def test_what_the_user_will_do_is_quoted_and_nothing_else() -> None:
         "Should I bring anything? I'll be in all day? No.",
         "I\u2019ll send the invoice by Friday. My sister will call you.",
         "I already sent it. I'd like a refund.",
+        "Tonight I'm gonna scan the receipt.",
+        "On Friday we drop the keys at the office. I work Mondays. We got the keys Monday.",
     ]
     assert commitments(said) == [
         '"I will phone the surgery tomorrow, then I\'m going to book a review."',
         '"I\u2019ll send the invoice by Friday."',
+        '"Tonight I\'m gonna scan the receipt."',
+        # an errand planned for a day, in the present tense; not a habit, nor the past
+        # ("got", "work": no errand said in the present)
+        '"On Friday we drop the keys at the office."',
     ]
 
 
@@ -244,7 +259,7 @@ def test_an_amount_of_money_is_a_promise_with_the_day_it_comes_by() -> None:
     assert assistant_promises(said) == [
         '"So that $85 drop fee is coming off, and the car gets to you Friday the 14th."',
         '"The €38,50 for the locker I transfer back today."',
-        '"The 40 pound call-out charge I am waiving for you. … You\'ll have the part by '
+        '"The 40 pound call-out charge I am waiving for you … You\'ll have the part by '
         'Wednesday, the 18th."',
         '"You\'ll get that 212 back by Monday."',
     ]
@@ -345,6 +360,27 @@ def test_a_name_for_the_user_stays_unless_the_user_gives_another() -> None:
         assert steady_name(newer, earlier, [("user", turn)]) == newer, turn
 
 
+def test_the_user_s_name_is_the_one_the_assistant_calls_them_by() -> None:
+    said = [
+        ("assistant", "Harbour Dental, Priya speaking."),
+        ("user", "Hi Priya. My husband Colm Teague booked it. It's for me, Jana Teague."),
+        ("assistant", "Thanks, Mrs Teague. And your address?"),  # a surname says it
+        ("user", "It's Kestrel Barn. I'm with Ruth Ellery, the carer."),
+        ("assistant", "Got that, Kestrel Barn."),  # a house, not a person
+        ("user", "Ruth Ellery will bring me."),
+        ("assistant", "Lovely, Ruth is welcome to come in."),  # called, but not first
+        ("user", "Okafor. O, K, A, F, O, R. And Ngozi."),
+        ("assistant", "Ngozi Okafor, got it."),  # said in full from the parts given
+    ]
+    assert echoed_names(said) == ["Jana Teague", "Ruth Ellery", "Ngozi Okafor"]
+    assert name_ledger(said[:7], Handover()) == ["Jana Teague"]
+    # a spelled name stands, in full where the assistant said it so
+    assert name_ledger(said, Handover()) == ["Ngozi Okafor"]
+    # a later span calling someone new by name leaves an earlier name standing
+    assert name_ledger(said[5:7], Handover({NAME: ["Jana Teague"]})) == []
+    assert name_ledger(said[1:3], Handover({NAME: ["Jana"]})) == ["Jana Teague"]
+
+
 def test_the_id_the_call_goes_by_is_the_one_the_assistant_read_back() -> None:
     turns = [
         ("user", "It's MB-218845. It used to be a work phone."),
@@ -359,11 +395,97 @@ def test_the_id_the_call_goes_by_is_the_one_the_assistant_read_back() -> None:
     assert read_back_ids(turns) == ["MB-218845", "KM19 XTD"]
 
 
+def test_an_id_is_read_back_however_it_is_said_and_either_way() -> None:
+    turns = [
+        ("user", "It's on the slip: T, Q, seven, oh, double four, nine."),
+        ("assistant", "TQ-70449, lovely."),  # said letter by letter and in words
+        ("user", "And the member card says 3318 0072 65."),
+        ("assistant", "Yes, 3318 0072 65 is yours."),  # digits only, in groups
+        ("assistant", "Your claim is 58120."),
+        ("user", "Five eight one two oh, got it."),  # the user says the assistant's back
+        ("user", "Z, 4- no, sorry, 9, K, W, 2."),
+        ("assistant", "Z9KW2."),  # a letter corrected as it is said
+        ("user", "There's a 55710 on the old letter."),
+        ("assistant", "No, 55710 was the one we closed."),  # echoed to take it back
+        ("user", "Text me on nine one seven six, three three two oh."),
+        ("assistant", "9176 3320, noted."),  # a phone, not an id
+        ("user", "It's KQ-2231."),
+        ("assistant", "KQ-2231 is the live one; KQ-1187 was closed."),  # clause by clause
+        ("user", "The van is at 40 Dock Road, Hull, 48213."),
+        ("assistant", "40 Dock Road, 48213."),  # a postcode after an address
+        ("user", "TQ-70449 again."),
+        ("assistant", "TQ-70449, yes."),  # once
+    ]
+    assert read_back_ids(turns) == ["TQ-70449", "3318 0072 65", "58120", "Z9KW2", "KQ-2231"]
+
+
+def test_an_id_said_to_be_old_and_never_read_back_is_dropped_from_the_model_s_ids() -> None:
+    turns = [
+        ("user", "The card says 20771. Oh wait, that's my expired card. The new one is 31604."),
+        ("assistant", "31604, found you. There's also PX-88120 on file, is that one yours?"),
+        ("user", "That one is old, from the flat I left."),
+        ("assistant", "Right. And the order from March, OR-55127; it was cancelled."),
+        ("user", "OR-61902 is the live one; OR-55127 was the cancelled one."),
+        ("assistant", "Yes, OR-61902 it is."),
+    ]
+    # said to be old in the sentence, the next one, or the other party's answer
+    assert stale_ids(turns) == {"20771", "PX88120", "OR55127"}
+    answer = Handover({
+        "Ids and amounts": ["20771, 31604", "PX-88120", "OR-61902; 12 pound fee"],
+        "The user promised": ["bring card 20771 on Friday"],  # only the ids field
+    })
+    assert answer.without_ids(stale_ids(turns)).values == {
+        "Ids and amounts": ["31604", "OR-61902; 12 pound fee"],
+        "The user promised": ["bring card 20771 on Friday"],
+    }
+
+
+def test_an_id_read_back_is_no_phone_to_ring() -> None:
+    answer = Handover({"Phone number to use": ["5512 0093 17"], "Ids and amounts": ["x"]})
+    assert answer.without_id_phone(["AB-1", "5512 009 317"]).values == {
+        "Ids and amounts": ["x"],
+    }
+    assert answer.without_id_phone(["AB-1"]) == answer
+
+
+def test_a_promise_filed_under_the_wrong_party_moves_to_the_one_who_said_it() -> None:
+    said = [
+        ("user", "I'll drop the spare key at reception on Thursday morning."),
+        ("assistant", "Great. I'll have the plumber there by noon on Thursday."),
+    ]
+    answer = Handover({
+        "The assistant promised": [
+            "I'll drop the spare key at reception on Thursday",  # the user's words
+            "fix the leak for free",  # said by no one: stays where the model put it
+        ],
+        "The user promised": [
+            "I'll have the plumber there by noon",  # the assistant's words
+            '"I\'ll have the plumber there by noon on Thursday."',  # a quote never moves
+        ],
+    })
+    assert answer.attributed(said, Handover()).values == {
+        "The assistant promised": [
+            "fix the leak for free", "I'll have the plumber there by noon",
+        ],
+        "The user promised": [
+            '"I\'ll have the plumber there by noon on Thursday."',
+            "I'll drop the spare key at reception on Thursday",
+        ],
+    }
+    # an entry the earlier handover gives the other party moves too
+    earlier = Handover({"The user promised": ["send the photos of the damp by Monday"]})
+    answer = Handover({"The assistant promised": ["send photos of the damp by Monday"]})
+    assert answer.attributed([], earlier).values == {
+        "The user promised": ["send photos of the damp by Monday"],
+    }
+
+
 def test_what_the_user_asks_for_in_passing_is_quoted() -> None:
     said = [
         "Oh, and please don't let them park on the grass verge. Yes please.",
         "It's best not to put it through the jet wash. Could you please check?",
         "Please don't call my work phone, 0113 496 0000.",  # the phone field's business
+        "Deliver to the shop, please, Havenstraat 41.",  # and the address field's
         "I'd prefer a female physiotherapist. I don't want calls at the weekend.",
     ]
     assert wishes(said) == [
@@ -385,19 +507,25 @@ def test_what_the_assistant_says_it_recorded_is_quoted_from_the_user_s_turn() ->
         ("assistant", "Understood."),  # a number or an address: other fields' business
         ("user", "My mobile is oh seven seven double oh, one two three."),
         ("assistant", "Noted."),  # a number said in words too
-        ("user", "Could you text rather than call?"),
-        ("assistant", "Noted."),  # a question
+        ("user", "Could you check what I owe?"),
+        ("assistant", "Sure, one moment."),  # a question for information
+        ("user", "I'm a light sleeper. Could the driver knock instead of ringing the bell?"),
+        ("assistant", "Of course."),  # agreed to: the question is what the user asked for
         ("user", "No peanuts in anything, my son is allergic."),
         ("assistant", "0161 555 0199, noted."),  # a number read back, not a wish recorded
         ("user", "Nothing with sesame either. My daughter reacts to it, it's bad."),
         ("assistant", "Understood, I'll flag it for the kitchen."),
+        ("user", "The cat scratches strangers, keep her in the carrier."),
+        ("assistant", "I'm flagging that for the groomer."),
     ]
     assert acknowledged_wishes(said) == [
         # the sentence the acknowledgement echoes ("Back stairs")
         '"They\'ll have to use the stairs at the back."',
+        '"Could the driver knock instead of ringing the bell?"',
         # none echoed: the turn's last three sentences
         '"Nothing with sesame either."',
         '"My daughter reacts to it, it\'s bad."',
+        '"The cat scratches strangers, keep her in the carrier."',
     ]
     # a wish recorded twice is quoted once
     assert acknowledged_wishes(said[:2] + said[:2]) == acknowledged_wishes(said[:2])
@@ -414,6 +542,17 @@ def test_an_address_is_found_with_or_without_a_street_word() -> None:
         "Unit 6, Brookfield Trading Estate, Macclesfield",
         "Flat 3, 60 Canal Street, Leeds",
     ]
+    # the street first, as in much of Europe: a street word, or a postcode after it
+    said = (
+        "Ship it to Molenweg 7 B, Delft, or to my mother at Via Garibaldi 24. The studio "
+        "is Oude Gracht 112, 3511 AZ. Call me on Monday 12, or on 06 1234 5678."
+    )
+    assert addresses(said) == ["Molenweg 7 B, Delft", "Via Garibaldi 24", "Oude Gracht 112"]
+    # a named house with no number, its town after it
+    said = "We're at Hollins Farm, Dent, not Low Barn. The Old Mill, Sedbergh is my sister's."
+    assert addresses(said) == ["Hollins Farm, Dent", "The Old Mill, Sedbergh"]
+    # a numbered street
+    assert addresses("It's 27, 5th Cross Road, near the temple.") == ["27, 5th Cross Road"]
 
 
 def test_a_promise_or_wish_in_the_model_s_words_that_gives_a_phone_number_is_dropped() -> None:
@@ -477,6 +616,10 @@ def test_a_phone_number_is_no_id() -> None:
     )
     assert parsed is not None
     assert parsed.values["Ids and amounts"] == ["D-66120, 25 pound fee"]
+    # nor is an entry with no digit in it
+    named = parse_handover("Ids and amounts:\n- Account name: Ruth Ellery\n- Pet: none\n- FX-2")
+    assert named is not None
+    assert named.values["Ids and amounts"] == ["FX-2"]
     assert parsed.values["Phone number to use"] == ["07912 884 301"]
     # a card number, an account number and an amount stay
     kept = parse_handover("Ids and amounts: card 4111 1111 1111 1111; account 12345678; 0.50")

@@ -445,6 +445,31 @@ async def test_a_name_the_user_spelled_replaces_the_one_the_model_gave_unless_it
     assert "User's name: Ana Lopez\n" in result.text
 
 
+async def test_the_name_the_assistant_calls_the_user_by_replaces_the_model_s_other_one() -> None:
+    span = [
+        _msg("user", "Hello, my neighbour Ray Dunmore dialled for me. Edie Marsh speaking."),
+        _msg("assistant", "Hello Mrs Marsh, how can I help?"),
+        ANA,
+    ]
+    wrong = FORM_ANSWER.replace("User's name: Ana Lopez", "User's name: Ray Dunmore")
+    async with FakeLLM(_forms(wrong)) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert "User's name: Edie Marsh\n" in result.text
+
+
+async def test_an_id_the_model_gives_as_the_phone_gives_way() -> None:
+    span = [
+        ANA,
+        _msg("user", "My policy is 5512 0093 17."),
+        _msg("assistant", "5512 0093 17, thank you."),
+    ]
+    answer = FORM_ANSWER.replace("01223 760 114 (not 01223 760 000)", "5512 0093 17")
+    async with FakeLLM(_forms(answer)) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert "Ids and amounts:\n- P-20417\n- 15 pound fee\n- 5512 0093 17\n" in result.text
+    assert "Phone number to use: 5512" not in result.text
+
+
 async def test_the_earlier_name_stands_over_someone_the_span_talks_about_or_the_agent() -> None:
     earlier = _msg("system", FORM_ANSWER, is_summary=True)
     span = [
@@ -619,7 +644,7 @@ async def test_a_phone_the_check_refuses_gives_way_to_the_number_the_model_picks
     span = [
         _msg("user", "I'm Ana Lopez. The number on the letter is 4402 1187 63."),
         _msg("assistant", "And the best number for the engineer?"),
-        _msg("user", "The house phone, 01577 830 442. The mobile, 07701 402 966, has no signal."),
+        _msg("user", "The house phone, 01577 830 442. Or the mobile, 07701 402 966, at work."),
     ]
     answer = FORM_ANSWER.replace("01223 760 114 (not 01223 760 000)", "4402 1187 63").replace(
         "9 Mill Road, Cambridge", "none"
@@ -704,6 +729,25 @@ async def test_the_number_the_assistant_read_back_is_the_phone_and_asks_nothing(
     assert "Phone number to use: 07311 482 906\n" in result.text
     assert not any("phoned on" in q or "Which number" in q for q in _questions(fake))
     assert any("address" in q for q in _questions(fake))  # the address is still checked
+
+
+async def test_an_old_id_and_a_promise_under_the_wrong_party_are_mended_in_the_summary() -> None:
+    span = [
+        ANA,
+        _msg("user", "My old patient number was P-19988, that one's closed."),
+        _msg("assistant", "P-20417 it is. I'll post the new exercise sheet by Monday."),
+    ]
+    # the model lists the closed number and gives the assistant's promise to the user
+    answer = FORM_ANSWER.replace(
+        "P-20417; 15 pound fee", "P-20417; P-19988; 15 pound fee"
+    ).replace("The user promised: none", "The user promised: I'll post the new exercise sheet")
+    async with FakeLLM(_forms(answer)) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert "P-19988" not in result.text
+    assert "Ids and amounts:\n- P-20417\n- 15 pound fee\n" in result.text
+    # moved to the assistant's promises, where the span's own words of it replace it
+    assert "The user promised: none\n" in result.text
+    assert '- "I\'ll post the new exercise sheet by Monday."\n' in result.text
 
 
 async def test_a_stale_address_the_check_refuses_leaves_the_earlier_handover_too() -> None:
