@@ -233,15 +233,16 @@ _FIRST_PERSON_FUTURE = re.compile(
     r"\bI(?:'ll|\u2019ll| will| shall| am going to|'m going to| am gonna|'m gonna)\b"
 )
 _PLANNED = re.compile(
-    r"\b(?:I|we)\b(?! (?:was|were|had|did|went|got|paid|am|have|need|want|think|know|can't|"
-    r"don't|do|lost|moved|bought|left|sent|called|rang|put)\b)(?:'m| am| are|'re)? (?:\w+ )?"
+    r"(?:\b(?:I|we)\b(?! (?:was|were|had|did|went|got|paid|am|have|need|want|think|know|"
+    r"can't|don't|do|lost|moved|bought|left|sent|called|rang|put)\b)(?:'m| am| are|'re)?"
+    r"|\blet me) (?:\w+ )?"
     r"(?:come|bring|send|drop|give|call|ring|email|post|pay|get|cut|pick|put|take|leave|"
     r"fetch|collect|book|print|walk|stack|shift|submit|text|phone)\b",
     re.I,
 )
 """An errand the speaker plans in the present tense ("tomorrow morning I come past the
-shop and I give you the key", "Saturday we come and cut the padlock off"), with
-:data:`_DAY` in the sentence."""
+shop and I give you the key", "Saturday we come and cut the padlock off", "let me
+collect a copy from her, and by Monday ..."), with :data:`_DAY` in the sentence."""
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow"
 _DATED = re.compile(
     r"(?<![\w-])\d+(?:[.:,]\d+)*(?:st|nd|rd|th|am|pm)?(?![\w-])"  # a number that is no id
@@ -249,7 +250,7 @@ _DATED = re.compile(
     re.I,
 )
 _MONEY = re.compile(
-    r"(?:[£$€₹¥₦₱₩₪₺₽]|\bRs\.?) ?(?P<number>\d+(?:[.,]\d+)*)"
+    r"(?:[£$€₹¥₦₱₩₪₺₽]|\bRs\.?|\bK[Ss]h\.?|\b[A-Z]{2,3}\$) ?(?P<number>\d+(?:[.,]\d+)*)"
     r"|\b(?P<number2>\d+(?:[.,]\d+)*) ?(?:pounds?|quid|dollars?|euros?|rupees?|pence|cents?|bucks)\b",
     re.I,
 )
@@ -305,6 +306,8 @@ _VOCATIVE = re.compile(
 )
 """A user turn that opens by addressing someone ("And Kylie, whatever you do", "Bisi,
 sorry, ..."): the assistant, or someone in the room; not the user."""
+_TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.? ([A-Z][a-z]+)\b")
+"""A surname called with a title: "Ms Dlamini"."""
 _FULL_NAME = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b")
 """Capitalised words in a row: a first name and a surname ("Doreen Ashworth")."""
 _PLACE_WORDS = frozenset(
@@ -955,7 +958,9 @@ def echoed_names(said: Sequence[tuple[str, str]]) -> list[str]:
     """The full names a user turn of ``said`` (``(role, text)`` turns, in order) gives
     and the assistant's next turn calls the user by, by one of their words ("It's Mrs
     Ashworth. Doreen Ashworth." "I'll speak up, Mrs Ashworth."; "Aoife Dunne is the
-    name." "Have you the booking reference there, Aoife?"), oldest first. A name in a
+    name." "Have you the booking reference there, Aoife?"), or a surname given alone
+    that it calls the user by with a title ("Surname's Dlamini." "Thanks, Ms
+    Dlamini."), oldest first. A name in a
     sentence about someone of the user's ("my colleague, Sanne Visser"), one the
     assistant goes by (:func:`agent_names`), or a place's ("Kestrel Barn") is none."""
     agents = agent_names(said)
@@ -976,15 +981,20 @@ def echoed_names(said: Sequence[tuple[str, str]]) -> list[str]:
             (name, True) for name in _FULL_NAME.findall(reply)
             if all(re.search(rf"\b{p}\b", text) for p in name.split())
         ]
-        for name, called in given:
-            parts = name.split()
-            if any(p in _NOT_FIRST_NAMES or p in agents or p in places for p in parts):
-                continue
-            if parts[-1] in _PLACE_WORDS:
-                continue
-            if called and name not in found:
-                found.append(name)
-    return found
+        # or a surname the user gave alone, by which the assistant calls them with a
+        # title ("Surname's Dlamini." "Thanks, Ms Dlamini.")
+        given = [
+            (name, called) for name, called in given
+            if not any(p in _NOT_FIRST_NAMES or p in agents or p in places for p in name.split())
+            and name.split()[-1] not in _PLACE_WORDS
+        ]
+        given += [
+            (surname, True) for surname in _TITLED.findall(reply)
+            if re.search(rf"\b{surname}\b", text) and surname not in agents | set(places.split())
+            and not any(surname in name.split() for name, _ in given)
+        ]
+        found += [name for name, called in given if called and name not in found]
+    return list(dict.fromkeys(found))
 
 
 def name_ledger(said: Sequence[tuple[str, str]], earlier: Handover) -> list[str]:

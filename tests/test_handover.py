@@ -202,12 +202,14 @@ def test_what_the_user_will_do_is_quoted_and_nothing_else() -> None:
         "I\u2019ll send the invoice by Friday. My sister will call you.",
         "I already sent it. I'd like a refund.",
         "Tonight I'm gonna scan the receipt.",
+        "Let me fetch the form from my boss, and Friday you'll have a copy.",
         "On Friday we drop the keys at the office. I work Mondays. We got the keys Monday.",
     ]
     assert commitments(said) == [
         '"I will phone the surgery tomorrow, then I\'m going to book a review."',
         '"I\u2019ll send the invoice by Friday."',
         '"Tonight I\'m gonna scan the receipt."',
+        '"Let me fetch the form from my boss, and Friday you\'ll have a copy."',
         # an errand planned for a day, in the present tense; not a habit, nor the past
         # ("got", "work": no errand said in the present)
         '"On Friday we drop the keys at the office."',
@@ -255,6 +257,7 @@ def test_an_amount_of_money_is_a_promise_with_the_day_it_comes_by() -> None:
         "I can see $212 twice on the account.",
         # an amount a turn before gave as money, named bare
         "Sorry about that. You'll get that 212 back by Monday.",
+        "We refund KSh 2,400 for the sessions; you will have it by Friday.",  # a currency code
     ]
     assert assistant_promises(said) == [
         '"So that $85 drop fee is coming off, and the car gets to you Friday the 14th."',
@@ -262,6 +265,7 @@ def test_an_amount_of_money_is_a_promise_with_the_day_it_comes_by() -> None:
         '"The 40 pound call-out charge I am waiving for you … You\'ll have the part by '
         'Wednesday, the 18th."',
         '"You\'ll get that 212 back by Monday."',
+        '"We refund KSh 2,400 for the sessions, you will have it by Friday."',
     ]
 
 
@@ -373,6 +377,13 @@ def test_the_user_s_name_is_the_one_the_assistant_calls_them_by() -> None:
         ("assistant", "Ngozi Okafor, got it."),  # said in full from the parts given
     ]
     assert echoed_names(said) == ["Jana Teague", "Ruth Ellery", "Ngozi Okafor"]
+    # a surname given alone, called with a title; not the agent's, nor a title alone
+    alone = [
+        ("assistant", "Hello, Ms Petrov here."),
+        ("user", "Hi. Surname's Varga, the plumber booked it for me."),
+        ("assistant", "Thanks, Mrs Varga. I'm Ms Petrov, yes."),
+    ]
+    assert echoed_names(alone) == ["Varga"]
     assert name_ledger(said[:7], Handover()) == ["Jana Teague"]
     # a spelled name stands, in full where the assistant said it so
     assert name_ledger(said, Handover()) == ["Ngozi Okafor"]
