@@ -380,7 +380,7 @@ def test_the_user_s_name_is_the_one_the_assistant_calls_them_by() -> None:
     # a surname given alone, called with a title; not the agent's, nor a title alone
     alone = [
         ("assistant", "Hello, Ms Petrov here."),
-        ("user", "Hi. Surname's Varga, the plumber booked it for me."),
+        ("user", "Hi Ms Petrov. Surname's Varga, the plumber booked it for me."),
         ("assistant", "Thanks, Mrs Varga. I'm Ms Petrov, yes."),
     ]
     assert echoed_names(alone) == ["Varga"]
