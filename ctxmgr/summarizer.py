@@ -343,7 +343,7 @@ class Summarizer:
                 # a correction, also where the rest of the form quotes the old address
                 newer = newer.merge(Handover({ADDRESS: [address]}))
         for name in ledgers.values.get(NAME, []):
-            # the model's name stands when it holds the spelled one ("Femke Dijkstra")
+            # the model's name stands when it holds the ledger's ("Femke Dijkstra" over "Dijkstra")
             written = newer.values.get(NAME) or folded.values.get(NAME) or [""]
             if name.split()[-1].lower() in written[0].lower():
                 ledgers = ledgers.without(NAME, name)
