@@ -347,7 +347,7 @@ def confirmed_phone(said: Sequence[tuple[str, str]]) -> str | None:
     for role, text in said:
         if role != "assistant":
             continue
-        for sentence in _SENTENCE_END.split(" ".join(text.split())):
+        for sentence in _sentences(text):
             if sentence.endswith("?") or _TAKEN_OFF.search(sentence):
                 continue
             read = [n for n in phones(sentence) if _digits(n)[-7:] in given]
@@ -463,10 +463,7 @@ class Handover:
         """This handover (a model's answer) without the ids of ``stale``
         (:func:`stale_ids`) in its ids and amounts: a small model lists the card the
         caller said was the old one beside the new."""
-        entries = [
-            re.sub(r"\s*,(\s*,)+", ",", _without(e, stale)).strip(" ,;:")
-            for e in self.values.get(IDS, [])
-        ]
+        entries = [_closed_up(_without(e, stale), " ,;:") for e in self.values.get(IDS, [])]
         values = {**self.values, IDS: [e for e in entries if re.search(r"\w", e)]}
         return Handover({label: kept for label, kept in values.items() if kept})
 
@@ -704,8 +701,13 @@ def _as_digits(said: list[str]) -> set[str]:
 
 
 def _without_phones(entry: str) -> str:
-    kept = _PHONE.sub(lambda m: "" if _is_phone(m.group(0)) else m.group(0), entry)
-    return re.sub(r"\s*,(\s*,)+", ",", kept).strip(" ,;")
+    return _closed_up(_PHONE.sub(lambda m: "" if _is_phone(m.group(0)) else m.group(0), entry))
+
+
+def _closed_up(entry: str, ends: str = " ,;") -> str:
+    """``entry`` with the commas a part cut out of it left behind closed up, and none of
+    ``ends`` at either end."""
+    return re.sub(r"\s*,(\s*,)+", ",", entry).strip(ends)
 
 
 def tool_ledger(outputs: Iterable[tuple[str, str]]) -> list[str]:
@@ -767,7 +769,7 @@ def assistant_promises(turns: Iterable[str]) -> list[str]:
     found = []
     amounts: set[str] = set()  # of the turns so far: "that 389" of "$389" a turn before
     for text in turns:
-        sentences = _SENTENCE_END.split(" ".join(text.split()))
+        sentences = _sentences(text)
         at = 0
         while at < len(sentences):
             sentence = sentences[at]
@@ -817,30 +819,35 @@ def read_back_ids(turns: Sequence[tuple[str, str]]) -> list[str]:
     ("No, 58412 is from May", "You've an older record too, LR15 HBV") is none.
     ``turns``: ``(role, text)``, in order."""
     found: list[str] = []
+    keys: set[str] = set()
     for (role, text), (next_role, reply) in zip(turns, turns[1:]):
         if role == next_role:
             continue
-        heard = _read_out(text)
-        for sentence in _CLAUSE_END.split(" ".join(reply.split())):
+        heard, given = _read_out(text), _id_numbers(text)
+        for sentence in _sentences(reply, _CLAUSE_END):
             if _STALE.search(sentence):
                 continue
             echoed = [i for i in _id_numbers(sentence) if _says(heard, i)]
-            echoed += [i for i in _id_numbers(text) if _says(_read_out(sentence), i)]
-            echoed = [i for i in echoed if not _phone_like(i, f"{text} {reply}")]
-            found += [i for i in echoed if all(_key(i) != _key(f) for f in found)]
-    return list(dict.fromkeys(found))
+            echoed += [i for i in given if _says(_read_out(sentence), i)]
+            for number in echoed:
+                if not _phone_like(number, f"{text} {reply}") and _key(number) not in keys:
+                    found.append(number)
+                    keys.add(_key(number))
+    return found
 
 
-def stale_ids(turns: Sequence[tuple[str, str]]) -> set[str]:
+def stale_ids(
+    turns: Sequence[tuple[str, str]], read_back: Iterable[str] | None = None
+) -> set[str]:
     """The ids of ``turns`` (``(role, text)``, in order) said to be old, cancelled or
     not the one ("39467. Ah no, hang on, that's the old card"; "One more tag is under
     this account, 8HNW2K1?" "That one is old"), in the sentence that says them, the next
-    one, or the other party's next turn, and never read back (:func:`read_back_ids`),
-    as :func:`_key` gives them."""
-    kept = {_key(i) for i in read_back_ids(turns)}
+    one, or the other party's next turn, and never read back (``read_back``, else
+    :func:`read_back_ids` of ``turns``), as :func:`_key` gives them."""
+    kept = {_key(i) for i in (read_back_ids(turns) if read_back is None else read_back)}
     found: set[str] = set()
     for at, (role, text) in enumerate(turns):
-        sentences = _CLAUSE_END.split(" ".join(text.split()))
+        sentences = _sentences(text, _CLAUSE_END)
         answer = next((t for r, t in turns[at + 1 : at + 2] if r != role), "")
         for n, sentence in enumerate(sentences):
             near = [*sentences[n : n + 2], _CLAUSE_END.split(answer)[0]]
@@ -971,7 +978,7 @@ def echoed_names(said: Sequence[tuple[str, str]]) -> list[str]:
         places = " ".join(addresses(text))
         given = [
             (name, any(re.search(rf"\b{p}\b", reply) for p in name.split()))
-            for sentence in _SENTENCE_END.split(" ".join(text.split()))
+            for sentence in _sentences(text)
             if not _SOMEONE_ELSE.search(sentence)
             for name in _FULL_NAME.findall(sentence)
         ]
@@ -1090,7 +1097,7 @@ def acknowledged_wishes(said: Sequence[tuple[str, str]]) -> list[str]:
             continue
         if _AGREED.search(reply) or _RECORDED.search(reply):
             found += [
-                _as_quote(s) for s in _SENTENCE_END.split(" ".join(text.split()))
+                _as_quote(s) for s in _sentences(text)
                 if s.endswith("?") and _REQUEST.search(s) and not _holds_detail(s)
             ]
         if _RECORDED.search(reply):
@@ -1124,12 +1131,17 @@ def _quoted(
     which says what "that" is."""
     found = []
     for text in turns:
-        sentences = _SENTENCE_END.split(" ".join(text.split()))
+        sentences = _sentences(text)
         for at, sentence in enumerate(sentences):
             if sentence.endswith("?") or not keep(sentence):
                 continue
             found.append(_as_quote(_with_referent(sentences, at) if referent else sentence))
     return found
+
+
+def _sentences(text: str, end: re.Pattern[str] = _SENTENCE_END) -> list[str]:
+    """The sentences of ``text`` (its spacing collapsed), split at ``end``."""
+    return end.split(" ".join(text.split()))
 
 
 def _with_referent(sentences: list[str], at: int) -> str:

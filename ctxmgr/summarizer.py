@@ -586,7 +586,7 @@ def _read_span(
         newer.attributed(said, folded)
         .bounded()
         .grounded(words([*user, *assistant]) | returned, returned, earlier)
-        .without_ids(stale_ids(said))
+        .without_ids(stale_ids(said, ledgers[IDS]))
         .without_id_phone(ledgers[IDS])
     )
     found = Handover({k: v for k, v in ledgers.items() if v})

@@ -441,6 +441,8 @@ def test_an_id_said_to_be_old_and_never_read_back_is_dropped_from_the_model_s_id
     ]
     # said to be old in the sentence, the next one, or the other party's answer
     assert stale_ids(turns) == {"20771", "PX88120", "OR55127"}
+    # the read-back ids a caller already has serve as well ("OR-61902" stays)
+    assert stale_ids(turns, read_back_ids(turns)) == {"20771", "PX88120", "OR55127"}
     answer = Handover({
         "Ids and amounts": ["20771, 31604", "PX-88120", "OR-61902; 12 pound fee"],
         "The user promised": ["bring card 20771 on Friday"],  # only the ids field
