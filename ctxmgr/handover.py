@@ -54,8 +54,9 @@ from dataclasses import dataclass, field
 __all__ = [
     "FIELDS", "FORM", "Handover", "acknowledged_wishes", "addresses", "agent_names",
     "assistant_promises", "commitments", "confirmed_phone", "echoed_names", "name_ledger",
-    "name_words", "parse_handover", "phones", "read_back_ids", "spelled_names", "stale_ids",
-    "steady_name", "tool_ledger", "wishes", "words",
+    "name_words", "parse_handover", "phones", "read_back_addresses", "read_back_ids",
+    "spelled_names", "stale_ids", "steady_name", "taken_off_numbers", "tool_ledger", "wishes",
+    "words",
 ]
 
 
@@ -155,6 +156,10 @@ _NAMED_HOUSE = re.compile(
 )
 """A named house and its town, with no number: "Kirkton Steading, Glenfarg"."""
 _ADDRESS_FORMS = (_ADDRESS, _STREET_FIRST, _NAMED_HOUSE)
+_STREET_WORD = re.compile(
+    r"\b(?:Road|Street|Lane|Drive|Avenue|Walk|Close|Way|Crescent|Court|Place|Highway|"
+    r"Terrace|Grove|Gardens|Parade|Boulevard|Square|Row|Hill|Rise|View|Mews|Ring|Circle)\b"
+)
 _DIGIT_GROUPS = re.compile(r"(?<![\w.,/-])\d+(?:[ -]\d+)*(?![\w]|[.,]\d)")
 """A number in groups ("4402 1187 63", "0392-117")."""
 _PHONE_WORDS = re.compile(
@@ -217,16 +222,19 @@ _AGREED = re.compile(
 _REQUEST = re.compile(
     r"\b(?:could|can|would) (?:we|you|they|someone|somebody|the \w+)\b"
     r"(?! (?:see|tell|check|confirm|find|look|give|explain|read)\b)"
-    r"|\bany (?:way|chance)\b|\b(?:will|won't|would) you\?$",
+    r"|\bany (?:way|chance)\b|\b(?:will|won't|would) you\?$"
+    r"|\bwhy (?:can't|couldn't|don't|won't) (?:we|you|they|someone|somebody|the \w+) just\b",
     re.I,
 )
 """A question that asks for something ("could we wait outside?", "any way we could do
-it on the lawn?", "you won't give me a diesel, will you?"), not for information
-("can you check the balance?")."""
+it on the lawn?", "you won't give me a diesel, will you?", "why can't they just ring
+from the gate?"), not for information ("can you check the balance?")."""
 _TAKEN_OFF = re.compile(
     r"\b(?:off|remove[ds]?|removing|delete[ds]?|deleting|not|don't|never|old|instead)\b", re.I
 )
 """A sentence that takes a number off, or says not to use it."""
+_TAKING_CLAUSE = re.compile(r"(?<=[.!?;])\s+|,\s*(?:and|but|so)\s+")
+_NEGATED = re.compile(r"\b(?:not|don't|do not|never|avoid|old|instead)\b", re.I)
 _REFERS_BACK = re.compile(r"\b(?:it|that|them|this|these|those)\b(?!\s+(?:is|was|will)\b)", re.I)
 """A word that stands for something named before ("I'll bring it")."""
 _FIRST_PERSON_FUTURE = re.compile(
@@ -264,6 +272,7 @@ _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
 _DAY = re.compile(rf"\b(?:{_DAYS}|\d{{1,2}}(?:st|nd|rd|th))\b", re.I)
 _PAST = re.compile(r"\b(?:went|was|were|came|paid|charged|took|billed|had|did)\b", re.I)
 _FUTURE = re.compile(r"\b(?:will|shall|going to|gonna)\b|'ll\b|\u2019ll\b", re.I)
+_FUTURE_OR_UNDERWAY = re.compile(rf"{_FUTURE.pattern}|\b(?:is|'s) (?:going|coming) (?:back|off)\b", re.I)
 _LETTER_RUN = re.compile(r"\b[A-Z](?:[ ,.-]+[A-Z]\b){2,}")
 """A word spelled letter by letter: "C-O-M-E-A-U", "P, E, N, H"."""
 _FIRST_NAME = re.compile(r"\b([A-Z][a-z]+) $")
@@ -475,6 +484,33 @@ class Handover:
         if phone and _digits(phone) in {_digits(i) for i in ids}:
             return self.without(PHONE, phone)
         return self
+
+    def without_numbers(self, numbers: set[str]) -> Handover:
+        """This handover without the numbers of ``numbers`` (their digits,
+        :func:`taken_off_numbers`) outside its phone field: cut from its ids, and each
+        other entry that gives one dropped unless it says not to use it: a small model
+        lists the office line the caller said not to ring among the ids. The phone
+        field's own number is never one."""
+        numbers = numbers - {_digits(p) for p in self.values.get(PHONE, [])}
+        if not numbers:
+            return self
+
+        def gives(entry: str) -> bool:
+            return any(_digits(m) in numbers for m in _DIGIT_GROUPS.findall(entry))
+
+        values: dict[str, list[str]] = {}
+        for label, entries in self.values.items():
+            if label == IDS:
+                entries = [
+                    _closed_up(_DIGIT_GROUPS.sub(lambda m: "" if gives(m[0]) else m[0], e), " ,;:")
+                    for e in entries
+                ]
+                entries = [e for e in entries if re.search(r"\w", e)]
+            elif label != PHONE:
+                entries = [e for e in entries if not gives(e) or _NEGATED.search(e)]
+            if entries:
+                values[label] = entries
+        return Handover(values)
 
     def unquoted(self) -> Handover:
         """This handover without the entries the ledgers quote (``"..."``): what the model
@@ -779,6 +815,12 @@ def assistant_promises(turns: Iterable[str]) -> list[str]:
             if sentence.endswith("?") or phones(sentence):
                 at += 1
                 continue
+            if is_money and _only_past(sentence) and _gives_back(sentences[at + 1 : at + 2], amounts):
+                # "you paid £85 for the call-out. That should never have been charged,
+                # so that's going back onto your card, you'll see it by Wednesday."
+                found.append(_as_quote(f"{sentence.rstrip('.')} … {sentences[at + 1]}"))
+                at += 2
+                continue
             if is_money and not _only_past(sentence):
                 day = next(
                     (
@@ -798,6 +840,18 @@ def assistant_promises(turns: Iterable[str]) -> list[str]:
                 found.append(_as_quote(_with_referent(sentences, at)))
             at += 1
     return found
+
+
+def _gives_back(following: list[str], amounts: set[str]) -> bool:
+    """Whether the sentence in ``following`` (none or one) promises, for a day, what the
+    sentence before it names, without naming an amount itself (one of ``amounts`` or
+    another): "that's going back onto your card, you'll see it by Wednesday"."""
+    return any(
+        _REFERS_BACK.search(s) and _FUTURE_OR_UNDERWAY.search(s) and _DAY.search(s)
+        and not s.endswith("?") and not phones(s)
+        and not _money(s) and not set(_NUMBER.findall(s)) & amounts
+        for s in following
+    )
 
 
 def _money(sentence: str) -> set[str]:
@@ -1085,14 +1139,15 @@ def acknowledged_wishes(said: Sequence[tuple[str, str]]) -> list[str]:
     course", "Absolutely").
     ``said``: ``(role, text)`` turns, in order.
 
-    An acknowledgement with a digit in it reads a number back, and a sentence with a
-    phone, an address, an id or a number said or spelled out is the other fields'
-    business: both are skipped, as are other questions and sentences of three words or
-    fewer."""
+    An acknowledgement with a digit in it (up to the sentence that records) reads a
+    number back, and a sentence with a phone, an address, an id or a number said or
+    spelled out is the other fields' business: both are skipped, as are other questions
+    and sentences of three words or fewer."""
     found = []
     for (asker, text), (replier, reply) in zip(said, said[1:]):
         if asker != "user" or replier != "assistant":
             continue
+        reply = _up_to_record(reply)
         if any(c.isdigit() for c in reply):
             continue
         if _AGREED.search(reply) or _RECORDED.search(reply):
@@ -1104,6 +1159,15 @@ def acknowledged_wishes(said: Sequence[tuple[str, str]]) -> list[str]:
             quotes = _quoted([text], lambda s: len(s.split()) > 3 and not _holds_detail(s))
             found += [q for q in quotes if _stems(q) & _stems(reply)] or quotes[-3:]
     return list(dict.fromkeys(found))
+
+
+def _up_to_record(reply: str) -> str:
+    """``reply`` up to its first sentence that records what was asked (``_RECORDED``),
+    whole when none does: what follows is other business ("... And we're putting a $40
+    credit on the account")."""
+    sentences = _sentences(reply)
+    at = next((i for i, s in enumerate(sentences) if _RECORDED.search(s)), len(sentences) - 1)
+    return " ".join(sentences[: at + 1])
 
 
 def _stems(text: str, shortest: int = 5) -> set[str]:
@@ -1181,10 +1245,52 @@ def addresses(text: str) -> list[str]:
     return [m.group(0) for m in kept]
 
 
+def taken_off_numbers(said: Sequence[tuple[str, str]]) -> set[str]:
+    """The digits of each number of seven digits or more that a clause of ``said``
+    (``(role, text)`` turns) gives alone and takes off or says not to use ("9174 3382,
+    okay, and I'll remove 6275 0193 from the booking"): a phone, whatever its country's
+    length, or a card."""
+    found = set()
+    for _, text in said:
+        for clause in _TAKING_CLAUSE.split(" ".join(text.split())):
+            numbers = [n for n in _DIGIT_GROUPS.findall(clause) if len(_digits(n)) >= 7]
+            if len(numbers) == 1 and _TAKEN_OFF.search(clause):
+                found.add(_digits(numbers[0]))
+    return found
+
+
+def read_back_addresses(said: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each address the assistant reads back from a user turn that gave its street but
+    not as the address reads ("Two-twelve Pipeclay Lane." "So deliveries to 212 Pipeclay
+    Lane, Eurunderee."), with that user turn: a street, a road or the like, whose
+    capitalised words the user said. A question, or a sentence that takes it off or calls
+    it old, reads none back. ``said``: ``(role, text)`` turns, in order."""
+    found = []
+    for (role, text), (next_role, reply) in zip(said, said[1:]):
+        if role != "user" or next_role != "assistant":
+            continue
+        heard = " ".join(re.findall(r"\w+", text.lower()))
+        for sentence in _sentences(reply):
+            if sentence.endswith("?") or _TAKEN_OFF.search(sentence) or _STALE.search(sentence):
+                continue
+            for address in addresses(sentence):
+                street = _street(address)
+                named = re.findall(r"\b[A-Z][a-z]+\b", street)
+                if _STREET_WORD.search(street) and all(re.search(rf"\b{w.lower()}\b", heard) for w in named) and not any(
+                    holds_address(address, a) for a in addresses(text)
+                ):
+                    found.append((text, address))
+    return found
+
+
+def _street(address: str) -> str:
+    found = next((m for pattern in _ADDRESS_FORMS if (m := pattern.match(address))), None)
+    return found.group("street") if found else address
+
+
 def holds_address(text: str, address: str) -> bool:
     """Whether ``text`` names ``address`` (its number and street, any case or spacing)."""
-    found = next((m for pattern in _ADDRESS_FORMS if (m := pattern.match(address))), None)
-    street = found.group("street") if found else address
+    street = _street(address)
 
     def fold(t: str) -> str:
         return " ".join(re.findall(r"\w+", t.lower()))

@@ -41,8 +41,8 @@ from .field_checks import (
 from .handover import (
     ADDRESS, ASSISTANT_PROMISED, FORM, IDS, NAME, PHONE, PREFERENCES, TOOL_RESULTS,
     USER_PROMISED, Handover, acknowledged_wishes, addresses, assistant_promises, commitments,
-    confirmed_phone, holds_address, name_ledger, parse_handover, read_back_ids, stale_ids,
-    steady_name, tool_ledger, wishes, words,
+    confirmed_phone, holds_address, name_ledger, parse_handover, read_back_addresses,
+    read_back_ids, stale_ids, steady_name, taken_off_numbers, tool_ledger, wishes, words,
 )
 from .log import logger
 from .settings import SummarizerSettings
@@ -327,7 +327,7 @@ class Summarizer:
             # not a handover: as written, after the earlier handover's fields if there is one
             return (f"{folded.render()}\n{answer}" if folded.values else answer), usage
         # a long span's text is read off the event loop
-        given, ledgers, newer, confirmed = await asyncio.to_thread(
+        given, ledgers, newer, confirmed, taken_off = await asyncio.to_thread(
             _read_span, parsed, folded, results, said
         )
         asking = _Asking(self, usage, deadline)
@@ -348,7 +348,8 @@ class Summarizer:
             if name.split()[-1].lower() in written[0].lower():
                 ledgers = ledgers.without(NAME, name)
         newer = newer.merge(ledgers)
-        return folded.merge(newer).story_checked(folded).render(), asking.usage
+        handover = folded.merge(newer).story_checked(folded).without_numbers(taken_off)
+        return handover.render(), asking.usage
 
     async def _complete(self, chat_ctx: llm.ChatContext) -> tuple[str, llm.CompletionUsage | None]:
         chunks: list[str] = []
@@ -563,15 +564,22 @@ def _read_span(
     folded: Handover,
     results: Sequence[tuple[str, str]],
     said: Sequence[tuple[str, str]],
-) -> tuple[list[tuple[str, str]], Handover, Handover, str | None]:
-    """The addresses the user gave (each with its turn), the span's ledgers as a handover,
-    the model's answer ``newer`` with only what the span or the earlier handover
-    ``folded`` gives (:meth:`Handover.grounded`) and its name steadied (:func:`steady_name`),
-    and the phone the assistant read back (:func:`confirmed_phone`), if any.
+) -> tuple[list[tuple[str, str]], Handover, Handover, str | None, set[str]]:
+    """The addresses the user gave or the assistant read back from the user's words
+    (each with the user's turn), the span's ledgers as a handover, the model's answer
+    ``newer`` with only what the span or the earlier handover ``folded`` gives
+    (:meth:`Handover.grounded`) and its name steadied (:func:`steady_name`), the phone the
+    assistant read back (:func:`confirmed_phone`), if any, and the numbers the span takes
+    off (:func:`taken_off_numbers`).
     ``said``: the span's ``(role, text)`` turns, in order."""
     user = [text for role, text in said if role == "user"]
     assistant = [text for role, text in said if role == "assistant"]
-    given = [(turn, a) for turn in user for a in addresses(turn)]
+    read_back = read_back_addresses(said)
+    given = [
+        (turn, a)
+        for turn in user
+        for a in addresses(turn) + [b for heard, b in read_back if heard is turn]
+    ]
     ledgers = {
         NAME: name_ledger(said, folded),
         IDS: read_back_ids(said),
@@ -590,7 +598,10 @@ def _read_span(
         .without_id_phone(ledgers[IDS])
     )
     found = Handover({k: v for k, v in ledgers.items() if v})
-    return given, found, steady_name(grounded, folded, said), confirmed_phone(said)
+    return (
+        given, found, steady_name(grounded, folded, said), confirmed_phone(said),
+        taken_off_numbers(said),
+    )
 
 
 def _added(
