@@ -235,8 +235,18 @@ def report(
                 f"| {condition} | {folds} | {kept}/{total} | {wrong} | " + " | ".join(cells)
                 + f" | {mean:.1f} |"
             )
+    lines += ["", *recall_table(recalls)]
     lines += [
         "",
+        "How facts are planted and judged: `bench/quality_calls.py`. Where each prompt comes"
+        " from: `bench/quality_prompts.py`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def recall_table(recalls: list[Recall]) -> list[str]:
+    lines = [
         "recall@3 of the archive with each fact's query in other words than the call's"
         " (`Fact.query`), every folded turn a candidate: what the recall tool returns (its"
         " 3 best matches, each with the turn after it), and the 3 best matches alone, by"
@@ -250,18 +260,12 @@ def report(
         total = sum(len(v) for v in r.found.values())
         cells = [f"{sum(r.found[k])}/{len(r.found[k])}" if k in r.found else "-" for k in KINDS]
         lines.append(f"| {r.search} | {r.folds} | {hits}/{total} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "How facts are planted and judged: `bench/quality_calls.py`. Where each prompt comes"
-        " from: `bench/quality_prompts.py`.",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="What a summary keeps, with a real model.")
-    where = parser.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group()
     where.add_argument("--gguf", type=Path, help="a GGUF file, served locally by llama.cpp")
     where.add_argument("--base-url", help="any OpenAI-compatible URL (e.g. http://host/v1)")
     where.add_argument("--openai", metavar="MODEL", help="OpenAI's API (OPENAI_API_KEY)")
@@ -271,8 +275,16 @@ def main() -> int:
     parser.add_argument("--only", action="append", help="run only this condition (repeatable)")
     parser.add_argument("--folds", type=int, default=FOLDS, help="fold only this many spans (tuning)")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("quality.md"))
+    parser.add_argument(
+        "--recall-only", action="store_true", help="no model: print only the recall table"
+    )
     args = parser.parse_args()
     calls = CALLS[args.calls]
+    if args.recall_only:
+        print("\n".join(recall_table(asyncio.run(recall(calls)))))
+        return 0
+    if args.gguf is None and args.base_url is None and args.openai is None:
+        parser.error("one of --gguf, --base-url or --openai is needed (or --recall-only)")
 
     async def with_model(base_url: str | None, model: str, api_key: str | None) -> list[Row]:
         where = {"base_url": base_url, "api_key": api_key} if base_url is not None else {}

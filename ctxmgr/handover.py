@@ -53,10 +53,10 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "FIELDS", "FORM", "Handover", "acknowledged_wishes", "addresses", "agent_names",
-    "assistant_promises", "commitments", "confirmed_phone", "echoed_names", "name_ledger",
-    "name_words", "parse_handover", "phones", "read_back_addresses", "read_back_ids",
-    "spelled_names", "stale_ids", "steady_name", "taken_off_numbers", "tool_ledger", "wishes",
-    "words",
+    "assistant_promises", "commitments", "confirmed_phone", "echoed_names", "gives_name",
+    "name_ledger", "name_words", "names_street", "parse_handover", "phones",
+    "read_back_addresses", "read_back_ids", "spelled_names", "stale_ids", "steady_name",
+    "taken_off_numbers", "tool_ledger", "wishes", "words",
 ]
 
 
@@ -234,7 +234,7 @@ _TAKEN_OFF = re.compile(
 )
 """A sentence that takes a number off, or says not to use it."""
 _TAKING_CLAUSE = re.compile(r"(?<=[.!?;])\s+|,\s*(?:and|but|so)\s+")
-_NEGATED = re.compile(r"\b(?:not|don't|do not|never|avoid|old|instead)\b", re.I)
+_NEGATED = re.compile(r"\b(?:not|don't|won't|never|avoid|old|instead|no longer)\b", re.I)
 _REFERS_BACK = re.compile(r"\b(?:it|that|them|this|these|those)\b(?!\s+(?:is|was|will)\b)", re.I)
 """A word that stands for something named before ("I'll bring it")."""
 _FIRST_PERSON_FUTURE = re.compile(
@@ -815,7 +815,8 @@ def assistant_promises(turns: Iterable[str]) -> list[str]:
             if sentence.endswith("?") or phones(sentence):
                 at += 1
                 continue
-            if is_money and _only_past(sentence) and _gives_back(sentences[at + 1 : at + 2], amounts):
+            following = sentences[at + 1 : at + 2]
+            if is_money and _only_past(sentence) and _gives_back(following, amounts):
                 # "you paid £85 for the call-out. That should never have been charged,
                 # so that's going back onto your card, you'll see it by Wednesday."
                 found.append(_as_quote(f"{sentence.rstrip('.')} … {sentences[at + 1]}"))
@@ -1106,6 +1107,13 @@ def agent_names(said: Sequence[tuple[str, str]]) -> set[str]:
     return found - _NOT_NAMES
 
 
+def gives_name(text: str) -> bool:
+    """Whether ``text`` (a user's turn) gives a name the way a user gives theirs ("I'm
+    Ana", "Dev Sharma here") or spells one out."""
+    said = any(m["name"] or m["before"] for m in _SELF_INTRO.finditer(text))
+    return said or bool(spelled_names([text]))
+
+
 def _introduced(given: set[str], said: Sequence[tuple[str, str]]) -> bool:
     """Whether a user turn of ``said`` introduces the user by one of the words ``given``."""
     user = [text for role, text in said if role == "user"]
@@ -1269,18 +1277,46 @@ def read_back_addresses(said: Sequence[tuple[str, str]]) -> list[tuple[str, str]
     for (role, text), (next_role, reply) in zip(said, said[1:]):
         if role != "user" or next_role != "assistant":
             continue
-        heard = " ".join(re.findall(r"\w+", text.lower()))
         for sentence in _sentences(reply):
             if sentence.endswith("?") or _TAKEN_OFF.search(sentence) or _STALE.search(sentence):
                 continue
             for address in addresses(sentence):
-                street = _street(address)
-                named = re.findall(r"\b[A-Z][a-z]+\b", street)
-                if _STREET_WORD.search(street) and all(re.search(rf"\b{w.lower()}\b", heard) for w in named) and not any(
-                    holds_address(address, a) for a in addresses(text)
-                ):
-                    found.append((text, address))
+                given = any(holds_address(address, a) for a in addresses(text))
+                street = _STREET_WORD.search(_street(address))
+                if street and names_street(text, address) and not given:
+                    found.append((text, _with_named_part(sentence, address, text)))
     return found
+
+
+_NAMED_PARTS = re.compile(r"(?:[A-Z][\w']*(?: [A-Z][\w']*)*,? )+$")
+"""Capitalised words before an address in its sentence: an estate, a building, a block
+("Amani Gardens, Maisonette 3, James Gichuru Road")."""
+
+
+def _with_named_part(sentence: str, address: str, heard: str) -> str:
+    """``address`` with the parts of capitalised words right before it in ``sentence``
+    that the user's turn ``heard`` says capitalised too: "Amani Gardens, Maisonette 3,
+    James Gichuru Road, Lavington", not "So 212 Pipeclay Lane" nor "Okay Grace, 7 Palm
+    Close"."""
+    before = _NAMED_PARTS.search(sentence[: sentence.find(address)])
+    if before is None:
+        return address
+    said = set(re.findall(r"[A-Z][\w']*", heard))
+    kept: list[str] = []
+    for part in reversed(re.split(r"(?<=,) ", before.group(0).rstrip())):
+        if not set(re.findall(r"[A-Z][\w']*", part)) <= said:
+            break
+        kept.insert(0, part)
+    return " ".join([*kept, address])
+
+
+def names_street(text: str, address: str) -> bool:
+    """Whether ``text`` names the street of ``address`` (its capitalised words, any case),
+    with or without its number: "Amani Gardens, on James Gichuru Road" names "3, James
+    Gichuru Road"."""
+    folded = " ".join(re.findall(r"\w+", text.lower()))
+    named = re.findall(r"\b[A-Z][a-z]+\b", _street(address))
+    return bool(named) and all(re.search(rf"\b{w.lower()}\b", folded) for w in named)
 
 
 def _street(address: str) -> str:

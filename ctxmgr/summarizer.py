@@ -26,9 +26,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from livekit.agents import APIConnectOptions, llm, utils
 from livekit.agents.llm.chat_context import to_xml
@@ -41,8 +41,9 @@ from .field_checks import (
 from .handover import (
     ADDRESS, ASSISTANT_PROMISED, FORM, IDS, NAME, PHONE, PREFERENCES, TOOL_RESULTS,
     USER_PROMISED, Handover, acknowledged_wishes, addresses, assistant_promises, commitments,
-    confirmed_phone, holds_address, name_ledger, parse_handover, read_back_addresses,
-    read_back_ids, stale_ids, steady_name, taken_off_numbers, tool_ledger, wishes, words,
+    confirmed_phone, holds_address, name_ledger, names_street, parse_handover,
+    read_back_addresses, read_back_ids, stale_ids, steady_name, taken_off_numbers, tool_ledger,
+    wishes, words,
 )
 from .log import logger
 from .settings import SummarizerSettings
@@ -327,14 +328,20 @@ class Summarizer:
             # not a handover: as written, after the earlier handover's fields if there is one
             return (f"{folded.render()}\n{answer}" if folded.values else answer), usage
         # a long span's text is read off the event loop
-        given, ledgers, newer, confirmed, taken_off = await asyncio.to_thread(
-            _read_span, parsed, folded, results, said
-        )
+        span = await asyncio.to_thread(_read_span, parsed, folded, results, said)
+        given, ledgers, newer = span.given, span.ledgers, span.newer
         asking = _Asking(self, usage, deadline)
-        if confirmed is not None:
+        confirmed = set()
+        if span.phone is not None:
             # the number the assistant read back stands: no check or choice asked of it
-            newer = Handover({**newer.values, PHONE: [confirmed]})
-        newer, folded = await asking.checked(newer, folded, said, phone_confirmed=confirmed)
+            newer = Handover({**newer.values, PHONE: [span.phone]})
+            confirmed.add(PHONE)
+        if span.address is not None:
+            # so does the address it read back, unless the model's own names its street
+            if not names_street(" ".join(newer.values.get(ADDRESS, [])), span.address):
+                newer = Handover({**newer.values, ADDRESS: [span.address]})
+            confirmed.add(ADDRESS)
+        newer, folded = await asking.checked(newer, folded, said, confirmed=confirmed)
         known = " ".join(newer.values.get(ADDRESS, []) + folded.values.get(ADDRESS, []))
         asked = [(turn, a) for turn, a in given if not holds_address(known, a)]
         for turn, address in asked[-MAX_ADDRESS_QUESTIONS:]:
@@ -348,7 +355,7 @@ class Summarizer:
             if name.split()[-1].lower() in written[0].lower():
                 ledgers = ledgers.without(NAME, name)
         newer = newer.merge(ledgers)
-        handover = folded.merge(newer).story_checked(folded).without_numbers(taken_off)
+        handover = folded.merge(newer).story_checked(folded).without_numbers(span.taken_off)
         return handover.render(), asking.usage
 
     async def _complete(self, chat_ctx: llm.ChatContext) -> tuple[str, llm.CompletionUsage | None]:
@@ -415,15 +422,16 @@ class _Asking:
         folded: Handover,
         said: Sequence[tuple[str, str]],
         *,
-        phone_confirmed: str | None = None,
+        confirmed: Collection[str] = (),
     ) -> tuple[Handover, Handover]:
         """``newer`` and ``folded`` without the address or phone a check refused
         (:mod:`ctxmgr.field_checks`); a refused phone, or none at all, gives way to the
-        user's number the model picks. ``phone_confirmed``: the phone the assistant read
-        back (:func:`~ctxmgr.handover.confirmed_phone`), neither checked nor chosen."""
+        user's number the model picks. ``confirmed``: the fields the assistant read back
+        (:func:`~ctxmgr.handover.confirmed_phone`,
+        :func:`~ctxmgr.handover.read_back_addresses`), neither checked nor chosen."""
         refused = None
         for check in field_checks(newer, folded, said):
-            if check.label == PHONE and phone_confirmed is not None:
+            if check.label in confirmed:
                 continue
             if await self.ask(check.question) is not False:
                 continue
@@ -559,27 +567,38 @@ def _earlier_summaries(
     return summaries
 
 
+class _SpanReading(NamedTuple):
+    given: list[tuple[str, str]]
+    """The addresses the user gave, each with its turn (after the last the assistant read
+    back, if any)."""
+    ledgers: Handover
+    """The span's ledgers, as a handover."""
+    newer: Handover
+    """The model's answer, with only what the span or the earlier handover gives
+    (:meth:`Handover.grounded`) and its name steadied (:func:`steady_name`)."""
+    phone: str | None
+    """The phone the assistant read back (:func:`confirmed_phone`), if any."""
+    address: str | None
+    """The last address the assistant read back from the user's words
+    (:func:`read_back_addresses`), if any."""
+    taken_off: set[str]
+    """The numbers the span takes off (:func:`taken_off_numbers`)."""
+
+
 def _read_span(
     newer: Handover,
     folded: Handover,
     results: Sequence[tuple[str, str]],
     said: Sequence[tuple[str, str]],
-) -> tuple[list[tuple[str, str]], Handover, Handover, str | None, set[str]]:
-    """The addresses the user gave or the assistant read back from the user's words
-    (each with the user's turn), the span's ledgers as a handover, the model's answer
-    ``newer`` with only what the span or the earlier handover ``folded`` gives
-    (:meth:`Handover.grounded`) and its name steadied (:func:`steady_name`), the phone the
-    assistant read back (:func:`confirmed_phone`), if any, and the numbers the span takes
-    off (:func:`taken_off_numbers`).
-    ``said``: the span's ``(role, text)`` turns, in order."""
+) -> _SpanReading:
+    """What the span says, beside the model's answer ``newer`` and the earlier handover
+    ``folded``. ``said``: the span's ``(role, text)`` turns, in order."""
     user = [text for role, text in said if role == "user"]
     assistant = [text for role, text in said if role == "assistant"]
     read_back = read_back_addresses(said)
-    given = [
-        (turn, a)
-        for turn in user
-        for a in addresses(turn) + [b for heard, b in read_back if heard is turn]
-    ]
+    # an address the user gave before the last one the assistant read back is past
+    after = user.index(read_back[-1][0]) + 1 if read_back else 0
+    given = [(turn, a) for turn in user[after:] for a in addresses(turn)]
     ledgers = {
         NAME: name_ledger(said, folded),
         IDS: read_back_ids(said),
@@ -597,10 +616,13 @@ def _read_span(
         .without_ids(stale_ids(said, ledgers[IDS]))
         .without_id_phone(ledgers[IDS])
     )
-    found = Handover({k: v for k, v in ledgers.items() if v})
-    return (
-        given, found, steady_name(grounded, folded, said), confirmed_phone(said),
-        taken_off_numbers(said),
+    return _SpanReading(
+        given=given,
+        ledgers=Handover({k: v for k, v in ledgers.items() if v}),
+        newer=steady_name(grounded, folded, said),
+        phone=confirmed_phone(said),
+        address=read_back[-1][1] if read_back else None,
+        taken_off=taken_off_numbers(said),
     )
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ctxmgr.handover import (
-    FIELDS, NAME, Handover, acknowledged_wishes, addresses, agent_names, assistant_promises,
-    commitments, confirmed_phone, echoed_names, name_ledger, parse_handover, phones,
-    read_back_ids, spelled_names, stale_ids, steady_name, tool_ledger, wishes, words,
+    FIELDS, IDS, NAME, PHONE, PREFERENCES, USER_PROMISED, Handover, acknowledged_wishes,
+    addresses, agent_names, assistant_promises, commitments, confirmed_phone, echoed_names,
+    gives_name, name_ledger, names_street, parse_handover, phones, read_back_addresses,
+    read_back_ids, spelled_names, stale_ids, steady_name, taken_off_numbers, tool_ledger,
+    wishes, words,
 )
 
 pytestmark = pytest.mark.unit
@@ -638,3 +640,104 @@ def test_a_phone_number_is_no_id() -> None:
     kept = parse_handover("Ids and amounts: card 4111 1111 1111 1111; account 12345678; 0.50")
     assert kept is not None
     assert kept.values["Ids and amounts"] == ["card 4111 1111 1111 1111", "account 12345678", "0.50"]
+
+
+def test_a_request_recorded_in_a_reply_that_goes_on_to_a_number_is_still_a_wish() -> None:
+    said = [
+        ("user", "The doorbell has been broken for weeks."
+                 " Why can't the courier just knock on the side door?"),
+        # the number comes after the sentence that records: other business
+        ("assistant", "Fair enough. I've added that to the notes. Your $20 refund lands Friday."),
+        ("user", "Please leave it with the neighbour at number 4."),
+        ("assistant", "Noted, 4 it is."),  # the number is read back before the record
+    ]
+    assert acknowledged_wishes(said) == [
+        '"Why can\'t the courier just knock on the side door?"',
+        '"The doorbell has been broken for weeks."',  # the turn's last sentences, none echoed
+    ]
+
+
+def test_a_past_charge_and_the_sentence_that_gives_it_back_by_a_day_are_one_promise() -> None:
+    said = [
+        "You were billed €19 for the missed pickup. That's going back on your card by Monday.",
+        # the next sentence names its own amount: it is the promise alone
+        "The $12 went out in May. The 12 comes back to you on Friday.",
+        # no day, a question, or nothing that refers back: no promise
+        "You paid £40 for the visit. It'll come off eventually.",
+        "You were charged £15. Will that be back by Tuesday?",
+        "You paid £30 on Monday. We'll call you on Friday.",
+    ]
+    assert assistant_promises(said) == [
+        '"You were billed €19 for the missed pickup … That\'s going back on your card by'
+        ' Monday."',
+        '"The 12 comes back to you on Friday."',
+    ]
+
+
+def test_an_address_the_assistant_reads_back_from_the_user_s_words_is_one_they_gave() -> None:
+    said = [
+        ("user", "We're round the side now, forty-four Wattle Street."),
+        ("assistant", "Thanks, so that's 44 Wattle Street, Bendigo."),
+        ("user", "Hi there."),
+        ("assistant", "Your file says 9 Oak Road, Perth."),  # the user never said Oak Road
+        ("user", "Is it still Kestrel Avenue on there?"),
+        ("assistant", "It was 3 Kestrel Avenue?"),  # a question reads nothing back
+        ("user", "Drop Kestrel Avenue."),
+        ("assistant", "Done, 3 Kestrel Avenue is removed."),  # taken off
+        ("user", "It's 8 Marsh Lane, Hull."),
+        ("assistant", "8 Marsh Lane, Hull, lovely."),  # the user gave it: nothing read back
+        ("user", "The record is under Baraka, Form Three."),
+        ("assistant", "Yes, 2291, Baraka, Form Three."),  # no street, road or the like
+    ]
+    assert read_back_addresses(said) == [(said[0][1], "44 Wattle Street, Bendigo")]
+    # the estate or building the user named before the street comes with it; a word the
+    # user did not say capitalised ("Okay", a name) does not
+    said = [
+        ("user", "Kiln Court, on Ferry Road. Flat number 9. Ask for Ama at the gate."),
+        ("assistant", "Okay Ama, Kiln Court, 9, Ferry Road, Osu."),
+    ]
+    assert read_back_addresses(said) == [(said[0][1], "Kiln Court, 9, Ferry Road, Osu")]
+
+
+def test_a_number_a_clause_takes_off_is_found_whatever_its_length() -> None:
+    said = [
+        ("assistant", "8123 4567, sure, and I'll delete 6543 2100 from the booking."),
+        ("user", "Don't use 0207 946 0000 please."),
+        # two numbers in one clause: which is taken off is not said by the clause
+        ("user", "Ring 0412 345 678, not 0398 765 432."),
+        # under seven digits: no phone
+        ("assistant", "I'll take the 250 off."),
+    ]
+    assert taken_off_numbers(said) == {"65432100", "02079460000"}
+
+
+def test_numbers_taken_off_leave_the_ids_and_the_entries_that_give_them_not_the_phone() -> None:
+    handover = Handover({
+        PHONE: ["8123 4567"],
+        IDS: ["SR-5521, 6543 2100", "6543-2100"],
+        USER_PROMISED: ["I'll email the form to 6543 2100", "I won't use 6543 2100 again"],
+        PREFERENCES: ["texts to 8123 4567"],
+    })
+    assert handover.without_numbers({"65432100", "81234567"}).values == {
+        PHONE: ["8123 4567"],  # the phone's own number is never taken off
+        IDS: ["SR-5521"],
+        USER_PROMISED: ["I won't use 6543 2100 again"],  # says not to use it
+        PREFERENCES: ["texts to 8123 4567"],
+    }
+    assert handover.without_numbers(set()) is handover
+
+
+def test_a_turn_gives_a_name_when_the_user_introduces_or_spells_one() -> None:
+    assert gives_name("Hi, this is Grace Mensah, my fridge stopped cooling.")
+    assert gives_name("Kofi Boateng here, about the repair.")
+    assert gives_name("It's under Mensah. M-E-N-S-A-H.")
+    # a turn that opens with a capitalised word is no introduction here
+    assert not gives_name("Nobody else, it's just me on it now.")
+    assert not gives_name("Thanks. I'll wait for the call.")
+
+
+def test_a_text_names_a_street_by_its_capitalised_words_with_or_without_its_number() -> None:
+    assert names_street("Amani Gardens, on James Gichuru Road", "3, James Gichuru Road, Lavington")
+    assert names_street("212 pipeclay lane", "212 Pipeclay Lane, Eurunderee")
+    assert not names_street("1186 Castlereagh Highway", "212 Pipeclay Lane, Eurunderee")
+    assert not names_street("James Road", "3, James Gichuru Road")

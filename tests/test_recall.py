@@ -11,7 +11,9 @@ from livekit.agents import AgentSession, llm
 
 from ctxmgr import ContextManager, Settings
 from ctxmgr.archive import MemoryArchive, SQLiteArchive
-from ctxmgr.recall import MAX_QUERY_CHARS, RECALL_NOTE, RECALL_TOOL_NAME, recall_tool
+from ctxmgr.recall import (
+    MAX_QUERY_CHARS, RECALL_NOTE, RECALL_TOOL_NAME, best_hits, recall_tool, render_hits,
+)
 from ctxmgr.testing.fake_llm import FakeLLM, FakeReply, FakeToolCall
 
 from .session_kit import SupportAgent, responder, snapshot
@@ -157,3 +159,59 @@ async def test_a_matched_question_comes_with_the_answer_that_followed_it() -> No
     found = await _call_tool(tool, "number the clinic should use")
     assert "What number should the clinic use?" in found and "01223 760 114" in found
     assert "parking" not in found
+
+
+def _archive(turns: list[tuple[str, str]]) -> MemoryArchive:
+    archive = MemoryArchive()
+    archive.write(
+        "s", [llm.ChatMessage(role=r, content=[t]) for r, t in turns],  # type: ignore[arg-type]
+        compaction_id="c1", summary_id=None,
+    )
+    return archive
+
+
+CALL = [
+    ("user", "Hello, this is Grace Mensah, my fridge stopped cooling."),
+    ("assistant", "Sorry to hear that, Grace. Which model is it?"),
+    ("user", "Ring me on 024 412 3456 if the line drops, the landline is dead."),
+    ("assistant", "Got it. How did you hear about us?"),
+    ("user", "My sister told me, she can get hold of anyone in this town."),
+    ("assistant", "Ha, handy. Who else is on the account with you?"),
+    ("user", "Nobody else, it's just me on it now."),
+    ("assistant", "We moved the booking to 7 Palm Close, Osu, as you asked."),
+]
+
+
+async def test_a_query_that_asks_for_a_phone_name_or_address_gets_a_turn_that_gives_one() -> None:
+    from ctxmgr import TokenCounter
+
+    archive = _archive(CALL)
+    items = archive.items("s")
+    for query, wanted in [
+        ("how to get hold of her", "024 412 3456"),  # shares "get hold" with the sister
+        ("who is on the line", "Grace Mensah"),  # shares "who", "on" with the account
+        ("where she wants the visit now", "7 Palm Close"),
+    ]:
+        # the words alone miss it; the turn that gives what is asked for is among the 3
+        assert not any(wanted in h.text for h in archive.search("s", query))
+        assert any(wanted in h.text for h in best_hits(archive, "s", query, items))
+        tool = recall_tool(archive, lambda: "s", counter=TokenCounter())
+        assert wanted in await _call_tool(tool, query)
+    # a query that asks for none of them is the search's order alone
+    assert best_hits(archive, "s", "how did you hear about us", items) == archive.search(
+        "s", "how did you hear about us"
+    )
+
+
+def test_hits_are_kept_best_first_within_the_budget_and_shown_oldest_first() -> None:
+    from ctxmgr import TokenCounter
+
+    items = _archive(CALL).items("s")
+    counter = TokenCounter()
+    best, second = items[7], items[2]  # the best match is the later turn
+    room_for_one = counter.count_text(render_hits([best], counter=counter, max_tokens=600, now=0.0))
+    assert render_hits([best, second], counter=counter, max_tokens=room_for_one, now=0.0) == (
+        render_hits([best], counter=counter, max_tokens=600, now=0.0)
+    )
+    both = render_hits([best, second], counter=counter, max_tokens=600, now=0.0)
+    assert both.index("024 412 3456") < both.index("7 Palm Close")  # shown oldest first

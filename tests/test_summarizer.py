@@ -784,3 +784,38 @@ async def test_an_answer_neither_yes_nor_no_leaves_the_value_and_a_failed_check_
         result = await Summarizer(fake).summarize([ANA])
     assert len(_questions(fake)) == 1
     assert "Current address: 9 Mill Road, Cambridge\n" in result.text
+
+
+async def test_an_address_the_assistant_reads_back_stands_and_asks_nothing() -> None:
+    # the user says the number in words; only the assistant's read-back gives it as written
+    span = [
+        ANA,
+        _msg("user", "We've moved, it's forty-one Quarry Lane now."),
+        _msg("assistant", "Lovely, so that's 41 Quarry Lane, Cambridge from today."),
+    ]
+    # none is asked of the read-back address, nor of the one the user gave before it
+    async with FakeLLM(_forms(FORM_ANSWER, answer=lambda question: "No.")) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert not [q for q in _questions(fake) if "address" in q]
+    assert "Current address: 41 Quarry Lane, Cambridge\n" in result.text
+    assert "9 Mill Road" not in result.text
+    # the model's own address stands when it names the read-back one's street
+    answer = FORM_ANSWER.replace("9 Mill Road, Cambridge", "Quarry Lane, the new house")
+    async with FakeLLM(_forms(answer, answer=lambda question: "No.")) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert "Current address: Quarry Lane, the new house\n" in result.text
+
+
+async def test_a_number_the_span_takes_off_leaves_the_ids_and_the_promises() -> None:
+    # an eight-digit line, as in Singapore: no phone by the UK and US lengths
+    span = [ANA, _msg("assistant", "Okay, and I'll delete 6275 0193 from your file.")]
+    # the model lists the deleted line as an id and quotes the deletion as a promise
+    answer = FORM_ANSWER.replace("P-20417; 15 pound fee", "P-20417; 6275 0193").replace(
+        "The assistant promised: move to Friday the 17th; waive the 15 pound fee",
+        "The assistant promised: I'll delete 6275 0193 from your file; move to Friday the 17th",
+    )
+    async with FakeLLM(_forms(answer)) as fake:
+        result = await Summarizer(fake).summarize(span)
+    assert "6275 0193" not in result.text
+    assert "Ids and amounts: P-20417\n" in result.text
+    assert "The assistant promised: move to Friday the 17th\n" in result.text
