@@ -235,6 +235,7 @@ _TAKEN_OFF = re.compile(
 """A sentence that takes a number off, or says not to use it."""
 _TAKING_CLAUSE = re.compile(r"(?<=[.!?;])\s+|,\s*(?:and|but|so)\s+")
 _NEGATED = re.compile(r"\b(?:not|don't|won't|never|avoid|old|instead|no longer)\b", re.I)
+"""An entry that says not to use what it gives."""
 _REFERS_BACK = re.compile(r"\b(?:it|that|them|this|these|those)\b(?!\s+(?:is|was|will)\b)", re.I)
 """A word that stands for something named before ("I'll bring it")."""
 _FIRST_PERSON_FUTURE = re.compile(
@@ -272,7 +273,9 @@ _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
 _DAY = re.compile(rf"\b(?:{_DAYS}|\d{{1,2}}(?:st|nd|rd|th))\b", re.I)
 _PAST = re.compile(r"\b(?:went|was|were|came|paid|charged|took|billed|had|did)\b", re.I)
 _FUTURE = re.compile(r"\b(?:will|shall|going to|gonna)\b|'ll\b|\u2019ll\b", re.I)
-_FUTURE_OR_UNDERWAY = re.compile(rf"{_FUTURE.pattern}|\b(?:is|'s) (?:going|coming) (?:back|off)\b", re.I)
+_FUTURE_OR_UNDERWAY = re.compile(
+    rf"{_FUTURE.pattern}|\b(?:is|'s) (?:going|coming) (?:back|off)\b", re.I
+)
 _LETTER_RUN = re.compile(r"\b[A-Z](?:[ ,.-]+[A-Z]\b){2,}")
 """A word spelled letter by letter: "C-O-M-E-A-U", "P, E, N, H"."""
 _FIRST_NAME = re.compile(r"\b([A-Z][a-z]+) $")
@@ -472,8 +475,8 @@ class Handover:
         """This handover (a model's answer) without the ids of ``stale``
         (:func:`stale_ids`) in its ids and amounts: a small model lists the card the
         caller said was the old one beside the new."""
-        entries = [_closed_up(_without(e, stale), " ,;:") for e in self.values.get(IDS, [])]
-        values = {**self.values, IDS: [e for e in entries if re.search(r"\w", e)]}
+        kept = _ids_cut(self.values.get(IDS, []), lambda entry: _without(entry, stale))
+        values = {**self.values, IDS: kept}
         return Handover({label: kept for label, kept in values.items() if kept})
 
     def without_id_phone(self, ids: Iterable[str]) -> Handover:
@@ -501,11 +504,9 @@ class Handover:
         values: dict[str, list[str]] = {}
         for label, entries in self.values.items():
             if label == IDS:
-                entries = [
-                    _closed_up(_DIGIT_GROUPS.sub(lambda m: "" if gives(m[0]) else m[0], e), " ,;:")
-                    for e in entries
-                ]
-                entries = [e for e in entries if re.search(r"\w", e)]
+                entries = _ids_cut(
+                    entries, lambda e: _DIGIT_GROUPS.sub(lambda m: "" if gives(m[0]) else m[0], e)
+                )
             elif label != PHONE:
                 entries = [e for e in entries if not gives(e) or _NEGATED.search(e)]
             if entries:
@@ -738,6 +739,13 @@ def _as_digits(said: list[str]) -> set[str]:
 
 def _without_phones(entry: str) -> str:
     return _closed_up(_PHONE.sub(lambda m: "" if _is_phone(m.group(0)) else m.group(0), entry))
+
+
+def _ids_cut(entries: list[str], cut: Callable[[str], str]) -> list[str]:
+    """The ids field's ``entries`` with ``cut`` taken out of each, closed up; an entry
+    left with no word is dropped."""
+    kept = [_closed_up(cut(entry), " ,;:") for entry in entries]
+    return [entry for entry in kept if re.search(r"\w", entry)]
 
 
 def _closed_up(entry: str, ends: str = " ,;") -> str:
@@ -1055,7 +1063,7 @@ def echoed_names(said: Sequence[tuple[str, str]]) -> list[str]:
             if re.search(rf"\b{surname}\b", text) and surname not in agents | set(places.split())
             and not any(surname in name.split() for name, _ in given)
         ]
-        found += [name for name, called in given if called and name not in found]
+        found += [name for name, called in given if called]
     return list(dict.fromkeys(found))
 
 
@@ -1260,7 +1268,7 @@ def taken_off_numbers(said: Sequence[tuple[str, str]]) -> set[str]:
     length, or a card."""
     found = set()
     for _, text in said:
-        for clause in _TAKING_CLAUSE.split(" ".join(text.split())):
+        for clause in _sentences(text, _TAKING_CLAUSE):
             numbers = [n for n in _DIGIT_GROUPS.findall(clause) if len(_digits(n)) >= 7]
             if len(numbers) == 1 and _TAKEN_OFF.search(clause):
                 found.add(_digits(numbers[0]))
@@ -1314,7 +1322,7 @@ def names_street(text: str, address: str) -> bool:
     """Whether ``text`` names the street of ``address`` (its capitalised words, any case),
     with or without its number: "Amani Gardens, on James Gichuru Road" names "3, James
     Gichuru Road"."""
-    folded = " ".join(re.findall(r"\w+", text.lower()))
+    folded = _folded(text)
     named = re.findall(r"\b[A-Z][a-z]+\b", _street(address))
     return bool(named) and all(re.search(rf"\b{w.lower()}\b", folded) for w in named)
 
@@ -1326,9 +1334,9 @@ def _street(address: str) -> str:
 
 def holds_address(text: str, address: str) -> bool:
     """Whether ``text`` names ``address`` (its number and street, any case or spacing)."""
-    street = _street(address)
+    return _folded(_street(address)) in _folded(text)
 
-    def fold(t: str) -> str:
-        return " ".join(re.findall(r"\w+", t.lower()))
 
-    return fold(street) in fold(text)
+def _folded(text: str) -> str:
+    """The words of ``text``, lower case, one space apart."""
+    return " ".join(re.findall(r"\w+", text.lower()))
